@@ -1,0 +1,7 @@
+// Compiles ui/app.slint with the translations bundled (no gettext at run time).
+fn main() {
+    let config = slint_build::CompilerConfiguration::new()
+        .with_bundled_translations(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/translations"));
+    slint_build::compile_with_config("ui/app.slint", config).expect("the UI compiles");
+    println!("cargo:rerun-if-changed=ui");
+}

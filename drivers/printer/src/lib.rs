@@ -1,0 +1,35 @@
+//! Receipt printing for Bianmin kiosks.
+//!
+//! One [`Receipt`] document model, rendered from the same layout to a PNG preview (what the demo
+//! shows and the docs use) and, through the serial backend, to ESC/POS bytes. The
+//! [`ReceiptPrinter`] trait is the one interface the app prints through; the simulator keeps what
+//! was printed for the demo screen and the tests.
+
+pub mod document;
+pub mod preview;
+pub mod simulator;
+
+pub use document::{Align, Block, Receipt, TextSize};
+pub use preview::{PreviewFonts, PreviewImage};
+pub use simulator::SimulatedPrinter;
+
+/// Why a job did not print. Messages for residents live in the UI; these are for logs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrintError {
+    #[error("the printer is offline")]
+    Offline,
+    #[error("the printer is out of paper")]
+    PaperOut,
+    #[error("the printer cover is open")]
+    CoverOpen,
+    #[error("the printer did not confirm the end of the job")]
+    NotConfirmed,
+    #[error("printer I/O error: {0}")]
+    Io(String),
+}
+
+/// A device that turns a [`Receipt`] into paper.
+pub trait ReceiptPrinter: Send {
+    fn backend(&self) -> &'static str;
+    fn print(&mut self, receipt: &Receipt) -> Result<(), PrintError>;
+}

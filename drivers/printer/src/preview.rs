@@ -1,0 +1,301 @@
+//! The PNG preview of a receipt: the same blocks, laid out on a 576- (or 384-) dot-wide strip at
+//! the printer's own resolution (203 dpi, 24-dot base characters), in 8-bit grey.
+
+use crate::document::{Align, Block, Receipt};
+use ab_glyph::{point, Font, FontVec, GlyphId, PxScale, ScaleFont};
+
+/// Printer base character height in dots (ESC/POS font A CJK cells are 24×24).
+pub const BASE_DOTS: u32 = 24;
+const MARGIN_Y: u32 = 16;
+const QR_MODULE_DOTS: u32 = 6;
+
+/// Fonts tried in order for every character: first one with the glyph wins.
+pub struct PreviewFonts {
+    faces: Vec<FontVec>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("not a usable font: {0}")]
+pub struct FontError(String);
+
+impl PreviewFonts {
+    pub fn new() -> Self {
+        PreviewFonts { faces: Vec::new() }
+    }
+
+    /// Adds a face (TTF/OTF, or face `index` of a collection) to the end of the chain.
+    pub fn push(&mut self, data: Vec<u8>, index: u32) -> Result<(), FontError> {
+        let face = FontVec::try_from_vec_and_index(data, index).map_err(|e| FontError(e.to_string()))?;
+        self.faces.push(face);
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.faces.is_empty()
+    }
+
+    fn lookup(&self, c: char) -> Option<(&FontVec, GlyphId)> {
+        self.faces.iter().find_map(|f| {
+            let g = f.glyph_id(c);
+            (g.0 != 0).then_some((f, g))
+        })
+    }
+
+    /// True when some face in the chain has a glyph for `c`.
+    pub fn covers(&self, c: char) -> bool {
+        c.is_whitespace() || self.lookup(c).is_some()
+    }
+
+    fn advance(&self, c: char, px: f32) -> f32 {
+        match self.lookup(c) {
+            Some((f, g)) => f.as_scaled(PxScale::from(px)).h_advance(g),
+            None => px * 0.5,
+        }
+    }
+}
+
+impl Default for PreviewFonts {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An 8-bit grey image (0 = black ink, 255 = paper).
+pub struct PreviewImage {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+    /// Characters no font in the chain could draw (drawn as a box, and reported).
+    pub missing_glyphs: Vec<char>,
+}
+
+impl PreviewImage {
+    pub fn to_png(&self) -> Result<Vec<u8>, png::EncodingError> {
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, self.width, self.height);
+            enc.set_color(png::ColorType::Grayscale);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut w = enc.write_header()?;
+            w.write_image_data(&self.pixels)?;
+        }
+        Ok(out)
+    }
+}
+
+struct Canvas {
+    width: u32,
+    rows: Vec<u8>,
+    y: u32,
+    missing: Vec<char>,
+}
+
+impl Canvas {
+    fn ensure(&mut self, bottom: u32) {
+        let need = (bottom as usize) * self.width as usize;
+        if self.rows.len() < need {
+            self.rows.resize(need, 255);
+        }
+    }
+
+    fn ink(&mut self, x: i32, y: i32, coverage: f32) {
+        if x < 0 || y < 0 || x as u32 >= self.width {
+            return;
+        }
+        self.ensure(y as u32 + 1);
+        let i = y as usize * self.width as usize + x as usize;
+        let v = 255.0 * (1.0 - coverage.clamp(0.0, 1.0));
+        self.rows[i] = self.rows[i].min(v as u8);
+    }
+
+    fn rect(&mut self, x: u32, y: u32, w: u32, h: u32) {
+        for yy in y..y + h {
+            for xx in x..x + w {
+                self.ink(xx as i32, yy as i32, 1.0);
+            }
+        }
+    }
+
+    fn draw_run(&mut self, fonts: &PreviewFonts, text: &str, x0: f32, top: u32, px: f32, bold: bool) {
+        let mut x = x0;
+        for c in text.chars() {
+            match fonts.lookup(c) {
+                Some((font, gid)) => {
+                    let scaled = font.as_scaled(PxScale::from(px));
+                    let baseline = top as f32 + scaled.ascent();
+                    let glyph = gid.with_scale_and_position(PxScale::from(px), point(x, baseline));
+                    if let Some(outline) = font.outline_glyph(glyph) {
+                        let b = outline.px_bounds();
+                        let passes: &[i32] = if bold { &[0, 1] } else { &[0] };
+                        for dx in passes {
+                            outline.draw(|gx, gy, cov| {
+                                self.ink(b.min.x as i32 + gx as i32 + dx, b.min.y as i32 + gy as i32, cov)
+                            });
+                        }
+                    }
+                    x += scaled.h_advance(gid);
+                }
+                None if c.is_whitespace() => x += px * 0.3,
+                None => {
+                    if !self.missing.contains(&c) {
+                        self.missing.push(c);
+                    }
+                    let s = (px * 0.8) as u32;
+                    let (bx, by) = (x as u32 + 1, top + (px * 0.1) as u32);
+                    self.rect(bx, by, s, 1);
+                    self.rect(bx, by + s, s, 1);
+                    self.rect(bx, by, 1, s);
+                    self.rect(bx + s, by, 1, s + 1);
+                    x += px;
+                }
+            }
+        }
+    }
+}
+
+fn width_of(fonts: &PreviewFonts, text: &str, px: f32) -> f32 {
+    text.chars().map(|c| fonts.advance(c, px)).sum()
+}
+
+/// Greedy wrap at character boundaries (CJK text has no spaces), preferring the last space for
+/// Latin text.
+fn wrap(fonts: &PreviewFonts, text: &str, px: f32, max: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        let mut w = 0.0;
+        for c in para.chars() {
+            let a = fonts.advance(c, px);
+            if w + a > max && !line.is_empty() {
+                let cut = line.rfind(' ').filter(|_| c.is_ascii_alphanumeric());
+                match cut {
+                    Some(i) if i > 0 => {
+                        let rest = line[i + 1..].to_string();
+                        line.truncate(i);
+                        lines.push(std::mem::take(&mut line));
+                        line = rest;
+                    }
+                    _ => lines.push(std::mem::take(&mut line)),
+                }
+                w = width_of(fonts, &line, px);
+            }
+            line.push(c);
+            w += a;
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// Renders `receipt` at `width` dots.
+pub fn render(receipt: &Receipt, fonts: &PreviewFonts, width: u32) -> PreviewImage {
+    let mut cv = Canvas { width, rows: Vec::new(), y: MARGIN_Y, missing: Vec::new() };
+    let max = width as f32;
+    for block in &receipt.blocks {
+        match block {
+            Block::Text { text, size, bold, align } => {
+                let px = (BASE_DOTS * size.scale()) as f32;
+                let line_h = (px * 1.25) as u32;
+                for line in wrap(fonts, text, px, max) {
+                    let w = width_of(fonts, &line, px);
+                    let x = match align {
+                        Align::Left => 0.0,
+                        Align::Center => ((max - w) / 2.0).max(0.0),
+                        Align::Right => (max - w).max(0.0),
+                    };
+                    cv.ensure(cv.y + line_h);
+                    cv.draw_run(fonts, &line, x, cv.y, px, *bold);
+                    cv.y += line_h;
+                }
+            }
+            Block::Columns { left, right } => {
+                let px = BASE_DOTS as f32;
+                let line_h = (px * 1.25) as u32;
+                let lw = width_of(fonts, left, px);
+                let rw = width_of(fonts, right, px);
+                cv.ensure(cv.y + line_h);
+                cv.draw_run(fonts, left, 0.0, cv.y, px, false);
+                if lw + rw + px > max {
+                    cv.y += line_h;
+                    cv.ensure(cv.y + line_h);
+                }
+                cv.draw_run(fonts, right, (max - rw).max(0.0), cv.y, px, false);
+                cv.y += line_h;
+            }
+            Block::Separator => {
+                let mid = cv.y + BASE_DOTS / 2;
+                cv.ensure(cv.y + BASE_DOTS);
+                let mut x = 0;
+                while x < width {
+                    cv.rect(x, mid, 8.min(width - x), 2);
+                    x += 12;
+                }
+                cv.y += BASE_DOTS;
+            }
+            Block::Qr { payload } => {
+                if let Ok(code) = qrcode::QrCode::new(payload.as_bytes()) {
+                    let n = code.width() as u32;
+                    let colors = code.to_colors();
+                    let side = n * QR_MODULE_DOTS;
+                    let x0 = (width.saturating_sub(side)) / 2;
+                    let y0 = cv.y + 2 * QR_MODULE_DOTS;
+                    cv.ensure(y0 + side + 2 * QR_MODULE_DOTS);
+                    for (i, c) in colors.iter().enumerate() {
+                        if *c == qrcode::Color::Dark {
+                            let (mx, my) = (i as u32 % n, i as u32 / n);
+                            cv.rect(x0 + mx * QR_MODULE_DOTS, y0 + my * QR_MODULE_DOTS, QR_MODULE_DOTS, QR_MODULE_DOTS);
+                        }
+                    }
+                    cv.y = y0 + side + 2 * QR_MODULE_DOTS;
+                }
+            }
+            Block::Feed { lines } => {
+                cv.y += u32::from(*lines) * BASE_DOTS;
+                cv.ensure(cv.y);
+            }
+            Block::Cut => {
+                // The preview marks the cut with a light dash-dot line, as the paper would tear there.
+                cv.y += BASE_DOTS / 2;
+                cv.ensure(cv.y + 2);
+                let mut x = 0;
+                while x < width {
+                    for dx in 0..6.min(width - x) {
+                        let i = (cv.y as usize) * width as usize + (x + dx) as usize;
+                        cv.rows[i] = 160;
+                    }
+                    x += 10;
+                }
+                cv.y += BASE_DOTS / 2;
+            }
+        }
+    }
+    let height = cv.y + MARGIN_Y;
+    cv.ensure(height);
+    cv.rows.truncate(height as usize * width as usize);
+    PreviewImage { width, height, pixels: cv.rows, missing_glyphs: cv.missing }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_chain_reports_every_character_missing() {
+        let fonts = PreviewFonts::new();
+        let img = render(&Receipt::new("t").text("号"), &fonts, 384);
+        assert_eq!(img.missing_glyphs, vec!['号']);
+        assert_eq!(img.width, 384);
+        assert!(img.pixels.iter().any(|p| *p < 128), "a box is drawn for the missing glyph");
+    }
+
+    #[test]
+    fn qr_is_drawn_centred() {
+        let img = render(&Receipt::new("t").qr("HELLO").unwrap(), &PreviewFonts::new(), 576);
+        let dark: usize = img.pixels.iter().filter(|p| **p == 0).count();
+        assert!(dark > 100);
+        // No ink in the outer 150 dots either side for a 21-module code (126 dots wide).
+        for y in 0..img.height as usize {
+            assert!(img.pixels[y * 576..y * 576 + 150].iter().all(|p| *p == 255));
+        }
+    }
+}

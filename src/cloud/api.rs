@@ -1,0 +1,529 @@
+//! The government cloud API v1 wire types (docs/openapi.yaml is the contract; ARCHITECTURE.md
+//! fixes the names). Shared by the client and the simulator so the two cannot drift apart.
+//! Times are RFC 3339 strings in +08:00; money is integer fen.
+
+use serde::{Deserialize, Serialize};
+
+/// A bilingual label as the cloud sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Text {
+    pub fn new(zh: &str, en: &str) -> Self {
+        Text { zh: zh.into(), en: en.into() }
+    }
+    pub fn get(&self, lang: crate::Lang) -> &str {
+        match lang {
+            crate::Lang::Zh => &self.zh,
+            crate::Lang::En => &self.en,
+        }
+    }
+}
+
+/// RFC 9457 problem details; `code` is the machine-readable reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(rename = "type", default = "about_blank")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+fn about_blank() -> String {
+    "about:blank".into()
+}
+
+// ---- Device ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    pub enrollment_code: String,
+    pub serial: String,
+    pub model: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Site {
+    pub street_office: String,
+    pub community: String,
+    pub hall_id: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    pub device_id: String,
+    pub device_token: String,
+    pub site: Site,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatRequest {
+    pub app_version: String,
+    pub uptime_s: u64,
+    /// Device health by device family: `ok`, `warning` or `error`.
+    pub printer: String,
+    pub card_reader: String,
+    pub pending_outbox: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeartbeatResponse {
+    pub server_time: String,
+    pub commands: Vec<DeviceCommand>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceCommand {
+    pub command: String,
+    #[serde(default)]
+    pub argument: Option<String>,
+}
+
+pub const SERVICE_CODES: [&str; 8] = [
+    "social_insurance",
+    "medical_insurance",
+    "housing_fund",
+    "utility_bills",
+    "household",
+    "queue_and_cases",
+    "reports",
+    "assistance",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogService {
+    pub code: String,
+    pub name: Text,
+    pub enabled: bool,
+    pub requires_identity: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub id: String,
+    pub title: Text,
+    pub body: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub version: String,
+    pub services: Vec<CatalogService>,
+    pub notices: Vec<Notice>,
+}
+
+// ---- Identity ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySessionRequest {
+    pub card_type: String,
+    pub id_number: String,
+    pub name: String,
+    /// `YYYY-MM-DD` or `long-term`.
+    pub valid_to: String,
+}
+
+impl Drop for IdentitySessionRequest {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.id_number.zeroize();
+        self.name.zeroize();
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentSummary {
+    pub name_masked: String,
+    pub id_masked: String,
+    pub age: u32,
+    pub elderly: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdentitySession {
+    pub session_token: String,
+    pub expires_at: String,
+    pub resident: ResidentSummary,
+}
+
+// ---- 1 社保 ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SocialInsuranceSummary {
+    pub status: String,
+    pub insured_since: String,
+    pub employer: String,
+    pub contribution_months: u32,
+    pub last_paid_month: String,
+    pub monthly_base_fen: i64,
+    pub pension_account_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContributionRecord {
+    pub month: String,
+    pub employer: String,
+    pub base_fen: i64,
+    pub personal_fen: i64,
+    pub employer_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContributionRecords {
+    pub records: Vec<ContributionRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateRequest {
+    /// For social insurance: `contribution` or `participation`.
+    pub kind: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// Every certificate, statement and proof the cloud issues.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Certificate {
+    pub certificate_no: String,
+    pub verify_code: String,
+    pub verify_url: String,
+    pub title: Text,
+    pub issued_at: String,
+    pub lines: Vec<CertificateLine>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CertificateLine {
+    pub label: Text,
+    pub value: String,
+}
+
+// ---- 2 医保 ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MedicalAccount {
+    pub status: String,
+    pub insured_type: String,
+    pub balance_fen: i64,
+    pub year_credited_fen: i64,
+    pub year_spent_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MedicalTransaction {
+    pub time: String,
+    pub institution: String,
+    pub kind: String,
+    pub total_fen: i64,
+    pub fund_paid_fen: i64,
+    pub self_paid_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MedicalTransactions {
+    pub transactions: Vec<MedicalTransaction>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementRequest {
+    pub from: String,
+    pub to: String,
+}
+
+// ---- 3 公积金 ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HousingFundAccount {
+    pub account_no_masked: String,
+    pub status: String,
+    pub employer: String,
+    pub balance_fen: i64,
+    pub monthly_deposit_fen: i64,
+    pub last_deposit_month: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepositProofRequest {
+    /// `loan`, `rental`, `transfer` or `other`.
+    pub purpose: String,
+}
+
+// ---- 4 缴费 ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Bill {
+    pub bill_id: String,
+    pub period: String,
+    pub amount_fen: i64,
+    pub due_date: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BillList {
+    pub utility: String,
+    pub account: String,
+    pub holder_masked: String,
+    pub address: String,
+    pub bills: Vec<Bill>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRequest {
+    pub bill_ids: Vec<String>,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Payment {
+    pub payment_id: String,
+    pub status: String,
+    pub amount_fen: i64,
+    pub qr_payload: String,
+    pub expires_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_no: Option<String>,
+}
+
+// ---- 5 居住证/户籍 ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HouseholdCertificateType {
+    pub code: String,
+    pub name: Text,
+    pub materials: Vec<Text>,
+    pub fee_fen: i64,
+    pub processing_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HouseholdCertificateTypes {
+    pub types: Vec<HouseholdCertificateType>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdApplicationRequest {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub phone: String,
+    pub address: String,
+}
+
+/// What every application, report and assistance request returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseReceipt {
+    pub case_no: String,
+    pub query_code: String,
+}
+
+// ---- 6 取号·办件 ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HallQueue {
+    pub business: String,
+    pub name: Text,
+    pub waiting: u32,
+    pub estimated_wait_min: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Normal,
+    /// Residents aged 60 and over, verified through an identity session.
+    Elderly,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueTicketRequest {
+    pub hall_id: String,
+    pub business: String,
+    pub priority: Priority,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueTicket {
+    pub ticket_no: String,
+    pub business: String,
+    pub waiting_ahead: u32,
+    pub estimated_wait_min: u32,
+    pub issued_at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    Received,
+    Accepted,
+    Reviewing,
+    Special,
+    Completed,
+    Delivered,
+    Rejected,
+}
+
+impl CaseStatus {
+    /// The back office's next step, or `None` at the end of the road.
+    pub fn next(self) -> Option<CaseStatus> {
+        use CaseStatus::*;
+        match self {
+            Received => Some(Accepted),
+            Accepted => Some(Reviewing),
+            Reviewing | Special => Some(Completed),
+            Completed => Some(Delivered),
+            Delivered | Rejected => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub case_no: String,
+    pub title: Text,
+    pub status: CaseStatus,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseList {
+    pub cases: Vec<CaseSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseEvent {
+    pub status: CaseStatus,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseDetail {
+    pub case_no: String,
+    pub title: Text,
+    pub status: CaseStatus,
+    pub updated_at: String,
+    pub history: Vec<CaseEvent>,
+    pub rating_allowed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    /// 1 (very dissatisfied) … 5 (very satisfied).
+    pub score: u8,
+    #[serde(default)]
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rating {
+    pub case_no: String,
+    pub score: u8,
+}
+
+// ---- 7 诉求·隐患 ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportCategory {
+    pub code: String,
+    pub kind: ReportKind,
+    pub name: Text,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportCategories {
+    pub categories: Vec<ReportCategory>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    Appeal,
+    Hazard,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    pub kind: ReportKind,
+    pub category: String,
+    pub location: String,
+    pub description: String,
+    pub anonymous: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_phone: Option<String>,
+}
+
+// ---- 8 民政救助 ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssistanceProgram {
+    pub code: String,
+    pub name: Text,
+    pub description: Text,
+    /// Monthly income per household member at or below which a household may qualify.
+    pub income_limit_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssistancePrograms {
+    pub programs: Vec<AssistanceProgram>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EligibilityRequest {
+    pub program: String,
+    pub household_size: u32,
+    pub monthly_income_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Eligibility {
+    pub program: String,
+    pub eligible: bool,
+    pub reasons: Vec<Text>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssistanceApplicationRequest {
+    pub program: String,
+    pub household_size: u32,
+    pub monthly_income_fen: i64,
+    pub phone: String,
+}
+
+// ---- Guides ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Guide {
+    pub id: String,
+    pub title: Text,
+    pub summary: Text,
+    pub materials: Vec<Text>,
+    pub window: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GuideList {
+    pub guides: Vec<Guide>,
+}

@@ -1,0 +1,354 @@
+//! Typed async client for the cloud API v1 on reqwest (rustls). Every call has a timeout;
+//! problem+json answers become [`CloudError::Problem`].
+
+use super::api::*;
+use super::error::CloudError;
+use reqwest::{Method, StatusCode};
+use serde::{de::DeserializeOwned, Serialize};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+/// One call as the transcript and the audit log see it: no bodies, no personal data.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallRecord {
+    pub method: String,
+    pub path: String,
+    /// HTTP status, or 0 when no answer came.
+    pub status: u16,
+    pub millis: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The resident's session token (`X-Resident-Session`), wiped from memory on drop.
+#[derive(Clone)]
+pub struct ResidentToken(Zeroizing<String>);
+
+impl ResidentToken {
+    pub fn new(token: String) -> Self {
+        ResidentToken(Zeroizing::new(token))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ResidentToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResidentToken(…)")
+    }
+}
+
+#[derive(Clone)]
+pub struct CloudClient {
+    http: reqwest::Client,
+    base: String,
+    device_token: Arc<Mutex<Option<Zeroizing<String>>>>,
+    timeout: Duration,
+    calls: Arc<Mutex<Vec<CallRecord>>>,
+}
+
+impl CloudClient {
+    /// `base` is the cloud's root URL (`http://127.0.0.1:8080`); `timeout` bounds every call.
+    pub fn new(base: &str, timeout: Duration) -> Result<Self, CloudError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .timeout(timeout)
+            .user_agent(concat!("bianmin/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CloudError::Unreachable(e.to_string()))?;
+        Ok(CloudClient {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            device_token: Arc::new(Mutex::new(None)),
+            timeout,
+            calls: Arc::default(),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn set_device_token(&self, token: &str) {
+        *self.device_token.lock().expect("token lock") = Some(Zeroizing::new(token.to_string()));
+    }
+
+    pub fn has_device_token(&self) -> bool {
+        self.device_token.lock().expect("token lock").is_some()
+    }
+
+    /// Calls made so far (for transcripts); drained by the caller.
+    pub fn take_calls(&self) -> Vec<CallRecord> {
+        std::mem::take(&mut *self.calls.lock().expect("calls lock"))
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(dyn erased::Body + Sync)>,
+        session: Option<&ResidentToken>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, CloudError> {
+        let started = Instant::now();
+        let url = format!("{}{}", self.base, path);
+        let mut req = self.http.request(method.clone(), &url);
+        if let Some(tok) = self.device_token.lock().expect("token lock").as_ref() {
+            req = req.bearer_auth(tok.as_str());
+        }
+        if let Some(s) = session {
+            req = req.header("X-Resident-Session", s.as_str());
+        }
+        if let Some(k) = idempotency_key {
+            req = req.header("Idempotency-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/json").body(b.to_json());
+        }
+        let result = self.finish::<T>(req).await;
+        let (status, error) = match &result {
+            Ok((s, _)) => (*s, None),
+            Err((s, e)) => (*s, Some(e.kind().to_string())),
+        };
+        // Log the route, not the query string: queries may carry account numbers.
+        let path_only = path.split('?').next().unwrap_or(path).to_string();
+        tracing::debug!(method = %method, path = %path_only, status, ms = started.elapsed().as_millis() as u64, "cloud call");
+        self.calls.lock().expect("calls lock").push(CallRecord {
+            method: method.to_string(),
+            path: path_only,
+            status,
+            millis: started.elapsed().as_millis() as u64,
+            error,
+        });
+        result.map(|(_, t)| t).map_err(|(_, e)| e)
+    }
+
+    async fn finish<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<(u16, T), (u16, CloudError)> {
+        let resp = req.send().await.map_err(|e| (0, self.transport_error(e)))?;
+        let status = resp.status();
+        let is_problem = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/problem+json"));
+        let bytes = resp.bytes().await.map_err(|e| (status.as_u16(), self.transport_error(e)))?;
+        if status.is_success() {
+            let body: &[u8] = if status == StatusCode::NO_CONTENT || bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(body)
+                .map(|t| (status.as_u16(), t))
+                .map_err(|e| (status.as_u16(), CloudError::Malformed(format!("{status}: {e}"))));
+        }
+        let problem = if is_problem { serde_json::from_slice::<Problem>(&bytes).ok() } else { None };
+        Err((
+            status.as_u16(),
+            match problem {
+                Some(p) => CloudError::Problem(p),
+                None => CloudError::Malformed(format!("{status} without problem details")),
+            },
+        ))
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> CloudError {
+        if e.is_timeout() {
+            CloudError::Timeout(self.timeout.as_millis() as u64)
+        } else if e.is_connect() {
+            CloudError::Unreachable(e.to_string())
+        } else {
+            CloudError::Malformed(e.to_string())
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, session: Option<&ResidentToken>) -> Result<T, CloudError> {
+        self.call(Method::GET, path, None, session, None).await
+    }
+
+    async fn post<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        session: Option<&ResidentToken>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, CloudError> {
+        self.call(Method::POST, path, Some(&erased::Json(body)), session, idempotency_key).await
+    }
+
+    // ---- Device ----
+
+    pub async fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse, CloudError> {
+        self.post("/v1/devices/enroll", req, None, None).await
+    }
+
+    pub async fn heartbeat(&self, req: &HeartbeatRequest) -> Result<HeartbeatResponse, CloudError> {
+        self.post("/v1/devices/heartbeat", req, None, None).await
+    }
+
+    pub async fn catalog(&self) -> Result<Catalog, CloudError> {
+        self.get("/v1/catalog", None).await
+    }
+
+    // ---- Identity ----
+
+    pub async fn open_identity_session(&self, req: &IdentitySessionRequest) -> Result<IdentitySession, CloudError> {
+        self.post("/v1/identity/sessions", req, None, None).await
+    }
+
+    pub async fn revoke_identity_session(&self, session: &ResidentToken) -> Result<(), CloudError> {
+        self.call::<()>(Method::DELETE, "/v1/identity/sessions/current", None, Some(session), None).await
+    }
+
+    // ---- 1 社保 ----
+
+    pub async fn social_insurance_summary(&self, s: &ResidentToken) -> Result<SocialInsuranceSummary, CloudError> {
+        self.get("/v1/social-insurance/summary", Some(s)).await
+    }
+
+    pub async fn social_insurance_records(&self, s: &ResidentToken, from: &str, to: &str) -> Result<ContributionRecords, CloudError> {
+        self.get(&format!("/v1/social-insurance/records?from={from}&to={to}"), Some(s)).await
+    }
+
+    pub async fn social_insurance_certificate(&self, s: &ResidentToken, req: &CertificateRequest, key: &str) -> Result<Certificate, CloudError> {
+        self.post("/v1/social-insurance/certificates", req, Some(s), Some(key)).await
+    }
+
+    // ---- 2 医保 ----
+
+    pub async fn medical_account(&self, s: &ResidentToken) -> Result<MedicalAccount, CloudError> {
+        self.get("/v1/medical-insurance/account", Some(s)).await
+    }
+
+    pub async fn medical_transactions(&self, s: &ResidentToken, from: &str, to: &str) -> Result<MedicalTransactions, CloudError> {
+        self.get(&format!("/v1/medical-insurance/transactions?from={from}&to={to}"), Some(s)).await
+    }
+
+    pub async fn medical_statement(&self, s: &ResidentToken, req: &StatementRequest, key: &str) -> Result<Certificate, CloudError> {
+        self.post("/v1/medical-insurance/statements", req, Some(s), Some(key)).await
+    }
+
+    // ---- 3 公积金 ----
+
+    pub async fn housing_fund_account(&self, s: &ResidentToken) -> Result<HousingFundAccount, CloudError> {
+        self.get("/v1/housing-fund/account", Some(s)).await
+    }
+
+    pub async fn housing_fund_deposit_proof(&self, s: &ResidentToken, req: &DepositProofRequest, key: &str) -> Result<Certificate, CloudError> {
+        self.post("/v1/housing-fund/deposit-proofs", req, Some(s), Some(key)).await
+    }
+
+    // ---- 4 缴费 ----
+
+    pub async fn bills(&self, utility: &str, account: &str) -> Result<BillList, CloudError> {
+        self.get(&format!("/v1/bills?utility={}&account={}", enc(utility), enc(account)), None).await
+    }
+
+    pub async fn create_payment(&self, req: &PaymentRequest, key: &str) -> Result<Payment, CloudError> {
+        self.post("/v1/payments", req, None, Some(key)).await
+    }
+
+    pub async fn payment(&self, id: &str) -> Result<Payment, CloudError> {
+        self.get(&format!("/v1/payments/{}", enc(id)), None).await
+    }
+
+    // ---- 5 居住证/户籍 ----
+
+    pub async fn household_certificate_types(&self) -> Result<HouseholdCertificateTypes, CloudError> {
+        self.get("/v1/household/certificate-types", None).await
+    }
+
+    pub async fn household_application(&self, s: &ResidentToken, req: &HouseholdApplicationRequest, key: &str) -> Result<CaseReceipt, CloudError> {
+        self.post("/v1/household/applications", req, Some(s), Some(key)).await
+    }
+
+    // ---- 6 取号·办件 ----
+
+    pub async fn hall_queues(&self, hall_id: &str) -> Result<Vec<HallQueue>, CloudError> {
+        self.get(&format!("/v1/halls/{}/queues", enc(hall_id)), None).await
+    }
+
+    pub async fn create_queue_ticket(&self, req: &QueueTicketRequest, session: Option<&ResidentToken>, key: &str) -> Result<QueueTicket, CloudError> {
+        self.post("/v1/queue/tickets", req, session, Some(key)).await
+    }
+
+    pub async fn cases(&self, s: &ResidentToken) -> Result<CaseList, CloudError> {
+        self.get("/v1/cases", Some(s)).await
+    }
+
+    /// A case by number: with the resident's session, or with the query code printed on a receipt.
+    pub async fn case(&self, case_no: &str, session: Option<&ResidentToken>, query_code: Option<&str>) -> Result<CaseDetail, CloudError> {
+        let mut path = format!("/v1/cases/{}", enc(case_no));
+        if let Some(q) = query_code {
+            path.push_str(&format!("?query_code={}", enc(q)));
+        }
+        self.get(&path, session).await
+    }
+
+    pub async fn rate_case(&self, s: &ResidentToken, case_no: &str, req: &RatingRequest, key: &str) -> Result<Rating, CloudError> {
+        self.post(&format!("/v1/cases/{}/rating", enc(case_no)), req, Some(s), Some(key)).await
+    }
+
+    // ---- 7 诉求·隐患 ----
+
+    pub async fn report_categories(&self) -> Result<ReportCategories, CloudError> {
+        self.get("/v1/reports/categories", None).await
+    }
+
+    pub async fn submit_report(&self, req: &ReportRequest, session: Option<&ResidentToken>, key: &str) -> Result<CaseReceipt, CloudError> {
+        self.post("/v1/reports", req, session, Some(key)).await
+    }
+
+    // ---- 8 民政救助 ----
+
+    pub async fn assistance_programs(&self) -> Result<AssistancePrograms, CloudError> {
+        self.get("/v1/assistance/programs", None).await
+    }
+
+    pub async fn assistance_eligibility(&self, s: &ResidentToken, req: &EligibilityRequest) -> Result<Eligibility, CloudError> {
+        self.post("/v1/assistance/eligibility", req, Some(s), None).await
+    }
+
+    pub async fn assistance_application(&self, s: &ResidentToken, req: &AssistanceApplicationRequest, key: &str) -> Result<CaseReceipt, CloudError> {
+        self.post("/v1/assistance/applications", req, Some(s), Some(key)).await
+    }
+
+    // ---- Guides ----
+
+    pub async fn guides(&self, q: &str) -> Result<GuideList, CloudError> {
+        self.get(&format!("/v1/guides?q={}", enc(q)), None).await
+    }
+}
+
+/// Percent-encodes a path segment or query value (RFC 3986 unreserved characters pass).
+fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+mod erased {
+    //! Lets `call` take any serialisable body without being generic over it.
+    pub trait Body {
+        fn to_json(&self) -> Vec<u8>;
+    }
+    pub struct Json<'a, B: serde::Serialize>(pub &'a B);
+    impl<B: serde::Serialize> Body for Json<'_, B> {
+        fn to_json(&self) -> Vec<u8> {
+            serde_json::to_vec(self.0).expect("request bodies always serialise")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encoding_keeps_unreserved_only() {
+        assert_eq!(super::enc("hall-01"), "hall-01");
+        assert_eq!(super::enc("a b/水"), "a%20b%2F%E6%B0%B4");
+    }
+}

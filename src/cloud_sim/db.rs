@@ -1,0 +1,44 @@
+//! The simulator's SQLite store.
+
+use rusqlite::Connection;
+
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, token TEXT UNIQUE NOT NULL, serial TEXT, model TEXT, enrolled_at TEXT);
+CREATE TABLE IF NOT EXISTS residents (id_number TEXT PRIMARY KEY, name TEXT NOT NULL, phone TEXT);
+CREATE TABLE IF NOT EXISTS accounts (id_number TEXT NOT NULL, kind TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (id_number, kind));
+CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, id_number TEXT NOT NULL, expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS idempotency (device_id TEXT NOT NULL, key TEXT NOT NULL, route TEXT NOT NULL, request TEXT NOT NULL,
+    status INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (device_id, key));
+CREATE TABLE IF NOT EXISTS queues (hall_id TEXT NOT NULL, business TEXT NOT NULL, name_zh TEXT NOT NULL, name_en TEXT NOT NULL,
+    prefix TEXT NOT NULL, waiting INTEGER NOT NULL, minutes_each INTEGER NOT NULL, next_no INTEGER NOT NULL, PRIMARY KEY (hall_id, business));
+CREATE TABLE IF NOT EXISTS tickets (ticket_no TEXT NOT NULL, hall_id TEXT NOT NULL, business TEXT NOT NULL, priority TEXT NOT NULL, issued_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cases (case_no TEXT PRIMARY KEY, id_number TEXT, title_zh TEXT NOT NULL, title_en TEXT NOT NULL,
+    status TEXT NOT NULL, updated_at TEXT NOT NULL, query_code TEXT NOT NULL, kind TEXT NOT NULL, auto_advance INTEGER NOT NULL, payload TEXT);
+CREATE TABLE IF NOT EXISTS case_events (case_no TEXT NOT NULL, status TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ratings (case_no TEXT PRIMARY KEY, score INTEGER NOT NULL, comment TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bills (bill_id TEXT PRIMARY KEY, utility TEXT NOT NULL, account TEXT NOT NULL, holder TEXT NOT NULL,
+    address TEXT NOT NULL, period TEXT NOT NULL, amount_fen INTEGER NOT NULL, due_date TEXT NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payments (payment_id TEXT PRIMARY KEY, bill_ids TEXT NOT NULL, amount_fen INTEGER NOT NULL,
+    status TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at TEXT NOT NULL, paid_at TEXT, receipt_no TEXT);
+CREATE TABLE IF NOT EXISTS certificates (certificate_no TEXT PRIMARY KEY, id_number TEXT NOT NULL, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reference (kind TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"#;
+
+pub fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+/// The next value of a named counter (case numbers, receipt numbers).
+pub fn next_counter(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO counters(name, value) VALUES (?1, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
+        [name],
+    )?;
+    conn.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0))
+}

@@ -1,0 +1,12 @@
+//! The government service cloud simulator: the whole v1 contract over real HTTP, backed by
+//! SQLite, seeded with synthetic residents. Runs in-process for the demo and the scenarios, and
+//! standalone as `bianmin cloud-sim`. A back-office clock moves cases along so progress shows.
+//! Fault injection (down, slow, 500s, malformed JSON) lets tests play a bad network.
+
+mod db;
+mod handlers;
+mod http;
+mod seed;
+
+pub use http::{CloudSim, Fault, SimOptions, CST};
+pub use seed::site;

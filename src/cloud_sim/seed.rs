@@ -1,0 +1,206 @@
+//! Synthetic seed data: residents (the demo cards), their accounts, bills, cases in every status,
+//! the hall's queues, and the reference lists. Nothing here is a real person or account.
+
+use crate::cloud::api::*;
+use chrono::{Duration, Local};
+use rusqlite::{params, Connection};
+use serde_json::json;
+
+pub const HALL_ID: &str = "chenghua-jianshelu";
+
+pub fn site() -> Site {
+    Site {
+        street_office: "成华区建设路街道办事处".into(),
+        community: "建设南路社区".into(),
+        hall_id: HALL_ID.into(),
+        address: "成都市成华区建设南路18号 便民服务中心".into(),
+    }
+}
+
+pub fn catalog() -> Catalog {
+    let s = |code: &str, zh: &str, en: &str, requires_identity: bool| CatalogService {
+        code: code.into(),
+        name: Text::new(zh, en),
+        enabled: true,
+        requires_identity,
+    };
+    Catalog {
+        version: "2026.11.1".into(),
+        services: vec![
+            s("social_insurance", "社保查询", "Social insurance", true),
+            s("medical_insurance", "医保查询", "Medical insurance", true),
+            s("housing_fund", "公积金", "Housing fund", true),
+            s("utility_bills", "生活缴费", "Utility bills", false),
+            s("household", "居住证·户籍", "Residence & household", true),
+            s("queue_and_cases", "预约取号·办件进度", "Queue tickets & my cases", false),
+            s("reports", "诉求·隐患上报", "Appeals & hazard reports", false),
+            s("assistance", "民政救助", "Social assistance", true),
+        ],
+        notices: vec![Notice {
+            id: "n-2026-11-01".into(),
+            title: Text::new("冬季取暖补贴开始申领", "Winter heating subsidy applications open"),
+            body: Text::new(
+                "符合条件的老年人家庭可在民政救助中申请，截至12月31日。",
+                "Eligible elderly households can apply under Social assistance until 31 December.",
+            ),
+        }],
+    }
+}
+
+fn now8() -> chrono::DateTime<chrono::FixedOffset> {
+    Local::now().with_timezone(&super::http::CST)
+}
+
+pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
+    let seeded: i64 = conn.query_row("SELECT COUNT(*) FROM reference", [], |r| r.get(0))?;
+    if seeded > 0 {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    let put = |kind: &str, v: serde_json::Value| {
+        tx.execute("INSERT INTO reference(kind, json) VALUES (?1, ?2)", params![kind, v.to_string()])
+    };
+    put("catalog", serde_json::to_value(catalog()).expect("json"))?;
+    put(
+        "report_categories",
+        json!({"categories": [
+            {"code": "noise", "kind": "appeal", "name": {"zh": "噪声扰民", "en": "Noise nuisance"}},
+            {"code": "property", "kind": "appeal", "name": {"zh": "物业管理", "en": "Property management"}},
+            {"code": "sanitation", "kind": "appeal", "name": {"zh": "环境卫生", "en": "Sanitation"}},
+            {"code": "public_service", "kind": "appeal", "name": {"zh": "政务服务", "en": "Public services"}},
+            {"code": "fire", "kind": "hazard", "name": {"zh": "消防隐患", "en": "Fire hazard"}},
+            {"code": "gas", "kind": "hazard", "name": {"zh": "燃气隐患", "en": "Gas hazard"}},
+            {"code": "structure", "kind": "hazard", "name": {"zh": "房屋安全", "en": "Building safety"}},
+            {"code": "road", "kind": "hazard", "name": {"zh": "道路设施", "en": "Roads and facilities"}}
+        ]}),
+    )?;
+    put(
+        "certificate_types",
+        json!({"types": [
+            {"code": "residence_permit", "name": {"zh": "居住证办理", "en": "Residence permit"},
+             "materials": [{"zh": "居民身份证", "en": "Resident ID card"}, {"zh": "租房合同或房产证明", "en": "Tenancy agreement or proof of ownership"}],
+             "fee_fen": 0, "processing_days": 15},
+            {"code": "residence_permit_renewal", "name": {"zh": "居住证签注", "en": "Residence permit renewal"},
+             "materials": [{"zh": "居住证", "en": "Residence permit"}], "fee_fen": 0, "processing_days": 1},
+            {"code": "household_proof", "name": {"zh": "户籍证明", "en": "Household registration certificate"},
+             "materials": [{"zh": "居民身份证", "en": "Resident ID card"}], "fee_fen": 0, "processing_days": 3},
+            {"code": "household_transfer", "name": {"zh": "户口迁入", "en": "Household registration transfer"},
+             "materials": [{"zh": "居民身份证", "en": "Resident ID card"}, {"zh": "户口簿", "en": "Household register"}, {"zh": "准予迁入证明", "en": "Transfer approval"}],
+             "fee_fen": 0, "processing_days": 20}
+        ]}),
+    )?;
+    put(
+        "programs",
+        json!({"programs": [
+            {"code": "dibao", "name": {"zh": "最低生活保障", "en": "Minimum living allowance (dibao)"},
+             "description": {"zh": "家庭人均月收入低于当地低保标准的家庭", "en": "Households whose monthly income per person is below the local dibao line"},
+             "income_limit_fen": 110000},
+            {"code": "temporary", "name": {"zh": "临时救助", "en": "Temporary assistance"},
+             "description": {"zh": "因突发事件导致基本生活暂时困难的家庭", "en": "Households in temporary hardship after an emergency"},
+             "income_limit_fen": 220000},
+            {"code": "elderly_subsidy", "name": {"zh": "高龄津贴", "en": "Advanced-age allowance"},
+             "description": {"zh": "80周岁以上户籍老年人", "en": "Registered residents aged 80 and over"},
+             "income_limit_fen": 100000000},
+            {"code": "heating", "name": {"zh": "冬季取暖补贴", "en": "Winter heating subsidy"},
+             "description": {"zh": "60周岁以上低收入老年人家庭", "en": "Low-income households with members aged 60 and over"},
+             "income_limit_fen": 300000}
+        ]}),
+    )?;
+    put(
+        "guides",
+        json!({"guides": [
+            {"id": "g-residence-permit", "title": {"zh": "居住证办理指南", "en": "Applying for a residence permit"},
+             "summary": {"zh": "在本地居住半年以上，符合稳定就业、稳定住所、连续就读条件之一的，可申领居住证。",
+                         "en": "Residents living here for six months with stable work, housing or schooling may apply."},
+             "materials": [{"zh": "居民身份证", "en": "Resident ID card"}, {"zh": "住所证明", "en": "Proof of address"}], "window": "B 区 3 号窗口"},
+            {"id": "g-pension", "title": {"zh": "养老保险待遇领取", "en": "Claiming a pension"},
+             "summary": {"zh": "达到法定退休年龄且累计缴费满15年的参保人员可申领。",
+                         "en": "Insured people at retirement age with 15 years of contributions may claim."},
+             "materials": [{"zh": "社会保障卡", "en": "Social security card"}], "window": "A 区 1 号窗口"},
+            {"id": "g-dibao", "title": {"zh": "低保申请", "en": "Applying for dibao"},
+             "summary": {"zh": "向户籍所在地街道提出申请，经入户调查、民主评议和公示后审批。",
+                         "en": "Apply at your street office; a home visit, review and public notice follow."},
+             "materials": [{"zh": "居民身份证", "en": "Resident ID card"}, {"zh": "收入证明", "en": "Proof of income"}], "window": "C 区 2 号窗口"}
+        ]}),
+    )?;
+
+    let queues = [
+        ("social", "社保医保", "Social & medical insurance", "A", 5, 4),
+        ("household", "户籍居住证", "Household & residence permits", "B", 3, 6),
+        ("assistance", "民政救助", "Social assistance", "C", 1, 10),
+        ("housing_fund", "公积金", "Housing fund", "D", 8, 5),
+        ("general", "综合咨询", "General enquiries", "E", 0, 3),
+    ];
+    for (i, (code, zh, en, prefix, waiting, each)) in queues.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO queues VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![HALL_ID, code, zh, en, prefix, waiting, each, 1 + waiting + i as i64 * 3],
+        )?;
+    }
+
+    let today = now8().date_naive();
+    for (n, r) in bianmin_idcard::simulator::demo_residents().iter().enumerate() {
+        let id = r.id_number.as_str();
+        tx.execute("INSERT INTO residents VALUES (?1, ?2, ?3)", params![id, r.name, format!("1380000{:04}", 1000 + n)])?;
+        let employer = ["成都市成华区建设路街道办事处", "四川某某科技有限公司", "成都某某餐饮管理有限公司"][n % 3];
+        let base = [520000i64, 830000, 460000][n % 3];
+        let account = |kind: &str, v: serde_json::Value| {
+            tx.execute("INSERT INTO accounts VALUES (?1, ?2, ?3)", params![id, kind, v.to_string()])
+        };
+        let retired = r.age_on(today) >= 60;
+        account(
+            "social_insurance",
+            json!({"status": if retired {"retired"} else {"contributing"}, "insured_since": "2005-07",
+                   "employer": employer, "contribution_months": 120 + n as u32 * 37, "last_paid_month": "2026-10",
+                   "monthly_base_fen": base, "pension_account_fen": base * 3 + n as i64 * 123_456}),
+        )?;
+        account(
+            "medical_insurance",
+            json!({"status": "active", "insured_type": if retired {"retired_employee"} else {"employee"},
+                   "balance_fen": 123_456 + n as i64 * 45_678, "year_credited_fen": 240_000, "year_spent_fen": 36_500 + n as i64 * 1_000}),
+        )?;
+        if n != 3 {
+            account(
+                "housing_fund",
+                json!({"account_no_masked": format!("5101********{:04}", 2300 + n), "status": "normal", "employer": employer,
+                       "balance_fen": 4_567_800 + n as i64 * 1_000_000, "monthly_deposit_fen": base / 10 * 2, "last_deposit_month": "2026-10"}),
+            )?;
+        }
+        // Bills: a water and an electricity account per household, one unpaid period each.
+        for (utility, amount) in [("water", 4_560i64 + n as i64 * 100), ("electricity", 18_230 + n as i64 * 1_000), ("gas", 6_700)] {
+            let account_no = format!("{}{:08}", &utility[..1].to_uppercase(), 10_000_001 + n);
+            for (p, status) in [("2026-10", "unpaid"), ("2026-09", "paid")] {
+                tx.execute(
+                    "INSERT INTO bills VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![format!("{account_no}-{p}"), utility, account_no, r.name, r.address, p, amount, format!("{p}-28"), status],
+                )?;
+            }
+        }
+    }
+
+    // Cases in every status for the first two residents; one keeps moving on the back-office clock.
+    let statuses = [
+        ("received", "居住证办理", "Residence permit", true),
+        ("accepted", "户籍证明", "Household registration certificate", false),
+        ("reviewing", "临时救助申请", "Temporary assistance application", false),
+        ("special", "户口迁入", "Household registration transfer", false),
+        ("completed", "社保缴费证明", "Social insurance contribution certificate", false),
+        ("delivered", "居住证签注", "Residence permit renewal", false),
+        ("rejected", "最低生活保障申请", "Minimum living allowance application", false),
+    ];
+    let residents = bianmin_idcard::simulator::demo_residents();
+    for (i, (status, zh, en, auto)) in statuses.iter().enumerate() {
+        let owner = residents[i % 2].id_number.as_str().to_string();
+        let at = (now8() - Duration::days(10 - i as i64)).to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        let case_no = format!("SQ2026{:06}", 100 + i);
+        tx.execute(
+            "INSERT INTO cases VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'application', ?8, NULL)",
+            params![case_no, owner, zh, en, status, at, format!("Q{:05}", 31_000 + i * 7), *auto as i64],
+        )?;
+        tx.execute("INSERT INTO case_events VALUES (?1, 'received', ?2)", params![case_no, at])?;
+        if *status != "received" {
+            tx.execute("INSERT INTO case_events VALUES (?1, ?2, ?3)", params![case_no, status, at])?;
+        }
+    }
+    tx.commit()
+}

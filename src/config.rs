@@ -1,0 +1,197 @@
+//! Kiosk configuration: `/etc/bianmin/kiosk.toml` on a kiosk, `--config FILE` anywhere.
+//! Unknown keys are errors that name the key, so a typo never silently falls back to a default.
+
+use crate::Lang;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const KIOSK_CONFIG: &str = "/etc/bianmin/kiosk.toml";
+pub const KIOSK_DATA_DIR: &str = "/var/lib/bianmin";
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub kiosk: KioskSection,
+    pub cloud: CloudSection,
+    pub printer: PrinterSection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Orientation {
+    #[default]
+    Portrait,
+    Landscape,
+}
+
+impl Orientation {
+    pub fn size(self) -> (u32, u32) {
+        match self {
+            Orientation::Portrait => (1080, 1920),
+            Orientation::Landscape => (1920, 1080),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KioskSection {
+    pub orientation: Orientation,
+    pub fullscreen: bool,
+    /// The language a new session starts in.
+    pub language: Lang,
+    /// Inactivity allowed on one page before the session ends.
+    pub page_timeout_s: u64,
+    /// How long before the end the countdown warning shows.
+    pub warning_s: u64,
+    pub serial: String,
+    pub model: String,
+}
+
+impl Default for KioskSection {
+    fn default() -> Self {
+        KioskSection {
+            orientation: Orientation::Portrait,
+            fullscreen: false,
+            language: Lang::Zh,
+            page_timeout_s: 60,
+            warning_s: 20,
+            serial: "BM-DEV-0001".into(),
+            model: "Bianmin reference kiosk".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CloudSection {
+    /// The government cloud's base URL; empty means the embedded simulator (demo only).
+    pub url: String,
+    /// Every call gives up after this long (a slow cloud must never freeze the screen).
+    pub timeout_ms: u64,
+    /// Used once, to enrol the kiosk, when the data dir holds no device token yet.
+    pub enrollment_code: String,
+}
+
+impl Default for CloudSection {
+    fn default() -> Self {
+        CloudSection { url: String::new(), timeout_ms: 5000, enrollment_code: String::new() }
+    }
+}
+
+impl CloudSection {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.max(100))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrinterSection {
+    /// Paper width in dots: 576 for 80 mm, 384 for 58 mm.
+    pub width_dots: u32,
+}
+
+impl Default for PrinterSection {
+    fn default() -> Self {
+        PrinterSection { width_dots: 576 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+        cfg.validate().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !(10..=3600).contains(&self.kiosk.page_timeout_s) {
+            return Err("kiosk.page_timeout_s must be between 10 and 3600".into());
+        }
+        if self.kiosk.warning_s >= self.kiosk.page_timeout_s {
+            return Err("kiosk.warning_s must be shorter than kiosk.page_timeout_s".into());
+        }
+        if ![384, 576].contains(&self.printer.width_dots) {
+            return Err("printer.width_dots must be 384 (58 mm) or 576 (80 mm)".into());
+        }
+        if !self.cloud.url.is_empty() && !(self.cloud.url.starts_with("http://") || self.cloud.url.starts_with("https://")) {
+            return Err("cloud.url must start with http:// or https://".into());
+        }
+        Ok(())
+    }
+
+    /// `--config FILE` if given; else the kiosk's file if it exists; else defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(KIOSK_CONFIG)).filter(|p| p.exists()),
+        };
+        match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
+                Ok((Config::parse(&text, &p)?, Some(p)))
+            }
+            None => Ok((Config::default(), None)),
+        }
+    }
+}
+
+/// `--data-dir` if given; `/var/lib/bianmin` on a kiosk (one configured by /etc/bianmin);
+/// otherwise the user's data folder.
+pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if Path::new(KIOSK_CONFIG).exists() {
+        return PathBuf::from(KIOSK_DATA_DIR);
+    }
+    directories::ProjectDirs::from("org", "bianmin", "bianmin")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".bianmin"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_from_empty_file() {
+        let c = Config::parse("", Path::new("k.toml")).unwrap();
+        assert_eq!(c.kiosk.page_timeout_s, 60);
+        assert_eq!(c.kiosk.warning_s, 20);
+        assert_eq!(c.kiosk.orientation, Orientation::Portrait);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::parse("[kiosk]\npage_timout_s = 30\n", Path::new("k.toml")).unwrap_err().to_string();
+        assert!(e.contains("page_timout_s"), "{e}");
+        assert!(e.contains("k.toml"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = Config::parse("[kiosk]\norientation = \"diagonal\"\n", Path::new("k.toml")).unwrap_err().to_string();
+        assert!(e.contains("orientation") || e.contains("diagonal"), "{e}");
+        let e = Config::parse("[kiosk]\npage_timeout_s = 30\nwarning_s = 40\n", Path::new("k.toml")).unwrap_err().to_string();
+        assert!(e.contains("kiosk.warning_s"), "{e}");
+        let e = Config::parse("[printer]\nwidth_dots = 500\n", Path::new("k.toml")).unwrap_err().to_string();
+        assert!(e.contains("printer.width_dots"), "{e}");
+    }
+
+    #[test]
+    fn landscape_by_config() {
+        let c = Config::parse("[kiosk]\norientation = \"landscape\"\n", Path::new("k.toml")).unwrap();
+        assert_eq!(c.kiosk.orientation.size(), (1920, 1080));
+    }
+}

@@ -1,0 +1,55 @@
+//! Bianmin (便民): self-service kiosk software for community service centres.
+//!
+//! The shape (see ARCHITECTURE.md): Slint owns the main thread; a tokio runtime runs all I/O;
+//! the [`kiosk`] task owns the [`session`] engine and the [`services`], talks to the [`cloud`],
+//! [`storage`] and the drivers, and pushes a [`view::ViewState`] to the UI through the
+//! [`ui_bridge`]. The UI only raises callbacks on its adapter globals.
+
+// pub mod cli;
+pub mod cloud;
+pub mod cloud_sim;
+pub mod config;
+// pub mod demo;
+// pub mod kiosk;
+// pub mod printing;
+// pub mod scenario;
+// pub mod services;
+pub mod session;
+pub mod storage;
+pub mod ui_bridge;
+// pub mod view;
+
+/// The resident's language. Chinese is the source language of every string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+}
+
+impl std::str::FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "zh" | "zh-CN" | "zh_CN" => Ok(Lang::Zh),
+            "en" => Ok(Lang::En),
+            other => Err(format!("unknown language {other:?} (zh or en)")),
+        }
+    }
+}

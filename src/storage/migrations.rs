@@ -1,0 +1,38 @@
+//! Numbered schema migrations. Append a new step; never edit a released one.
+
+use super::StorageError;
+use rusqlite::Connection;
+use std::path::Path;
+
+const STEPS: &[&str] = &[
+    // 1: the foundation's tables.
+    r#"
+    CREATE TABLE device (id INTEGER PRIMARY KEY CHECK (id = 1), device_id TEXT NOT NULL, device_token TEXT NOT NULL,
+                         site_json TEXT NOT NULL, enrolled_at TEXT NOT NULL);
+    CREATE TABLE cache (key TEXT PRIMARY KEY, json TEXT NOT NULL, stored_at TEXT NOT NULL);
+    CREATE TABLE audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL);
+    CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, idempotency_key TEXT NOT NULL UNIQUE,
+                         route TEXT NOT NULL, body_sealed BLOB NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                         next_attempt_at TEXT, result_json TEXT);
+    CREATE TABLE print_spool (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, updated_at TEXT, template TEXT NOT NULL,
+                              document_json TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('queued','sending','done','in_doubt','failed')),
+                              reprint INTEGER NOT NULL DEFAULT 0);
+    "#,
+];
+
+pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
+
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StorageError::TooNew { path: path.into(), found, known: SCHEMA_VERSION });
+    }
+    for (i, step) in STEPS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "storage schema migrated");
+    }
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! The kiosk's one SQLite file (WAL): device enrolment, config and catalogue caches, the audit
+//! log (who did what, never personal data), and the outbox and print spool that later work fills.
+//! Schema migrations are numbered and recorded in `PRAGMA user_version`.
+
+mod migrations;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+
+pub use migrations::SCHEMA_VERSION;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("cannot create the data folder {path}: {source}")]
+    Folder { path: PathBuf, source: std::io::Error },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database {path} has schema version {found}, newer than this program knows ({known}); refusing to touch it")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// What the kiosk learned when it enrolled.
+#[derive(Debug, Clone)]
+pub struct Enrollment {
+    pub device_id: String,
+    pub device_token: String,
+    pub site: crate::cloud::api::Site,
+}
+
+impl Store {
+    /// Opens (creating if needed) `DIR/bianmin.db` and brings its schema up to date.
+    pub fn open_in(dir: &Path) -> Result<Store, StorageError> {
+        std::fs::create_dir_all(dir).map_err(|source| StorageError::Folder { path: dir.into(), source })?;
+        Self::open(&dir.join("bianmin.db"))
+    }
+
+    pub fn open(path: &Path) -> Result<Store, StorageError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Residents' data must not linger in free pages after deletion.
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrations::migrate(&mut conn, path)?;
+        Ok(Store { conn, path: path.into() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StorageError> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    // ---- device ----
+
+    pub fn enrollment(&self) -> Result<Option<Enrollment>, StorageError> {
+        let row: Option<(String, String, String)> = self
+            .conn
+            .query_row("SELECT device_id, device_token, site_json FROM device WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        Ok(row.and_then(|(device_id, device_token, site)| {
+            serde_json::from_str(&site).ok().map(|site| Enrollment { device_id, device_token, site })
+        }))
+    }
+
+    pub fn save_enrollment(&self, e: &Enrollment) -> Result<(), StorageError> {
+        self.conn.execute(
+            "INSERT INTO device(id, device_id, device_token, site_json, enrolled_at) VALUES (1, ?1, ?2, ?3, ?4)
+             ON CONFLICT(id) DO UPDATE SET device_id = ?1, device_token = ?2, site_json = ?3, enrolled_at = ?4",
+            params![e.device_id, e.device_token, serde_json::to_string(&e.site).expect("json"), now()],
+        )?;
+        Ok(())
+    }
+
+    // ---- caches ----
+
+    pub fn cache_put(&self, key: &str, json: &str) -> Result<(), StorageError> {
+        self.conn.execute(
+            "INSERT INTO cache(key, json, stored_at) VALUES (?1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET json = ?2, stored_at = ?3",
+            params![key, json, now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn cache_get(&self, key: &str) -> Result<Option<String>, StorageError> {
+        Ok(self.conn.query_row("SELECT json FROM cache WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    // ---- audit ----
+
+    /// Records what happened. `detail` must never carry a name or ID number: callers pass codes,
+    /// ticket numbers, case numbers and outcomes only.
+    pub fn audit(&self, action: &str, detail: &str) -> Result<(), StorageError> {
+        self.conn.execute("INSERT INTO audit_log(at, action, detail) VALUES (?1, ?2, ?3)", params![now(), action, detail])?;
+        Ok(())
+    }
+
+    pub fn audit_entries(&self) -> Result<Vec<(String, String)>, StorageError> {
+        let mut stmt = self.conn.prepare("SELECT action, detail FROM audit_log ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    // ---- print spool ----
+
+    /// Writes a job before any byte goes to the printer; returns its id.
+    pub fn spool_add(&self, template: &str, document_json: &str) -> Result<i64, StorageError> {
+        self.conn.execute(
+            "INSERT INTO print_spool(created_at, template, document_json, state) VALUES (?1, ?2, ?3, 'queued')",
+            params![now(), template, document_json],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn spool_set_state(&self, id: i64, state: &str) -> Result<(), StorageError> {
+        self.conn.execute("UPDATE print_spool SET state = ?1, updated_at = ?2 WHERE id = ?3", params![state, now(), id])?;
+        Ok(())
+    }
+
+    pub fn spool_states(&self) -> Result<Vec<(String, String)>, StorageError> {
+        let mut stmt = self.conn.prepare("SELECT template, state FROM print_spool ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().with_timezone(&crate::cloud_sim::CST).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_a_new_file_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open_in(dir.path()).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        s.audit("queue_ticket", "A006").unwrap();
+        drop(s);
+        let s = Store::open_in(dir.path()).unwrap();
+        assert_eq!(s.audit_entries().unwrap(), vec![("queue_ticket".to_string(), "A006".to_string())]);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bianmin.db");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION + 5).unwrap();
+        assert!(matches!(Store::open(&path), Err(StorageError::TooNew { .. })));
+    }
+
+    #[test]
+    fn enrollment_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open_in(dir.path()).unwrap();
+        assert!(s.enrollment().unwrap().is_none());
+        let e = Enrollment { device_id: "kiosk-0001".into(), device_token: "dev_x".into(), site: crate::cloud_sim::site() };
+        s.save_enrollment(&e).unwrap();
+        let back = s.enrollment().unwrap().unwrap();
+        assert_eq!(back.device_token, "dev_x");
+        assert_eq!(back.site.hall_id, e.site.hall_id);
+    }
+
+    #[test]
+    fn spool_and_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open_in(dir.path()).unwrap();
+        let id = s.spool_add("queue_ticket", "{}").unwrap();
+        s.spool_set_state(id, "done").unwrap();
+        assert_eq!(s.spool_states().unwrap(), vec![("queue_ticket".into(), "done".into())]);
+        s.cache_put("catalog", "{\"v\":1}").unwrap();
+        s.cache_put("catalog", "{\"v\":2}").unwrap();
+        assert_eq!(s.cache_get("catalog").unwrap().as_deref(), Some("{\"v\":2}"));
+    }
+}
