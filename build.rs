@@ -1,6 +1,8 @@
 // Compiles ui/app.slint with the translations bundled (no gettext at run time).
 fn main() {
+    // Debug info lets the headless UI find elements by accessible label (scenarios, screenshots).
     let config = slint_build::CompilerConfiguration::new()
+        .with_debug_info(true)
         .with_bundled_translations(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/translations"));
     slint_build::compile_with_config("ui/app.slint", config).expect("the UI compiles");
     println!("cargo:rerun-if-changed=ui");

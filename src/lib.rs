@@ -5,19 +5,19 @@
 //! [`storage`] and the drivers, and pushes a [`view::ViewState`] to the UI through the
 //! [`ui_bridge`]. The UI only raises callbacks on its adapter globals.
 
-// pub mod cli;
+pub mod cli;
 pub mod cloud;
 pub mod cloud_sim;
 pub mod config;
-// pub mod demo;
-// pub mod kiosk;
-// pub mod printing;
-// pub mod scenario;
-// pub mod services;
+pub mod app;
+pub mod kiosk;
+pub mod printing;
+pub mod scenario;
+pub mod services;
 pub mod session;
 pub mod storage;
 pub mod ui_bridge;
-// pub mod view;
+pub mod view;
 
 /// The resident's language. Chinese is the source language of every string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -52,4 +52,32 @@ impl std::str::FromStr for Lang {
             other => Err(format!("unknown language {other:?} (zh or en)")),
         }
     }
+}
+
+/// `bianmin demo`: the kiosk in a window, on simulated hardware and the embedded cloud.
+pub fn demo_main(config: config::Config, data_dir: std::path::PathBuf, landscape: bool, fullscreen: bool) -> anyhow::Result<()> {
+    use slint::ComponentHandle;
+    let landscape = landscape || config.kiosk.orientation == config::Orientation::Landscape;
+    let started = std::time::Instant::now();
+    let ui = ui_bridge::AppWindow::new()?;
+    let app = app::App::start(
+        app::AppOptions {
+            data_dir: data_dir.clone(),
+            config: config.clone(),
+            cloud_url: (!config.cloud.url.is_empty()).then(|| config.cloud.url.clone()),
+            enrollment_code: None,
+            landscape,
+            case_step: std::time::Duration::from_secs(30),
+        },
+        ui_bridge::pusher(&ui),
+    )?;
+    ui_bridge::wire(&ui, app.tx.clone());
+    ui.global::<ui_bridge::AppState>().set_landscape(landscape);
+    if fullscreen || config.kiosk.fullscreen {
+        ui.window().set_fullscreen(true);
+    }
+    tracing::info!(data_dir = %data_dir.display(), ms = started.elapsed().as_millis() as u64, "demo ready");
+    ui.run()?;
+    drop(app);
+    Ok(())
 }

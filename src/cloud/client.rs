@@ -47,6 +47,8 @@ pub struct CloudClient {
     device_token: Arc<Mutex<Option<Zeroizing<String>>>>,
     timeout: Duration,
     calls: Arc<Mutex<Vec<CallRecord>>>,
+    /// Whether the last call got any HTTP answer (None before the first call).
+    reachable: Arc<Mutex<Option<bool>>>,
 }
 
 impl CloudClient {
@@ -64,6 +66,7 @@ impl CloudClient {
             device_token: Arc::new(Mutex::new(None)),
             timeout,
             calls: Arc::default(),
+            reachable: Arc::default(),
         })
     }
 
@@ -77,6 +80,11 @@ impl CloudClient {
 
     pub fn has_device_token(&self) -> bool {
         self.device_token.lock().expect("token lock").is_some()
+    }
+
+    /// Whether the cloud answered the last call at all (the offline banner follows this).
+    pub fn reachable(&self) -> Option<bool> {
+        *self.reachable.lock().expect("reachable lock")
     }
 
     /// Calls made so far (for transcripts); drained by the caller.
@@ -108,6 +116,8 @@ impl CloudClient {
             req = req.header("Content-Type", "application/json").body(b.to_json());
         }
         let result = self.finish::<T>(req).await;
+        *self.reachable.lock().expect("reachable lock") =
+            Some(!matches!(&result, Err((_, CloudError::Unreachable(_) | CloudError::Timeout(_)))));
         let (status, error) = match &result {
             Ok((s, _)) => (*s, None),
             Err((s, e)) => (*s, Some(e.kind().to_string())),
@@ -153,10 +163,11 @@ impl CloudClient {
     fn transport_error(&self, e: reqwest::Error) -> CloudError {
         if e.is_timeout() {
             CloudError::Timeout(self.timeout.as_millis() as u64)
-        } else if e.is_connect() {
-            CloudError::Unreachable(e.to_string())
-        } else {
+        } else if e.is_decode() || e.is_body() {
             CloudError::Malformed(e.to_string())
+        } else {
+            // Connection refused, reset or closed mid-answer: the network or the cloud is down.
+            CloudError::Unreachable(e.to_string())
         }
     }
 

@@ -1,0 +1,149 @@
+//! Assembling a kiosk: storage, the cloud (the embedded simulator when no URL is given),
+//! enrolment, the drivers (simulators in the demo), and the kiosk task on a tokio runtime.
+//! The demo, scenarios and screenshots all start here, so they run the same code.
+
+use crate::cloud::api::EnrollRequest;
+use crate::cloud::{CloudClient, CloudError};
+use crate::cloud_sim::{CloudSim, SimOptions};
+use crate::config::Config;
+use crate::kiosk::{Command, Kiosk, KioskLog, KioskSetup, PushView};
+use crate::printing::{PrintService, Printout};
+use crate::session::Timing;
+use crate::storage::{Enrollment, Store};
+use anyhow::Context;
+use bianmin_idcard::simulator::{demo_residents, SimulatedReader, SimulatorHandle};
+use bianmin_idcard::{Identity, IdentityReader};
+use bianmin_printer::SimulatedPrinter;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The enrollment code of the embedded simulator (demo only).
+pub const DEMO_ENROLLMENT_CODE: &str = "DEMO-2026";
+
+pub struct AppOptions {
+    pub data_dir: PathBuf,
+    pub config: Config,
+    /// A cloud URL; `None` starts the embedded simulator.
+    pub cloud_url: Option<String>,
+    pub enrollment_code: Option<String>,
+    pub landscape: bool,
+    /// How fast the embedded simulator's back office moves cases along.
+    pub case_step: Duration,
+}
+
+pub struct App {
+    pub runtime: tokio::runtime::Runtime,
+    pub tx: mpsc::UnboundedSender<Command>,
+    pub sim: Option<Arc<CloudSim>>,
+    pub reader: SimulatorHandle,
+    pub residents: Vec<Identity>,
+    pub printer: SimulatedPrinter,
+    pub printouts: Arc<Mutex<Vec<Printout>>>,
+    pub cloud: CloudClient,
+    pub log: Arc<Mutex<KioskLog>>,
+    pub store: Arc<Mutex<Store>>,
+}
+
+impl App {
+    /// Starts everything but the UI; `push` receives each new view.
+    pub fn start(opts: AppOptions, push: PushView) -> anyhow::Result<App> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("bianmin-io")
+            .build()
+            .context("cannot start the I/O runtime")?;
+        std::fs::create_dir_all(&opts.data_dir).with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
+        let store = Store::open_in(&opts.data_dir).context("cannot open the kiosk database")?;
+
+        let (sim, url, code) = match &opts.cloud_url {
+            Some(url) => (None, url.clone(), opts.enrollment_code.clone().or_else(|| Some(opts.config.cloud.enrollment_code.clone()).filter(|c| !c.is_empty()))),
+            None => {
+                let sim_opts = SimOptions {
+                    db: opts.data_dir.join("cloud-sim.db"),
+                    enrollment_code: DEMO_ENROLLMENT_CODE.into(),
+                    case_step: opts.case_step,
+                };
+                let sim = runtime.block_on(CloudSim::start("127.0.0.1:0".parse().expect("addr"), sim_opts))?;
+                let url = sim.url();
+                (Some(Arc::new(sim)), url, Some(DEMO_ENROLLMENT_CODE.to_string()))
+            }
+        };
+        let cloud = CloudClient::new(&url, opts.config.cloud.timeout())?;
+        let enrollment = runtime.block_on(enroll(&cloud, &store, &opts.config, code.as_deref()))?;
+        cloud.set_device_token(&enrollment.device_token);
+
+        let store = Arc::new(Mutex::new(store));
+        let sim_printer = SimulatedPrinter::new();
+        let print = PrintService::new(
+            Box::new(sim_printer.clone()),
+            store.clone(),
+            opts.config.printer.width_dots,
+            opts.data_dir.join("receipts"),
+        );
+        let printouts = print.printouts();
+
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (reader, handle) = SimulatedReader::new();
+        spawn_reader(Box::new(reader), tx.clone());
+
+        let residents = demo_residents();
+        let kiosk = Kiosk::new(KioskSetup {
+            timing: Timing {
+                page_timeout: Duration::from_secs(opts.config.kiosk.page_timeout_s),
+                warning: Duration::from_secs(opts.config.kiosk.warning_s),
+            },
+            default_lang: opts.config.kiosk.language,
+            landscape: opts.landscape,
+            cloud: cloud.clone(),
+            store: store.clone(),
+            site: enrollment.site.clone(),
+            printer: print,
+            demo: Some((handle.clone(), residents.clone())),
+            push,
+        });
+        let log = kiosk.log();
+        runtime.spawn(kiosk.run(rx));
+        Ok(App { runtime, tx, sim, reader: handle, residents, printer: sim_printer, printouts, cloud, log, store })
+    }
+}
+
+/// Each reader runs on its own thread, blocking in its native wait, and forwards events.
+fn spawn_reader(mut reader: Box<dyn IdentityReader>, tx: mpsc::UnboundedSender<Command>) {
+    std::thread::Builder::new()
+        .name(format!("reader-{}", reader.backend()))
+        .spawn(move || loop {
+            if let Some(ev) = reader.next_event(Duration::from_millis(200)) {
+                if tx.send(Command::Reader(ev)).is_err() {
+                    return;
+                }
+            }
+        })
+        .expect("reader thread");
+}
+
+/// Uses the stored enrolment, or enrols with `code`. A stored token the cloud no longer knows
+/// (e.g. the demo simulator's database was reset) is replaced when a code is at hand.
+async fn enroll(cloud: &CloudClient, store: &Store, config: &Config, code: Option<&str>) -> anyhow::Result<Enrollment> {
+    if let Some(e) = store.enrollment()? {
+        cloud.set_device_token(&e.device_token);
+        match cloud.catalog().await {
+            Err(CloudError::Problem(p)) if p.status == 401 && code.is_some() => {
+                tracing::warn!("stored device token refused; enrolling again");
+            }
+            _ => return Ok(e),
+        }
+    }
+    let code = code.context("this kiosk is not enrolled: give --enrollment-code CODE (or set cloud.enrollment_code)")?;
+    let resp = cloud
+        .enroll(&EnrollRequest { enrollment_code: code.into(), serial: config.kiosk.serial.clone(), model: config.kiosk.model.clone() })
+        .await
+        .map_err(|e| anyhow::anyhow!("enrolment failed: {}", crate::kiosk::describe_startup_error(&e)))?;
+    let e = Enrollment { device_id: resp.device_id, device_token: resp.device_token, site: resp.site };
+    store.save_enrollment(&e)?;
+    store.audit("enrolled", &e.device_id)?;
+    tracing::info!(device_id = %e.device_id, hall = %e.site.hall_id, "kiosk enrolled");
+    Ok(e)
+}

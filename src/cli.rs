@@ -1,0 +1,184 @@
+//! The `bianmin` command line. Every command takes `--data-dir` and `--config`.
+
+use crate::config::{self, Config};
+use crate::scenario::{self, RunOptions, Scenario, Step};
+use crate::Lang;
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "bianmin", version, about = "便民 Bianmin: self-service kiosk for community service centres")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Folder for the SQLite file and outputs (default: /var/lib/bianmin on a kiosk, else the user's data folder).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Configuration file (default: /etc/bianmin/kiosk.toml when it exists).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the kiosk in demo mode: embedded cloud simulator, on-screen demo card reader, simulated printer.
+    Demo {
+        /// 1920×1080 instead of portrait 1080×1920.
+        #[arg(long)]
+        landscape: bool,
+        #[arg(long)]
+        fullscreen: bool,
+    },
+    /// Run the government cloud simulator standalone.
+    CloudSim {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value = crate::app::DEMO_ENROLLMENT_CODE)]
+        enrollment_code: String,
+        /// Seconds between back-office steps that move cases along.
+        #[arg(long, default_value_t = 60)]
+        case_step_secs: u64,
+    },
+    /// Scripted journeys.
+    Scenario {
+        #[command(subcommand)]
+        action: ScenarioAction,
+    },
+    /// Render one page headless with the software renderer and save it as PNG.
+    Screenshot {
+        /// attract, home, identify, form, confirm, result, print
+        #[arg(long)]
+        page: String,
+        #[arg(long, default_value = "zh")]
+        lang: Lang,
+        #[arg(long)]
+        elderly: bool,
+        #[arg(long)]
+        landscape: bool,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScenarioAction {
+    /// Drive the real UI headless through a TOML journey; exit 0 only if every expectation held.
+    Run {
+        file: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// A running cloud (e.g. `bianmin cloud-sim`); without it the embedded simulator is used.
+        #[arg(long)]
+        cloud: Option<String>,
+        #[arg(long)]
+        enrollment_code: Option<String>,
+        #[arg(long)]
+        landscape: bool,
+    },
+}
+
+/// Runs the command; the returned code is the process exit code.
+pub fn main(cli: Cli) -> anyhow::Result<i32> {
+    let (config, _) = Config::load(cli.global.config.as_deref())?;
+    let data_dir = config::data_dir(cli.global.data_dir.as_deref());
+    match cli.command {
+        Command::Demo { landscape, fullscreen } => crate::demo_main(config, data_dir, landscape, fullscreen).map(|_| 0),
+        Command::CloudSim { listen, db, enrollment_code, case_step_secs } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let sim = crate::cloud_sim::CloudSim::start(
+                    listen,
+                    crate::cloud_sim::SimOptions { db, enrollment_code, case_step: Duration::from_secs(case_step_secs.max(1)) },
+                )
+                .await?;
+                println!("cloud simulator listening on {}", sim.url());
+                tokio::signal::ctrl_c().await?;
+                anyhow::Ok(())
+            })?;
+            Ok(0)
+        }
+        Command::Scenario { action: ScenarioAction::Run { file, out, cloud, enrollment_code, landscape } } => {
+            let sc = Scenario::load(&file)?;
+            let name = if sc.name.is_empty() { file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default() } else { sc.name.clone() };
+            let sc = Scenario { name, ..sc };
+            let t = scenario::run(
+                sc,
+                RunOptions { out_dir: out.clone(), data_dir, cloud_url: cloud, enrollment_code, config, landscape, screenshot_pages: true },
+            )?;
+            for s in &t.steps {
+                println!("{} {:>3} {:<40} {} ({} ms){}", if s.ok { "ok  " } else { "FAIL" }, s.index, s.step, s.page, s.millis,
+                    s.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default());
+            }
+            println!("scenario {}: {} — transcript in {}", t.scenario, if t.ok { "passed" } else { "FAILED" }, out.join("transcript.json").display());
+            Ok(if t.ok { 0 } else { 1 })
+        }
+        Command::Screenshot { page, lang, elderly, landscape, out } => {
+            let steps = steps_to(&page, lang)?;
+            let work = tempdir_in_data(&data_dir)?;
+            scenario::runner::screenshot_after(
+                steps,
+                RunOptions {
+                    out_dir: work.join("shots"),
+                    data_dir: work.clone(),
+                    cloud_url: None,
+                    enrollment_code: None,
+                    config,
+                    landscape,
+                    screenshot_pages: false,
+                },
+                &out,
+                lang,
+                elderly,
+            )?;
+            let _ = std::fs::remove_dir_all(&work);
+            println!("{}", out.display());
+            Ok(0)
+        }
+    }
+}
+
+/// A fresh folder for a screenshot run, so the demo's own data is never touched.
+fn tempdir_in_data(data_dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("bianmin-shot-{}-{}", std::process::id(), data_dir.to_string_lossy().len()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The taps that bring a fresh kiosk to `page` (through the queue-ticket journey).
+fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
+    let t = |zh: &str, en: &str| Step::Tap(if lang == Lang::Zh { zh } else { en }.to_string());
+    let mut steps = Vec::new();
+    let order = ["attract", "home", "form", "identify", "confirm", "result", "print"];
+    let depth = order.iter().position(|p| *p == page).with_context(|| format!("unknown page {page:?} (one of {})", order.join(", ")))?;
+    if depth >= 1 {
+        steps.push(t("点击屏幕开始办理", "Touch here to start"));
+    }
+    if depth >= 2 {
+        steps.push(Step::OpenService("queue_and_cases".into()));
+    }
+    if depth >= 3 {
+        steps.push(t("社保医保", "Social & medical insurance"));
+    }
+    if depth >= 4 {
+        steps.push(t("不刷卡，直接取号", "Continue without a card"));
+    }
+    if depth >= 5 {
+        steps.push(t("确认", "Confirm"));
+    }
+    if depth >= 6 {
+        steps.push(t("查看凭条", "View receipt"));
+    }
+    steps.push(Step::ExpectPage(page.to_string()));
+    Ok(steps)
+}

@@ -1,0 +1,387 @@
+//! Runs a [`Scenario`] against the real UI in Slint's testing backend (software renderer), with
+//! the kiosk task, the drivers' simulators and the cloud (embedded or named) all real.
+
+use super::spec::{Scenario, Step};
+use crate::app::{App, AppOptions};
+use crate::cloud::CallRecord;
+use crate::cloud_sim::Fault;
+use crate::config::Config;
+use crate::printing::Printout;
+use crate::session::{PageId, Prompt};
+use crate::ui_bridge::{self, headless, AppState, AppWindow};
+use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
+use serde::Serialize;
+use slint::ComponentHandle;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+pub struct RunOptions {
+    pub out_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub cloud_url: Option<String>,
+    pub enrollment_code: Option<String>,
+    pub config: Config,
+    pub landscape: bool,
+    /// Save a PNG whenever the page changes.
+    pub screenshot_pages: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepRecord {
+    pub index: usize,
+    pub step: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub page: String,
+    pub millis: u64,
+}
+
+#[derive(Debug, Serialize, Default)]
+pub struct Transcript {
+    pub scenario: String,
+    pub ok: bool,
+    pub steps: Vec<StepRecord>,
+    pub pages_seen: Vec<String>,
+    pub screenshots: Vec<String>,
+    pub cloud_calls: Vec<CallRecord>,
+    pub printouts: Vec<Printout>,
+    pub spoken: Vec<Prompt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// Runs the scenario to the end (or its first failed expectation) and writes `transcript.json`
+/// and the screenshots into `opts.out_dir`.
+pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
+    std::fs::create_dir_all(&opts.out_dir)?;
+    headless::init()?;
+    let mut config = opts.config.clone();
+    if let Some(t) = scenario.page_timeout_s {
+        config.kiosk.page_timeout_s = t;
+        config.kiosk.warning_s = config.kiosk.warning_s.min(t.saturating_sub(1)).max(1);
+    }
+    if let Some(w) = scenario.warning_s {
+        config.kiosk.warning_s = w;
+    }
+    let landscape = opts.landscape || scenario.landscape;
+    let ui = AppWindow::new()?;
+    let (w, h) = if landscape { (1920, 1080) } else { (1080, 1920) };
+    ui.window().set_size(slint::PhysicalSize::new(w, h));
+    let app = App::start(
+        AppOptions {
+            data_dir: opts.data_dir.clone(),
+            config: config.clone(),
+            cloud_url: opts.cloud_url.clone(),
+            enrollment_code: opts.enrollment_code.clone(),
+            landscape,
+            case_step: Duration::from_secs(30),
+        },
+        ui_bridge::pusher(&ui),
+    )?;
+    ui_bridge::wire(&ui, app.tx.clone());
+    ui.show()?;
+
+    let result: Rc<RefCell<Option<Transcript>>> = Rc::default();
+    let driver = Driver { ui: ui.clone_strong(), app, out_dir: opts.out_dir.clone(), screenshot_pages: opts.screenshot_pages, config };
+    {
+        let result = result.clone();
+        slint::spawn_local(async move {
+            let t = driver.drive(&scenario).await;
+            *result.borrow_mut() = Some(t);
+            let _ = slint::quit_event_loop();
+        })?;
+    }
+    slint::run_event_loop()?;
+    let transcript = result.borrow_mut().take().ok_or_else(|| anyhow::anyhow!("the scenario did not finish"))?;
+    std::fs::write(opts.out_dir.join("transcript.json"), serde_json::to_vec_pretty(&transcript)?)?;
+    Ok(transcript)
+}
+
+struct Driver {
+    ui: AppWindow,
+    app: App,
+    out_dir: PathBuf,
+    screenshot_pages: bool,
+    config: Config,
+}
+
+/// Waits on the UI thread without blocking its event loop.
+pub async fn sleep(d: Duration) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    slint::Timer::single_shot(d, move || {
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
+}
+
+async fn until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        sleep(Duration::from_millis(40)).await;
+    }
+}
+
+struct Recorder {
+    pages_seen: Vec<String>,
+    screenshots: Vec<String>,
+    last: Option<PageId>,
+}
+
+impl Driver {
+    fn page(&self) -> PageId {
+        ui_bridge::page_id(self.ui.global::<AppState>().get_page())
+    }
+
+    fn busy(&self) -> bool {
+        self.ui.global::<AppState>().get_busy()
+    }
+
+    fn all_elements(&self) -> Vec<ElementHandle> {
+        ElementQuery::from_root(&self.ui).find_all()
+    }
+
+    fn text_on_screen(&self, needle: &str) -> bool {
+        self.all_elements().iter().any(|e| {
+            e.accessible_label().is_some_and(|l| l.contains(needle)) || e.accessible_value().is_some_and(|v| v.contains(needle))
+        })
+    }
+
+    /// The enabled element labelled `label`, preferring buttons over their inner text.
+    fn find(&self, label: &str) -> Option<ElementHandle> {
+        let all: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(&self.ui, label)
+            .filter(|e| e.accessible_enabled() != Some(false))
+            .collect();
+        all.iter().find(|e| e.accessible_role() == Some(AccessibleRole::Button)).or(all.first()).cloned()
+    }
+
+    async fn settle(&self) {
+        sleep(Duration::from_millis(120)).await;
+        let limit = self.config.cloud.timeout() + Duration::from_secs(3);
+        until(limit, || !self.busy()).await;
+        sleep(Duration::from_millis(60)).await;
+    }
+
+    async fn tap(&self, label: &str) -> Result<(), String> {
+        let mut found = None;
+        until(Duration::from_secs(10), || {
+            found = self.find(label);
+            found.is_some()
+        })
+        .await;
+        let el = found.ok_or_else(|| format!("no enabled element labelled {label:?} on page {}", self.page().name()))?;
+        el.single_click(slint::platform::PointerEventButton::Left).await;
+        self.settle().await;
+        Ok(())
+    }
+
+    async fn tap_any(&self, labels: &[&str]) -> Result<(), String> {
+        for l in labels {
+            if self.find(l).is_some() {
+                return self.tap(l).await;
+            }
+        }
+        Err(format!("none of {labels:?} on page {}", self.page().name()))
+    }
+
+    fn screenshot(&self, rec: &mut Recorder, name: &str) {
+        let file = format!("{:02}-{}.png", rec.screenshots.len() + 1, name);
+        match headless::screenshot(&self.ui, &self.out_dir.join(&file)) {
+            Ok(()) => rec.screenshots.push(file),
+            Err(e) => tracing::warn!(error = %e, "screenshot failed"),
+        }
+    }
+
+    fn observe(&self, rec: &mut Recorder) {
+        let page = self.page();
+        if rec.last != Some(page) {
+            rec.last = Some(page);
+            rec.pages_seen.push(page.name().into());
+            if self.screenshot_pages {
+                self.screenshot(rec, page.name());
+            }
+        }
+    }
+
+    async fn drive(self, scenario: &Scenario) -> Transcript {
+        let mut rec = Recorder { pages_seen: Vec::new(), screenshots: Vec::new(), last: None };
+        let mut t = Transcript { scenario: scenario.name.clone(), ..Default::default() };
+        // The kiosk is ready once its first view (with the site's name) has arrived.
+        if !until(Duration::from_secs(15), || !self.ui.global::<AppState>().get_site_name().is_empty()).await {
+            t.failure = Some("the kiosk did not show its first page within 15 s".into());
+        }
+        self.observe(&mut rec);
+        if t.failure.is_none() {
+            for (i, step) in scenario.steps.iter().enumerate() {
+                let started = Instant::now();
+                let outcome = self.perform(step, &mut rec).await;
+                self.observe(&mut rec);
+                let ok = outcome.is_ok();
+                t.steps.push(StepRecord {
+                    index: i + 1,
+                    step: step.to_string(),
+                    ok,
+                    error: outcome.as_ref().err().cloned(),
+                    page: self.page().name().into(),
+                    millis: started.elapsed().as_millis() as u64,
+                });
+                if let Err(e) = outcome {
+                    t.failure = Some(format!("step {} ({step}): {e}", i + 1));
+                    self.screenshot(&mut rec, "failure");
+                    break;
+                }
+            }
+        }
+        t.ok = t.failure.is_none();
+        t.pages_seen = rec.pages_seen;
+        t.screenshots = rec.screenshots;
+        t.cloud_calls = self.app.cloud.take_calls();
+        t.printouts = self.app.printouts.lock().map(|p| p.clone()).unwrap_or_default();
+        t.spoken = self.app.log.lock().map(|l| l.spoken.clone()).unwrap_or_default();
+        t
+    }
+
+    async fn perform(&self, step: &Step, rec: &mut Recorder) -> Result<(), String> {
+        let wait = Duration::from_secs(10);
+        match step {
+            Step::InsertCard(n) => {
+                let id = self.app.residents.get(n - 1).ok_or_else(|| format!("there are {} demo residents", self.app.residents.len()))?;
+                self.app.reader.insert(id.clone());
+                self.settle().await;
+                Ok(())
+            }
+            Step::RemoveCard => {
+                self.app.reader.remove();
+                self.settle().await;
+                Ok(())
+            }
+            Step::Tap(label) => self.tap(label).await,
+            Step::Type(text) => {
+                for c in text.chars() {
+                    let s: slint::SharedString = c.to_string().into();
+                    self.ui.window().dispatch_event(slint::platform::WindowEvent::KeyPressed { text: s.clone() });
+                    self.ui.window().dispatch_event(slint::platform::WindowEvent::KeyReleased { text: s });
+                }
+                self.settle().await;
+                Ok(())
+            }
+            Step::ExpectText(s) => {
+                if until(wait, || self.text_on_screen(s)).await {
+                    Ok(())
+                } else {
+                    Err(format!("{s:?} is not on the screen (page {})", self.page().name()))
+                }
+            }
+            Step::ExpectNoText(s) => {
+                if self.text_on_screen(s) {
+                    Err(format!("{s:?} is on the screen (page {})", self.page().name()))
+                } else {
+                    Ok(())
+                }
+            }
+            Step::ExpectPage(p) => {
+                if until(wait, || self.page().name() == p).await {
+                    Ok(())
+                } else {
+                    Err(format!("expected page {p}, the kiosk shows {}", self.page().name()))
+                }
+            }
+            Step::ExpectPrint(s) => {
+                let printed = || self.app.printouts.lock().map(|p| p.iter().any(|x| x.state == "done" && x.text.contains(s.as_str()))).unwrap_or(false);
+                if until(wait, printed).await {
+                    Ok(())
+                } else {
+                    Err(format!("no printout contains {s:?}"))
+                }
+            }
+            Step::WaitAttract => {
+                let limit = Duration::from_secs(self.config.kiosk.page_timeout_s + 15);
+                if until(limit, || self.page() == PageId::Attract).await {
+                    Ok(())
+                } else {
+                    Err(format!("still on page {} after {} s", self.page().name(), limit.as_secs()))
+                }
+            }
+            Step::Lang(l) => {
+                let want_en = *l == crate::Lang::En;
+                if self.ui.global::<AppState>().get_english() != want_en {
+                    // The switch is labelled with the other language's own name.
+                    self.tap_any(&["English", "中文"]).await?;
+                }
+                if until(wait, || self.ui.global::<AppState>().get_english() == want_en).await {
+                    Ok(())
+                } else {
+                    Err("the language did not change".into())
+                }
+            }
+            Step::Elderly(on) => {
+                if self.ui.global::<AppState>().get_elderly() != *on {
+                    self.tap_any(&["长辈模式", "Large text"]).await?;
+                }
+                if until(wait, || self.ui.global::<AppState>().get_elderly() == *on).await {
+                    Ok(())
+                } else {
+                    Err("elderly mode did not change".into())
+                }
+            }
+            Step::OpenService(code) => {
+                if self.page() == PageId::Attract {
+                    self.tap_any(&["点击屏幕开始办理", "Touch here to start"]).await?;
+                }
+                if self.page() != PageId::Home {
+                    self.tap_any(&["首页", "Home"]).await?;
+                }
+                self.observe(rec);
+                let label = ui_bridge::tile_label(&self.ui, code).ok_or_else(|| format!("no tile for {code}"))?;
+                self.tap(&label).await
+            }
+            Step::CloudFault(f) => {
+                let sim = self.app.sim.as_ref().ok_or("cloud_fault needs the embedded simulator (no --cloud)")?;
+                let fault: Fault = f.parse()?;
+                sim.set_fault(fault);
+                Ok(())
+            }
+            Step::WaitSeconds(s) => {
+                sleep(Duration::from_secs_f64(*s)).await;
+                Ok(())
+            }
+            Step::Screenshot(name) => {
+                self.screenshot(rec, name);
+                Ok(())
+            }
+            Step::ExpectSpoken(p) => {
+                let said = || {
+                    self.app.log.lock().map(|l| l.spoken.iter().any(|x| serde_json::to_value(x).ok().and_then(|v| v.as_str().map(|s| s == p)).unwrap_or(false))).unwrap_or(false)
+                };
+                if until(wait, said).await {
+                    Ok(())
+                } else {
+                    Err(format!("the kiosk did not say {p:?}"))
+                }
+            }
+        }
+    }
+}
+
+/// Saves the page the kiosk shows after `steps` as `out` (used by `bianmin screenshot`).
+pub fn screenshot_after(steps: Vec<Step>, opts: RunOptions, out: &Path, lang: crate::Lang, elderly: bool) -> anyhow::Result<()> {
+    let mut all = vec![Step::Lang(lang), Step::Elderly(elderly)];
+    all.extend(steps);
+    all.push(Step::Screenshot("final".into()));
+    let out_dir = opts.out_dir.clone();
+    let t = run(Scenario { name: "screenshot".into(), steps: all, ..Default::default() }, opts)?;
+    if let Some(f) = t.failure {
+        anyhow::bail!("could not reach the page: {f}");
+    }
+    let last = t.screenshots.last().ok_or_else(|| anyhow::anyhow!("no screenshot taken"))?;
+    std::fs::copy(out_dir.join(last), out)?;
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! The scenario file format: an optional header and an array of `[[step]]` tables, each with
+//! exactly one action key. Unknown keys are errors that name the step.
+
+use crate::cloud_sim::Fault;
+use crate::Lang;
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Put the Nth demo resident's card (from 1) on the reader.
+    InsertCard(usize),
+    RemoveCard,
+    /// Tap the element with this accessible label.
+    Tap(String),
+    /// Type text into the focused field.
+    Type(String),
+    ExpectText(String),
+    ExpectNoText(String),
+    ExpectPage(String),
+    /// A printout containing this text.
+    ExpectPrint(String),
+    /// Wait until the kiosk is back on the attract screen.
+    WaitAttract,
+    Lang(Lang),
+    Elderly(bool),
+    /// Open a service from the home page by its catalogue code.
+    OpenService(String),
+    /// Embedded simulator only: none, down, slow, error, malformed.
+    CloudFault(String),
+    WaitSeconds(f64),
+    /// Save a screenshot under this name now.
+    Screenshot(String),
+    /// A prompt the kiosk spoke (e.g. "take_card").
+    ExpectSpoken(String),
+}
+
+pub const STEP_KEYS: &[&str] = &[
+    "insert_card", "remove_card", "tap", "type", "expect_text", "expect_no_text", "expect_page", "expect_print",
+    "wait_attract", "lang", "elderly", "open_service", "cloud_fault", "wait_s", "screenshot", "expect_spoken",
+];
+
+const HEADER_KEYS: &[&str] = &["name", "description", "page_timeout_s", "warning_s", "landscape", "step"];
+
+#[derive(Debug, Clone, Default)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub page_timeout_s: Option<u64>,
+    pub warning_s: Option<u64>,
+    pub landscape: bool,
+    pub steps: Vec<Step>,
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::InsertCard(n) => write!(f, "insert_card = {n}"),
+            Step::RemoveCard => write!(f, "remove_card = true"),
+            Step::Tap(s) => write!(f, "tap = {s:?}"),
+            Step::Type(s) => write!(f, "type = {s:?}"),
+            Step::ExpectText(s) => write!(f, "expect_text = {s:?}"),
+            Step::ExpectNoText(s) => write!(f, "expect_no_text = {s:?}"),
+            Step::ExpectPage(s) => write!(f, "expect_page = {s:?}"),
+            Step::ExpectPrint(s) => write!(f, "expect_print = {s:?}"),
+            Step::WaitAttract => write!(f, "wait_attract = true"),
+            Step::Lang(l) => write!(f, "lang = {:?}", l.code()),
+            Step::Elderly(b) => write!(f, "elderly = {b}"),
+            Step::OpenService(s) => write!(f, "open_service = {s:?}"),
+            Step::CloudFault(s) => write!(f, "cloud_fault = {s:?}"),
+            Step::WaitSeconds(s) => write!(f, "wait_s = {s}"),
+            Step::Screenshot(s) => write!(f, "screenshot = {s:?}"),
+            Step::ExpectSpoken(s) => write!(f, "expect_spoken = {s:?}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct SpecError {
+    pub path: String,
+    pub message: String,
+}
+
+impl Scenario {
+    pub fn load(path: &Path) -> Result<Scenario, SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SpecError { path: path.display().to_string(), message: e.to_string() })?;
+        Scenario::parse(&text).map_err(|message| SpecError { path: path.display().to_string(), message })
+    }
+
+    pub fn parse(text: &str) -> Result<Scenario, String> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut sc = Scenario::default();
+        for (k, v) in &table {
+            match k.as_str() {
+                "name" => sc.name = v.as_str().ok_or("name must be a string")?.into(),
+                "description" => sc.description = v.as_str().ok_or("description must be a string")?.into(),
+                "page_timeout_s" => sc.page_timeout_s = Some(v.as_integer().filter(|n| *n > 0).ok_or("page_timeout_s must be a positive integer")? as u64),
+                "warning_s" => sc.warning_s = Some(v.as_integer().filter(|n| *n > 0).ok_or("warning_s must be a positive integer")? as u64),
+                "landscape" => sc.landscape = v.as_bool().ok_or("landscape must be true or false")?,
+                "step" => {}
+                other => return Err(format!("unknown top-level key `{other}` (known: {})", HEADER_KEYS.join(", "))),
+            }
+        }
+        let steps = table.get("step").and_then(|s| s.as_array()).ok_or("a scenario needs [[step]] entries")?;
+        for (i, raw) in steps.iter().enumerate() {
+            let n = i + 1;
+            let t = raw.as_table().ok_or_else(|| format!("step {n}: must be a table"))?;
+            if t.len() != 1 {
+                let keys: Vec<&str> = t.keys().map(String::as_str).collect();
+                return Err(format!("step {n}: needs exactly one action, found {}", if keys.is_empty() { "none".into() } else { keys.join(", ") }));
+            }
+            let (k, v) = t.iter().next().expect("one entry");
+            sc.steps.push(parse_step(k, v).map_err(|e| format!("step {n}: {e}"))?);
+        }
+        Ok(sc)
+    }
+}
+
+fn string(k: &str, v: &toml::Value) -> Result<String, String> {
+    v.as_str().map(String::from).ok_or_else(|| format!("`{k}` needs a string"))
+}
+
+fn truth(k: &str, v: &toml::Value) -> Result<bool, String> {
+    v.as_bool().ok_or_else(|| format!("`{k}` needs true or false"))
+}
+
+fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
+    Ok(match k {
+        "insert_card" => Step::InsertCard(v.as_integer().filter(|n| *n >= 1).ok_or("`insert_card` needs a resident number from 1")? as usize),
+        "remove_card" => {
+            truth(k, v)?;
+            Step::RemoveCard
+        }
+        "tap" => Step::Tap(string(k, v)?),
+        "type" => Step::Type(string(k, v)?),
+        "expect_text" => Step::ExpectText(string(k, v)?),
+        "expect_no_text" => Step::ExpectNoText(string(k, v)?),
+        "expect_page" => {
+            let p = string(k, v)?;
+            if crate::session::PageId::from_name(&p).is_none() {
+                return Err(format!("unknown page {p:?}"));
+            }
+            Step::ExpectPage(p)
+        }
+        "expect_print" => Step::ExpectPrint(string(k, v)?),
+        "wait_attract" => {
+            truth(k, v)?;
+            Step::WaitAttract
+        }
+        "lang" => Step::Lang(string(k, v)?.parse()?),
+        "elderly" => Step::Elderly(truth(k, v)?),
+        "open_service" => {
+            let code = string(k, v)?;
+            if crate::services::ServiceCode::from_code(&code).is_none() {
+                return Err(format!("unknown service code {code:?}"));
+            }
+            Step::OpenService(code)
+        }
+        "cloud_fault" => {
+            let f = string(k, v)?;
+            f.parse::<Fault>()?;
+            Step::CloudFault(f)
+        }
+        "wait_s" => Step::WaitSeconds(v.as_float().or(v.as_integer().map(|i| i as f64)).filter(|s| *s >= 0.0 && *s <= 600.0).ok_or("`wait_s` needs seconds, 0 to 600")?),
+        "screenshot" => Step::Screenshot(string(k, v)?),
+        "expect_spoken" => Step::ExpectSpoken(string(k, v)?),
+        other => return Err(format!("unknown key `{other}` (known: {})", STEP_KEYS.join(", "))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_step_kind() {
+        let sc = Scenario::parse(
+            r#"
+            name = "all"
+            [[step]]
+            insert_card = 2
+            [[step]]
+            tap = "确认"
+            [[step]]
+            lang = "en"
+            [[step]]
+            elderly = true
+            [[step]]
+            open_service = "queue_and_cases"
+            [[step]]
+            expect_page = "result"
+            [[step]]
+            expect_print = "A0"
+            [[step]]
+            cloud_fault = "down"
+            [[step]]
+            wait_s = 1.5
+            [[step]]
+            remove_card = true
+            [[step]]
+            wait_attract = true
+            "#,
+        )
+        .unwrap();
+        assert_eq!(sc.name, "all");
+        assert_eq!(sc.steps.len(), 11);
+        assert_eq!(sc.steps[0], Step::InsertCard(2));
+        assert_eq!(sc.steps[2], Step::Lang(Lang::En));
+        assert_eq!(sc.steps[8], Step::WaitSeconds(1.5));
+    }
+
+    #[test]
+    fn unknown_keys_name_the_step() {
+        let e = Scenario::parse("[[step]]\ntap = \"x\"\n[[step]]\ntapp = \"y\"\n").unwrap_err();
+        assert!(e.starts_with("step 2: unknown key `tapp`"), "{e}");
+        let e = Scenario::parse("[[step]]\ntap = \"x\"\nexpect_text = \"y\"\n").unwrap_err();
+        assert!(e.contains("step 1: needs exactly one action"), "{e}");
+        let e = Scenario::parse("titel = \"x\"\n[[step]]\ntap = \"x\"\n").unwrap_err();
+        assert!(e.contains("unknown top-level key `titel`"), "{e}");
+        let e = Scenario::parse("[[step]]\nopen_service = \"karaoke\"\n").unwrap_err();
+        assert!(e.contains("step 1") && e.contains("karaoke"), "{e}");
+        let e = Scenario::parse("[[step]]\nexpect_page = \"nowhere\"\n").unwrap_err();
+        assert!(e.contains("nowhere"), "{e}");
+    }
+}
