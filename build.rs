@@ -3,6 +3,8 @@ fn main() {
     // Debug info lets the headless UI find elements by accessible label (scenarios, screenshots).
     let config = slint_build::CompilerConfiguration::new()
         .with_debug_info(true)
+        // Our .po files carry no msgctxt: one string, one translation, wherever it is used.
+        .with_default_translation_context(slint_build::DefaultTranslationContext::None)
         .with_bundled_translations(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/translations"));
     slint_build::compile_with_config("ui/app.slint", config).expect("the UI compiles");
     println!("cargo:rerun-if-changed=ui");
