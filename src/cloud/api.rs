@@ -4,6 +4,39 @@
 
 use serde::{Deserialize, Serialize};
 
+/// JSON Schema counts `6.0` as an integer; accept whole-valued floats wherever the contract
+/// says integer, and refuse fractions and out-of-range values.
+pub mod lenient {
+    use serde::{de::Error, Deserialize, Deserializer};
+
+    fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
+        let v = serde_json::Number::deserialize(d)?;
+        if let Some(i) = v.as_i64() {
+            return Ok(i128::from(i));
+        }
+        if let Some(u) = v.as_u64() {
+            return Ok(i128::from(u));
+        }
+        match v.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(f as i128),
+            _ => Err(D::Error::custom(format!("expected an integer, got {v}"))),
+        }
+    }
+
+    macro_rules! int {
+        ($name:ident, $t:ty) => {
+            pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                let v = whole(d)?;
+                <$t>::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range")))
+            }
+        };
+    }
+    int!(u8, u8);
+    int!(u32, u32);
+    int!(u64, u64);
+    int!(i64, i64);
+}
+
 /// A bilingual label as the cloud sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -69,10 +102,12 @@ pub struct EnrollResponse {
 #[serde(deny_unknown_fields)]
 pub struct HeartbeatRequest {
     pub app_version: String,
+    #[serde(deserialize_with = "lenient::u64")]
     pub uptime_s: u64,
     /// Device health by device family: `ok`, `warning` or `error`.
     pub printer: String,
     pub card_reader: String,
+    #[serde(deserialize_with = "lenient::u32")]
     pub pending_outbox: u32,
 }
 
@@ -286,6 +321,7 @@ pub struct BillList {
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
     pub bill_ids: Vec<String>,
+    #[serde(deserialize_with = "lenient::i64")]
     pub amount_fen: i64,
 }
 
@@ -428,6 +464,7 @@ pub struct CaseDetail {
 #[serde(deny_unknown_fields)]
 pub struct RatingRequest {
     /// 1 (very dissatisfied) … 5 (very satisfied).
+    #[serde(deserialize_with = "lenient::u8")]
     pub score: u8,
     #[serde(default)]
     pub comment: String,
@@ -436,6 +473,7 @@ pub struct RatingRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rating {
     pub case_no: String,
+    #[serde(deserialize_with = "lenient::u8")]
     pub score: u8,
 }
 
@@ -492,7 +530,9 @@ pub struct AssistancePrograms {
 #[serde(deny_unknown_fields)]
 pub struct EligibilityRequest {
     pub program: String,
+    #[serde(deserialize_with = "lenient::u32")]
     pub household_size: u32,
+    #[serde(deserialize_with = "lenient::i64")]
     pub monthly_income_fen: i64,
 }
 
@@ -507,7 +547,9 @@ pub struct Eligibility {
 #[serde(deny_unknown_fields)]
 pub struct AssistanceApplicationRequest {
     pub program: String,
+    #[serde(deserialize_with = "lenient::u32")]
     pub household_size: u32,
+    #[serde(deserialize_with = "lenient::i64")]
     pub monthly_income_fen: i64,
     pub phone: String,
 }

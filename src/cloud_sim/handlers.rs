@@ -216,14 +216,12 @@ struct MonthRange {
     to: String,
 }
 
+/// A month range; an inverted one is read the right way round.
 fn month_range(raw: Option<String>) -> Result<MonthRange, ApiError> {
     let r: MonthRange = query(raw)?;
     check_month("from", &r.from)?;
     check_month("to", &r.to)?;
-    if r.from > r.to {
-        return Err(ApiError::bad_request("from must not be after to"));
-    }
-    Ok(r)
+    Ok(if r.from > r.to { MonthRange { from: r.to, to: r.from } } else { r })
 }
 
 fn months(r: &MonthRange) -> Vec<String> {
@@ -285,6 +283,7 @@ fn fen(v: &Value) -> String {
 
 async fn si_certificate(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
     let device = device_id(&s, &headers)?;
+    let key = idempotency_key(&headers)?;
     let id = require_resident(&s, &headers)?;
     let req: CertificateRequest = json_body(&headers, &body)?;
     if !["contribution", "participation"].contains(&req.kind.as_str()) {
@@ -293,7 +292,7 @@ async fn si_certificate(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
     let range = month_range(Some(format!("from={}&to={}", req.from, req.to)))?;
     let acct = account(&s, &id, "social_insurance")?;
     let request = serde_json::to_value(&req).expect("json");
-    idempotent(&s, &device, &headers, "social-insurance/certificates", &request, |conn| {
+    idempotent(&s, &device, &key, "social-insurance/certificates", &request, |conn| {
         let title = if req.kind == "contribution" {
             Text::new("社会保险缴费证明", "Social insurance contribution certificate")
         } else {
@@ -336,12 +335,13 @@ async fn mi_transactions(State(s): S, headers: HeaderMap, RawQuery(q): RawQuery)
 
 async fn mi_statement(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
     let device = device_id(&s, &headers)?;
+    let key = idempotency_key(&headers)?;
     let id = require_resident(&s, &headers)?;
     let req: StatementRequest = json_body(&headers, &body)?;
     let range = month_range(Some(format!("from={}&to={}", req.from, req.to)))?;
     let acct = account(&s, &id, "medical_insurance")?;
     let request = serde_json::to_value(&req).expect("json");
-    idempotent(&s, &device, &headers, "medical-insurance/statements", &request, |conn| {
+    idempotent(&s, &device, &key, "medical-insurance/statements", &request, |conn| {
         issue_certificate(conn, &id, "medical_insurance", Text::new("医疗保险个人账户对账单", "Medical insurance account statement"), vec![
             (Text::new("对账期间", "Period"), format!("{} — {}", range.from, range.to)),
             (Text::new("账户余额(元)", "Balance (CNY)"), fen(&acct["balance_fen"])),
@@ -359,6 +359,7 @@ async fn hf_account(State(s): S, headers: HeaderMap) -> Res {
 
 async fn hf_proof(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
     let device = device_id(&s, &headers)?;
+    let key = idempotency_key(&headers)?;
     let id = require_resident(&s, &headers)?;
     let req: DepositProofRequest = json_body(&headers, &body)?;
     if !["loan", "rental", "transfer", "other"].contains(&req.purpose.as_str()) {
@@ -366,7 +367,7 @@ async fn hf_proof(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
     }
     let acct = account(&s, &id, "housing_fund")?;
     let request = serde_json::to_value(&req).expect("json");
-    idempotent(&s, &device, &headers, "housing-fund/deposit-proofs", &request, |conn| {
+    idempotent(&s, &device, &key, "housing-fund/deposit-proofs", &request, |conn| {
         issue_certificate(conn, &id, "housing_fund", Text::new("住房公积金缴存证明", "Housing fund deposit certificate"), vec![
             (Text::new("公积金账号", "Account"), acct["account_no_masked"].as_str().unwrap_or("").into()),
             (Text::new("缴存单位", "Employer"), acct["employer"].as_str().unwrap_or("").into()),
@@ -416,12 +417,13 @@ async fn bills(State(s): S, headers: HeaderMap, RawQuery(q): RawQuery) -> Res {
 
 async fn create_payment(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
     let device = device_id(&s, &headers)?;
+    let key = idempotency_key(&headers)?;
     let req: PaymentRequest = json_body(&headers, &body)?;
     if req.bill_ids.is_empty() || req.bill_ids.len() > 12 {
         return Err(ApiError::bad_request("bill_ids must list 1 to 12 bills"));
     }
     let request = serde_json::to_value(&req).expect("json");
-    idempotent(&s, &device, &headers, "payments", &request, |conn| {
+    idempotent(&s, &device, &key, "payments", &request, |conn| {
         let mut total = 0i64;
         for id in &req.bill_ids {
             let row: Option<(i64, String)> = conn
@@ -494,6 +496,7 @@ async fn household_types(State(s): S, headers: HeaderMap) -> Res {
 
 async fn household_application(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
     let device = device_id(&s, &headers)?;
+    let key = idempotency_key(&headers)?;
     let id = require_resident(&s, &headers)?;
     let req: HouseholdApplicationRequest = json_body(&headers, &body)?;
     check_phone(&req.phone)?;
@@ -503,7 +506,7 @@ async fn household_application(State(s): S, headers: HeaderMap, body: Bytes) -> 
         return Err(ApiError::not_found("unknown_certificate_type", "No such certificate type"));
     };
     let request = serde_json::to_value(&req).expect("json");
-    idempotent(&s, &device, &headers, "household/applications", &request, |conn| {
+    idempotent(&s, &device, &key, "household/applications", &request, |conn| {
         new_case(conn, Some(&id), "household", &t.name, &json!({"type": req.type_}))
     })
 }
@@ -530,6 +533,7 @@ async fn hall_queues(State(s): S, headers: HeaderMap, Path(hall): Path<String>) 
 
 async fn queue_ticket(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
     let device = device_id(&s, &headers)?;
+    let key = idempotency_key(&headers)?;
     let resident = resident(&s, &headers)?;
     let req: QueueTicketRequest = json_body(&headers, &body)?;
     if req.priority == Priority::Elderly {
@@ -540,7 +544,7 @@ async fn queue_ticket(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
         }
     }
     let request = serde_json::to_value(&req).expect("json");
-    idempotent(&s, &device, &headers, "queue/tickets", &request, |conn| {
+    idempotent(&s, &device, &key, "queue/tickets", &request, |conn| {
         let row: Option<(String, u32, u32, u32)> = conn
             .query_row(
                 "SELECT prefix, waiting, minutes_each, next_no FROM queues WHERE hall_id = ?1 AND business = ?2",
@@ -635,6 +639,7 @@ async fn case(State(s): S, headers: HeaderMap, Path(no): Path<String>, RawQuery(
 
 async fn rate_case(State(s): S, headers: HeaderMap, Path(no): Path<String>, body: Bytes) -> Res {
     let device = device_id(&s, &headers)?;
+    let key = idempotency_key(&headers)?;
     let id = require_resident(&s, &headers)?;
     let req: RatingRequest = json_body(&headers, &body)?;
     if !(1..=5).contains(&req.score) {
@@ -644,7 +649,7 @@ async fn rate_case(State(s): S, headers: HeaderMap, Path(no): Path<String>, body
     let summary = visible_case(&s, &headers, &no, None)?;
     let _ = id;
     let request = serde_json::to_value(&req).expect("json");
-    idempotent(&s, &device, &headers, &format!("cases/{no}/rating"), &request, |conn| {
+    idempotent(&s, &device, &key, &format!("cases/{no}/rating"), &request, |conn| {
         let done = matches!(summary["status"].as_str(), Some("completed" | "delivered"));
         let rated: i64 = conn.query_row("SELECT COUNT(*) FROM ratings WHERE case_no = ?1", [&no], |r| r.get(0))?;
         if !done || rated > 0 {
@@ -664,6 +669,7 @@ async fn report_categories(State(s): S, headers: HeaderMap) -> Res {
 
 async fn submit_report(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
     let device = device_id(&s, &headers)?;
+    let key = idempotency_key(&headers)?;
     let resident = resident(&s, &headers)?;
     let req: ReportRequest = json_body(&headers, &body)?;
     check_len("location", &req.location, 1, 200)?;
@@ -677,7 +683,7 @@ async fn submit_report(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
     };
     let owner = if req.anonymous { None } else { resident };
     let request = serde_json::to_value(&req).expect("json");
-    idempotent(&s, &device, &headers, "reports", &request, |conn| {
+    idempotent(&s, &device, &key, "reports", &request, |conn| {
         let prefix = match req.kind {
             ReportKind::Appeal => Text::new("诉求", "Appeal"),
             ReportKind::Hazard => Text::new("隐患", "Hazard"),
@@ -731,6 +737,7 @@ async fn eligibility(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
 
 async fn assistance_application(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
     let device = device_id(&s, &headers)?;
+    let key = idempotency_key(&headers)?;
     let id = require_resident(&s, &headers)?;
     let req: AssistanceApplicationRequest = json_body(&headers, &body)?;
     check_phone(&req.phone)?;
@@ -741,7 +748,7 @@ async fn assistance_application(State(s): S, headers: HeaderMap, body: Bytes) ->
     let name: Text = serde_json::from_value(v["name"].clone()).unwrap_or_default();
     let title = Text { zh: format!("{}申请", name.zh), en: format!("{} application", name.en) };
     let request = serde_json::to_value(&req).expect("json");
-    idempotent(&s, &device, &headers, "assistance/applications", &request, |conn| {
+    idempotent(&s, &device, &key, "assistance/applications", &request, |conn| {
         new_case(conn, Some(&id), "assistance", &title, &request)
     })
 }

@@ -308,20 +308,24 @@ pub fn query<T: DeserializeOwned>(raw: Option<String>) -> Result<T, ApiError> {
 
 /// Runs `create` once per (device, Idempotency-Key): a repeat with the same key and request
 /// returns the first answer and creates nothing; the same key with another request is refused.
+/// The request's Idempotency-Key; checked before anything else a creating call validates.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .map(String::from)
+        .ok_or_else(|| ApiError::bad_request("An Idempotency-Key header (1-128 visible ASCII characters) is required"))
+}
+
 pub fn idempotent(
     state: &SimState,
     device: &str,
-    headers: &HeaderMap,
+    key: &str,
     route: &str,
     request: &serde_json::Value,
     create: impl FnOnce(&Connection) -> Result<serde_json::Value, ApiError>,
 ) -> Result<Response, ApiError> {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| ApiError::bad_request("An Idempotency-Key header (1-128 visible ASCII characters) is required"))?
-        .to_string();
     let request_text = format!("{route} {request}");
     let conn = state.conn.lock().expect("db lock");
     let earlier: Option<(String, u16, String)> = conn
