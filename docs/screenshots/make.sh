@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Renders the documentation screenshots with `bianmin screenshot` (headless, software renderer).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+BIN="$ROOT/target/release/bianmin"
+OUT="$ROOT/docs/screenshots"
+for lang in zh en; do
+    for page in home form result; do
+        "$BIN" screenshot --page "$page" --lang "$lang" --out "$OUT/$page-$lang.png" >/dev/null
+    done
+done
+"$BIN" screenshot --page home --lang zh --landscape --out "$OUT/home-zh-landscape.png" >/dev/null
+"$BIN" screenshot --page result --lang zh --elderly --out "$OUT/result-zh-elderly.png" >/dev/null
+ls "$OUT"/*.png
