@@ -63,7 +63,8 @@ fn every_scenario_file_passes() {
             let dir = root.join(&name);
             let child = Command::new(bin())
                 .args(["--data-dir", dir.join("data").to_str().unwrap(), "scenario", "run", f.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()])
-                .env("RUST_LOG", "warn")
+                // Debug logs of our own code: the PII check below reads them.
+                .env("RUST_LOG", "bianmin=debug,warn")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -81,6 +82,17 @@ fn every_scenario_file_passes() {
             continue;
         }
         check_transcript(&name, &dir.join("out"));
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(log.contains("cloud call"), "{name}: debug logging was on");
+        for r in bianmin_idcard::simulator::demo_residents() {
+            assert!(!log.contains(r.id_number.as_str()) && !log.contains(&r.name), "{name}: personal data in the log");
+        }
+        if name == "card_session" || name == "queue_happy_zh" {
+            // The session ended through the wipe: the cloud session was revoked.
+            let t: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("out/transcript.json")).unwrap()).unwrap();
+            let revoked = t["cloud_calls"].as_array().unwrap().iter().any(|c| c["method"] == "DELETE" && c["path"] == "/v1/identity/sessions/current" && c["status"] == 204);
+            assert!(revoked, "{name}: the resident's cloud session was revoked");
+        }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
 }

@@ -6,6 +6,7 @@
 //! was printed for the demo screen and the tests.
 
 pub mod document;
+pub mod escpos;
 pub mod preview;
 pub mod simulator;
 

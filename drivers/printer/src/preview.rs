@@ -157,16 +157,24 @@ fn width_of(fonts: &PreviewFonts, text: &str, px: f32) -> f32 {
     text.chars().map(|c| fonts.advance(c, px)).sum()
 }
 
-/// Greedy wrap at character boundaries (CJK text has no spaces), preferring the last space for
-/// Latin text.
-fn wrap(fonts: &PreviewFonts, text: &str, px: f32, max: f32) -> Vec<String> {
+/// Printer character cells a character takes: ASCII is half-width (12 dots in font A), the rest
+/// full-width (24 dots).
+pub fn cells(c: char) -> u32 {
+    if c.is_ascii() { 1 } else { 2 }
+}
+
+/// Line breaks as the printer makes them: greedy by character cells, at character boundaries
+/// (CJK has no spaces), preferring the last space inside Latin words. The ESC/POS encoder and the
+/// preview share this, so paper and preview break lines in the same places.
+pub fn wrap_cells(text: &str, columns: u32) -> Vec<String> {
+    let columns = columns.max(2);
     let mut lines = Vec::new();
     for para in text.split('\n') {
         let mut line = String::new();
-        let mut w = 0.0;
+        let mut used = 0;
         for c in para.chars() {
-            let a = fonts.advance(c, px);
-            if w + a > max && !line.is_empty() {
+            let w = cells(c);
+            if used + w > columns && !line.is_empty() {
                 let cut = line.rfind(' ').filter(|_| c.is_ascii_alphanumeric());
                 match cut {
                     Some(i) if i > 0 => {
@@ -177,26 +185,36 @@ fn wrap(fonts: &PreviewFonts, text: &str, px: f32, max: f32) -> Vec<String> {
                     }
                     _ => lines.push(std::mem::take(&mut line)),
                 }
-                w = width_of(fonts, &line, px);
+                used = line.chars().map(cells).sum();
             }
             line.push(c);
-            w += a;
+            used += w;
         }
         lines.push(line);
     }
     lines
 }
 
-/// Renders `receipt` at `width` dots.
+/// Columns of a line at `scale` on paper `width` dots wide.
+pub fn columns(width: u32, scale: u32) -> u32 {
+    width / (12 * scale.max(1))
+}
+
+/// Renders `receipt` at `width` dots, with a margin above and below.
 pub fn render(receipt: &Receipt, fonts: &PreviewFonts, width: u32) -> PreviewImage {
-    let mut cv = Canvas { width, rows: Vec::new(), y: MARGIN_Y, missing: Vec::new() };
+    render_blocks(&receipt.blocks, fonts, width, MARGIN_Y)
+}
+
+/// Renders blocks with `margin` dots above and below (0 for raster lines sent to a printer).
+pub fn render_blocks(blocks: &[Block], fonts: &PreviewFonts, width: u32, margin: u32) -> PreviewImage {
+    let mut cv = Canvas { width, rows: Vec::new(), y: margin, missing: Vec::new() };
     let max = width as f32;
-    for block in &receipt.blocks {
+    for block in blocks {
         match block {
             Block::Text { text, size, bold, align } => {
                 let px = (BASE_DOTS * size.scale()) as f32;
                 let line_h = (px * 1.25) as u32;
-                for line in wrap(fonts, text, px, max) {
+                for line in wrap_cells(text, columns(width, size.scale())) {
                     let w = width_of(fonts, &line, px);
                     let x = match align {
                         Align::Left => 0.0,
@@ -269,7 +287,7 @@ pub fn render(receipt: &Receipt, fonts: &PreviewFonts, width: u32) -> PreviewIma
             }
         }
     }
-    let height = cv.y + MARGIN_Y;
+    let height = cv.y + margin;
     cv.ensure(height);
     cv.rows.truncate(height as usize * width as usize);
     PreviewImage { width, height, pixels: cv.rows, missing_glyphs: cv.missing }
