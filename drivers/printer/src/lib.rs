@@ -7,12 +7,16 @@
 
 pub mod document;
 pub mod escpos;
+pub mod serial;
+pub mod status;
 pub mod preview;
 pub mod simulator;
 
 pub use document::{Align, Block, Receipt, TextSize};
 pub use preview::{PreviewFonts, PreviewImage};
+pub use serial::{FlowControl, SerialConfig, SerialPrinter};
 pub use simulator::SimulatedPrinter;
+pub use status::{Paper, PrinterStatus};
 
 /// Why a job did not print. Messages for residents live in the UI; these are for logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +29,10 @@ pub enum PrintError {
     CoverOpen,
     #[error("the printer did not confirm the end of the job")]
     NotConfirmed,
+    #[error("the printer's cutter is jammed")]
+    CutterError,
+    #[error("the printer did not answer")]
+    NoAnswer,
     #[error("printer I/O error: {0}")]
     Io(String),
 }

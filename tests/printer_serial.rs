@@ -1,0 +1,124 @@
+//! The serial ESC/POS printer against a fake printer on a pseudo-terminal pair: status, a whole
+//! ticket decoded back to Chinese, and the faults (paper out before and during a job, cover open,
+//! silence, a port that is not there).
+
+mod support;
+
+use bianmin::cloud::api::{Priority, QueueTicket, Text};
+use bianmin_printer::escpos::EncodeOptions;
+use bianmin_printer::{Paper, PrintError, ReceiptPrinter, SerialConfig, SerialPrinter};
+use std::sync::Arc;
+use std::time::Duration;
+use support::fake_printer::{Behaviour, FakePrinter};
+
+fn printer(fake: &FakePrinter) -> SerialPrinter {
+    let mut cfg = SerialConfig::new(&fake.path, 115_200);
+    cfg.answer_timeout = Duration::from_millis(300);
+    cfg.job_timeout = Duration::from_secs(2);
+    SerialPrinter::new(cfg, Arc::new(bianmin::printing::preview_fonts()), EncodeOptions::default())
+}
+
+fn ticket() -> bianmin_printer::Receipt {
+    let t = QueueTicket {
+        ticket_no: "A006".into(),
+        business: "social".into(),
+        waiting_ahead: 5,
+        estimated_wait_min: 20,
+        issued_at: "2026-11-29T17:05:00+08:00".into(),
+    };
+    bianmin::printing::templates::queue_ticket(&bianmin::cloud_sim::site(), &t, &Text::new("社保医保", "Social & medical insurance"), Priority::Elderly, false)
+}
+
+#[test]
+fn status_is_read_and_decoded() {
+    let fake = FakePrinter::start(Behaviour::default());
+    let mut p = printer(&fake);
+    let s = p.status().unwrap();
+    assert!(s.online && s.can_print());
+    fake.set(|b| b.status.paper = Paper::NearEnd);
+    assert_eq!(p.status().unwrap().paper, Paper::NearEnd);
+    fake.set(|b| {
+        b.status.cover_open = true;
+        b.status.online = false;
+    });
+    let s = p.status().unwrap();
+    assert!(s.cover_open && !s.online);
+}
+
+#[test]
+fn a_ticket_prints_with_its_chinese_text_and_cut() {
+    let fake = FakePrinter::start(Behaviour::default());
+    let mut p = printer(&fake);
+    p.print(&ticket()).unwrap();
+    let paper = fake.paperwork();
+    assert!(paper.chinese_mode, "FS & sent");
+    let text = paper.lines.join("\n");
+    for want in ["排队取号  Queue ticket", "A006", "社保医保 Social & medical insurance", "长辈优先 Priority", "成华区建设路街道办事处"] {
+        assert!(text.contains(want), "{want:?} not printed:\n{text}");
+    }
+    assert_eq!(paper.cuts, 1);
+    assert!(paper.rasters.is_empty(), "every character of a ticket is in the ROM font");
+}
+
+#[test]
+fn qr_payloads_and_rare_characters() {
+    let fake = FakePrinter::start(Behaviour::default());
+    let mut p = printer(&fake);
+    let r = bianmin_printer::Receipt::new("certificate")
+        .text("姓名：𠮷田")
+        .qr("https://zwfw.example.gov.cn/verify/ZM2026000001?code=ABCD2345")
+        .unwrap()
+        .cut();
+    p.print(&r).unwrap();
+    let paper = fake.paperwork();
+    assert_eq!(paper.qr_payloads, vec!["https://zwfw.example.gov.cn/verify/ZM2026000001?code=ABCD2345".to_string()]);
+    assert_eq!(paper.rasters.len(), 1, "the line with 𠮷 went out as an image");
+    assert_eq!(paper.rasters[0].0, 72);
+}
+
+#[test]
+fn paper_out_before_a_job_sends_nothing() {
+    let fake = FakePrinter::start(Behaviour::default());
+    fake.set(|b| {
+        b.status.paper = Paper::Out;
+        b.status.online = false;
+    });
+    let mut p = printer(&fake);
+    assert_eq!(p.print(&ticket()), Err(PrintError::PaperOut));
+    let paper = fake.paperwork();
+    assert!(paper.lines.is_empty() && paper.resets == 0, "no job bytes were sent");
+}
+
+#[test]
+fn cover_open_before_a_job_is_reported() {
+    let fake = FakePrinter::start(Behaviour::default());
+    fake.set(|b| {
+        b.status.cover_open = true;
+        b.status.online = false;
+    });
+    assert_eq!(printer(&fake).print(&ticket()), Err(PrintError::CoverOpen));
+}
+
+#[test]
+fn paper_running_out_mid_job_is_not_confirmed() {
+    let fake = FakePrinter::start(Behaviour { paper_out_after: Some(120), ..Default::default() });
+    let mut p = printer(&fake);
+    assert_eq!(p.print(&ticket()), Err(PrintError::PaperOut), "the job is in doubt, and the reason is known");
+    assert_eq!(fake.paperwork().cuts, 0);
+}
+
+#[test]
+fn a_silent_printer_is_no_answer() {
+    let fake = FakePrinter::start(Behaviour { silent: true, ..Default::default() });
+    let started = std::time::Instant::now();
+    assert_eq!(printer(&fake).print(&ticket()), Err(PrintError::NoAnswer));
+    assert!(started.elapsed() < Duration::from_secs(2), "gave up after the answer timeout");
+}
+
+#[test]
+fn a_missing_port_is_offline() {
+    let mut cfg = SerialConfig::new("/dev/does-not-exist-bianmin", 9600);
+    cfg.answer_timeout = Duration::from_millis(100);
+    let mut p = SerialPrinter::new(cfg, Arc::new(bianmin_printer::PreviewFonts::new()), EncodeOptions::default());
+    assert_eq!(p.status(), Err(PrintError::Offline));
+}

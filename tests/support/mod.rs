@@ -1,0 +1,2 @@
+//! Test doubles shared by the integration tests (devices on pseudo-terminals).
+pub mod fake_printer;
