@@ -103,7 +103,9 @@ fn cover_open_before_a_job_is_reported() {
 fn paper_running_out_mid_job_is_not_confirmed() {
     let fake = FakePrinter::start(Behaviour { paper_out_after: Some(120), ..Default::default() });
     let mut p = printer(&fake);
-    assert_eq!(p.print(&ticket()), Err(PrintError::PaperOut), "the job is in doubt, and the reason is known");
+    let err = p.print(&ticket()).unwrap_err();
+    assert!(matches!(err, PrintError::InDoubt(_)), "{err:?}");
+    assert_eq!(err.cause(), &PrintError::PaperOut, "the job is in doubt, and the reason is known");
     assert_eq!(fake.paperwork().cuts, 0);
 }
 
@@ -111,7 +113,7 @@ fn paper_running_out_mid_job_is_not_confirmed() {
 fn a_silent_printer_is_no_answer() {
     let fake = FakePrinter::start(Behaviour { silent: true, ..Default::default() });
     let started = std::time::Instant::now();
-    assert_eq!(printer(&fake).print(&ticket()), Err(PrintError::NoAnswer));
+    assert_eq!(printer(&fake).print(&ticket()), Err(PrintError::NoAnswer), "refused before any job byte");
     assert!(started.elapsed() < Duration::from_secs(2), "gave up after the answer timeout");
 }
 

@@ -65,29 +65,81 @@ impl PrintService {
         self.printouts.clone()
     }
 
+    /// Prints `receipt` through the spool. A job left in doubt earlier (a dead process, paper
+    /// out mid-job) is reprinted first, once, marked 补打; if that job is this very document,
+    /// the reprint is the answer and no second copy is made.
     pub fn print(&mut self, receipt: &Receipt) -> PrintOutcome {
         let doc = serde_json::to_string(receipt).expect("receipts serialise");
-        let job = {
+        if let Some(outcome) = self.recover_matching(&doc) {
+            return outcome;
+        }
+        let job = self.store.lock().expect("store lock").spool_add(&receipt.template, &doc);
+        if let Err(e) = &job {
+            // Printing still goes ahead: the resident's paper matters more than the record of it.
+            tracing::error!(error = %e, "print job could not be spooled");
+        }
+        self.send(job.ok(), receipt)
+    }
+
+    /// Reprints every job in doubt (at start-up and before each new job).
+    pub fn recover(&mut self) -> usize {
+        let before = self.printouts.lock().map(|p| p.len()).unwrap_or(0);
+        self.recover_matching("");
+        self.printouts.lock().map(|p| p.len()).unwrap_or(0) - before
+    }
+
+    fn recover_matching(&mut self, doc: &str) -> Option<PrintOutcome> {
+        let pending = {
             let store = self.store.lock().expect("store lock");
-            let job = store.spool_add(&receipt.template, &doc);
-            if let Ok(id) = job {
-                let _ = store.spool_set_state(id, "sending");
+            if let Err(e) = store.spool_sending_to_in_doubt() {
+                tracing::error!(error = %e, "spool recovery failed");
             }
-            job
+            store.spool_in_doubt().unwrap_or_default()
         };
+        let mut matched = None;
+        for (id, json, reprinted) in pending {
+            let store = self.store.clone();
+            if reprinted {
+                // Reprinted once already and still in doubt: staff must look at it.
+                let s = store.lock().expect("store lock");
+                let _ = s.spool_set_state(id, "failed");
+                let _ = s.audit("print_in_doubt_twice", &id.to_string());
+                continue;
+            }
+            let Ok(original) = serde_json::from_str::<Receipt>(&json) else {
+                let _ = store.lock().expect("store lock").spool_set_state(id, "failed");
+                continue;
+            };
+            let _ = store.lock().expect("store lock").spool_mark_reprinted(id);
+            tracing::info!(job = id, template = %original.template, "reprinting a job in doubt (补打)");
+            let outcome = self.send(Some(id), &original.marked_reprint());
+            if json == doc {
+                matched = Some(outcome);
+            } else if outcome.state != "done" {
+                // The printer is still not well: leave the rest for later.
+                break;
+            }
+        }
+        matched
+    }
+
+    /// Sends one spooled job and records how it ended.
+    fn send(&mut self, job: Option<i64>, receipt: &Receipt) -> PrintOutcome {
+        if let Some(id) = job {
+            let _ = self.store.lock().expect("store lock").spool_set_state(id, "sending");
+        }
         let result = self.printer.print(receipt);
-        let state = match &result {
-            Ok(()) => "done",
-            Err(PrintError::PaperOut) => "paper_out",
-            Err(_) => "failed",
-        };
-        match (&job, &result) {
-            (Ok(id), _) => {
-                let store = self.store.lock().expect("store lock");
-                let _ = store.spool_set_state(*id, if state == "done" { "done" } else { "failed" });
-                let _ = store.audit("print", &format!("{} {}", receipt.template, state));
+        let (spool_state, state) = match &result {
+            Ok(()) => ("done", "done"),
+            Err(e) => {
+                let row = if matches!(e, PrintError::InDoubt(_)) { "in_doubt" } else { "failed" };
+                (row, if *e.cause() == PrintError::PaperOut { "paper_out" } else { "failed" })
             }
-            (Err(e), _) => tracing::error!(error = %e, "print job could not be spooled"),
+        };
+        if let Some(id) = job {
+            let store = self.store.lock().expect("store lock");
+            let _ = store.spool_set_state(id, spool_state);
+            let _ = store.audit("print", &format!("{} {}", receipt.template, spool_state));
         }
         if let Err(e) = &result {
             tracing::warn!(template = %receipt.template, error = %e, backend = self.printer.backend(), "print failed");
@@ -96,7 +148,7 @@ impl PrintService {
         if !image.missing_glyphs.is_empty() {
             tracing::warn!(count = image.missing_glyphs.len(), "receipt has characters no font covers");
         }
-        let png = self.save_png(receipt, &image, job.as_ref().ok().copied());
+        let png = self.save_png(receipt, &image, job);
         self.printouts.lock().expect("printouts lock").push(Printout {
             template: receipt.template.clone(),
             text: receipt.plain_text(),

@@ -125,6 +125,30 @@ impl Store {
         Ok(())
     }
 
+    /// Jobs a dead process left half-sent are in doubt: nobody knows what reached the paper.
+    pub fn spool_sending_to_in_doubt(&self) -> Result<usize, StorageError> {
+        Ok(self.conn.execute("UPDATE print_spool SET state = 'in_doubt', updated_at = ?1 WHERE state = 'sending'", [now()])?)
+    }
+
+    /// In-doubt jobs, oldest first: (id, document JSON, already reprinted).
+    pub fn spool_in_doubt(&self) -> Result<Vec<(i64, String, bool)>, StorageError> {
+        let mut stmt = self.conn.prepare("SELECT id, document_json, reprint FROM print_spool WHERE state = 'in_doubt' ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0)))?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn spool_mark_reprinted(&self, id: i64) -> Result<(), StorageError> {
+        self.conn.execute("UPDATE print_spool SET reprint = 1, updated_at = ?1 WHERE id = ?2", params![now(), id])?;
+        Ok(())
+    }
+
+    /// (id, template, state, reprint) of every job, for technicians and tests.
+    pub fn spool_jobs(&self) -> Result<Vec<(i64, String, String, bool)>, StorageError> {
+        let mut stmt = self.conn.prepare("SELECT id, template, state, reprint FROM print_spool ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0)))?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     pub fn spool_states(&self) -> Result<Vec<(String, String)>, StorageError> {
         let mut stmt = self.conn.prepare("SELECT template, state FROM print_spool ORDER BY id")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;

@@ -99,6 +99,14 @@ impl Receipt {
         self
     }
 
+    /// A copy printed again after a job in doubt, marked 补打 at the top so nobody takes it for a
+    /// second, different document.
+    pub fn marked_reprint(&self) -> Receipt {
+        let mut r = self.clone();
+        r.blocks.insert(0, Block::Text { text: "补打 REPRINT".into(), size: TextSize::Double, bold: true, align: Align::Center });
+        r
+    }
+
     /// The words on the paper, a line per text block (columns joined by a space). Scenario
     /// checks and transcripts read this.
     pub fn plain_text(&self) -> String {

@@ -33,8 +33,21 @@ pub enum PrintError {
     CutterError,
     #[error("the printer did not answer")]
     NoAnswer,
+    /// The job was sent (wholly or partly) but not confirmed: it may or may not be on paper.
+    #[error("the job may be partly printed: {0}")]
+    InDoubt(Box<PrintError>),
     #[error("printer I/O error: {0}")]
     Io(String),
+}
+
+impl PrintError {
+    /// What went wrong, without the in-doubt wrapper.
+    pub fn cause(&self) -> &PrintError {
+        match self {
+            PrintError::InDoubt(inner) => inner.cause(),
+            other => other,
+        }
+    }
 }
 
 /// A device that turns a [`Receipt`] into paper.

@@ -181,12 +181,13 @@ impl ReceiptPrinter for SerialPrinter {
             Ok(()) => Ok(()),
             Err(PrintError::NotConfirmed) => {
                 // Say why, when the printer can tell: paper ran out or the cover opened mid-job.
-                match self.status() {
-                    Ok(s) if !s.can_print() => Err(Self::refusal(&s)),
-                    _ => Err(PrintError::NotConfirmed),
-                }
+                let why = match self.status() {
+                    Ok(s) if !s.can_print() => Self::refusal(&s),
+                    _ => PrintError::NotConfirmed,
+                };
+                Err(PrintError::InDoubt(Box::new(why)))
             }
-            Err(e) => Err(e),
+            Err(e) => Err(PrintError::InDoubt(Box::new(e))),
         }
     }
 }
