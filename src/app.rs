@@ -31,6 +31,9 @@ pub struct AppOptions {
     pub landscape: bool,
     /// How fast the embedded simulator's back office moves cases along.
     pub case_step: Duration,
+    /// A real ESC/POS printer on this serial port (else `printer.port` in the config, else the
+    /// simulated printer).
+    pub printer_port: Option<String>,
 }
 
 pub struct App {
@@ -77,13 +80,21 @@ impl App {
 
         let store = Arc::new(Mutex::new(store));
         let sim_printer = SimulatedPrinter::new();
-        let print = PrintService::new(
-            Box::new(sim_printer.clone()),
-            store.clone(),
-            opts.config.printer.width_dots,
-            opts.data_dir.join("receipts"),
-        );
+        let port = opts.printer_port.clone().or_else(|| Some(opts.config.printer.port.clone()).filter(|p| !p.is_empty()));
+        let device: Box<dyn bianmin_printer::ReceiptPrinter> = match &port {
+            Some(port) => {
+                let cfg = opts.config.printer.serial(port, None).map_err(anyhow::Error::msg)?;
+                Box::new(bianmin_printer::SerialPrinter::new(cfg, Arc::new(crate::printing::preview_fonts()), opts.config.printer.encode_options()))
+            }
+            None => Box::new(sim_printer.clone()),
+        };
+        let mut print = PrintService::new(device, store.clone(), opts.config.printer.width_dots, opts.data_dir.join("receipts"));
         let printouts = print.printouts();
+        // Jobs a previous run left in doubt go out now, once, marked 补打.
+        let reprinted = print.recover();
+        if reprinted > 0 {
+            tracing::info!(reprinted, "jobs in doubt reprinted at start-up");
+        }
 
         let (tx, rx) = mpsc::unbounded_channel();
         let (reader, handle) = SimulatedReader::new();

@@ -36,6 +36,9 @@ pub enum Command {
         landscape: bool,
         #[arg(long)]
         fullscreen: bool,
+        /// Print on a real ESC/POS printer on this serial port instead of the simulated one.
+        #[arg(long)]
+        printer_port: Option<String>,
     },
     /// Run the government cloud simulator standalone.
     CloudSim {
@@ -54,6 +57,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ScenarioAction,
     },
+    /// Printer checks for technicians.
+    Printer {
+        #[command(subcommand)]
+        action: PrinterAction,
+    },
     /// Render one page headless with the software renderer and save it as PNG.
     Screenshot {
         /// attract, home, identify, form, confirm, result, print
@@ -65,6 +73,33 @@ pub enum Command {
         elderly: bool,
         #[arg(long)]
         landscape: bool,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PrinterAction {
+    /// Read the printer's status (DLE EOT); exit 0 when it can print, 1 when it cannot, 2 on errors.
+    Status {
+        #[arg(long)]
+        port: String,
+        #[arg(long)]
+        baud: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a test page (Chinese, rare characters, QR, cut) through the spool.
+    Test {
+        #[arg(long)]
+        port: String,
+        #[arg(long)]
+        baud: Option<u32>,
+    },
+    /// Render a template with sample data as the PNG preview.
+    Preview {
+        /// queue_ticket or test_page
+        template: String,
         #[arg(long)]
         out: PathBuf,
     },
@@ -84,6 +119,9 @@ pub enum ScenarioAction {
         enrollment_code: Option<String>,
         #[arg(long)]
         landscape: bool,
+        /// Print on a real ESC/POS printer on this serial port instead of the simulated one.
+        #[arg(long)]
+        printer_port: Option<String>,
     },
 }
 
@@ -92,7 +130,10 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
     let (config, _) = Config::load(cli.global.config.as_deref())?;
     let data_dir = config::data_dir(cli.global.data_dir.as_deref());
     match cli.command {
-        Command::Demo { landscape, fullscreen } => crate::demo_main(config, data_dir, landscape, fullscreen).map(|_| 0),
+        Command::Demo { landscape, fullscreen, printer_port } => {
+            crate::demo_main(config, data_dir, landscape, fullscreen, printer_port).map(|_| 0)
+        }
+        Command::Printer { action } => crate::printer_cli::main(action, &config, &data_dir),
         Command::CloudSim { listen, db, enrollment_code, case_step_secs } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
@@ -107,13 +148,13 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             })?;
             Ok(0)
         }
-        Command::Scenario { action: ScenarioAction::Run { file, out, cloud, enrollment_code, landscape } } => {
+        Command::Scenario { action: ScenarioAction::Run { file, out, cloud, enrollment_code, landscape, printer_port } } => {
             let sc = Scenario::load(&file)?;
             let name = if sc.name.is_empty() { file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default() } else { sc.name.clone() };
             let sc = Scenario { name, ..sc };
             let t = scenario::run(
                 sc,
-                RunOptions { out_dir: out.clone(), data_dir, cloud_url: cloud, enrollment_code, config, landscape, screenshot_pages: true },
+                RunOptions { out_dir: out.clone(), data_dir, cloud_url: cloud, enrollment_code, config, landscape, screenshot_pages: true, printer_port },
             )?;
             for s in &t.steps {
                 println!("{} {:>3} {:<40} {} ({} ms){}", if s.ok { "ok  " } else { "FAIL" }, s.index, s.step, s.page, s.millis,
@@ -135,6 +176,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                     config,
                     landscape,
                     screenshot_pages: false,
+                    printer_port: None,
                 },
                 &out,
                 lang,

@@ -91,11 +91,43 @@ impl CloudSection {
 pub struct PrinterSection {
     /// Paper width in dots: 576 for 80 mm, 384 for 58 mm.
     pub width_dots: u32,
+    /// The printer's serial device (e.g. /dev/ttyUSB0); empty means the simulated printer.
+    pub port: String,
+    pub baud: u32,
+    /// none, rts-cts or xon-xoff
+    pub flow: String,
+    /// The printer has a Chinese ROM font (text mode); false sends every Chinese line as an image.
+    pub chinese_font: bool,
+    /// Characters this printer model's font lacks; lines with them are printed as images.
+    pub missing_chars: String,
 }
 
 impl Default for PrinterSection {
     fn default() -> Self {
-        PrinterSection { width_dots: 576 }
+        PrinterSection {
+            width_dots: 576,
+            port: String::new(),
+            baud: 9600,
+            flow: "none".into(),
+            chinese_font: true,
+            missing_chars: String::new(),
+        }
+    }
+}
+
+impl PrinterSection {
+    pub fn serial(&self, port: &str, baud: Option<u32>) -> Result<bianmin_printer::SerialConfig, String> {
+        let mut cfg = bianmin_printer::SerialConfig::new(port, baud.unwrap_or(self.baud));
+        cfg.flow = self.flow.parse().map_err(|e| format!("printer.flow: {e}"))?;
+        Ok(cfg)
+    }
+
+    pub fn encode_options(&self) -> bianmin_printer::escpos::EncodeOptions {
+        bianmin_printer::escpos::EncodeOptions {
+            width_dots: self.width_dots,
+            chinese_font: self.chinese_font,
+            missing_chars: self.missing_chars.chars().filter(|c| !c.is_whitespace()).collect(),
+        }
     }
 }
 
@@ -120,6 +152,12 @@ impl Config {
         }
         if self.kiosk.warning_s >= self.kiosk.page_timeout_s {
             return Err("kiosk.warning_s must be shorter than kiosk.page_timeout_s".into());
+        }
+        if let Err(e) = self.printer.flow.parse::<bianmin_printer::FlowControl>() {
+            return Err(format!("printer.flow: {e}"));
+        }
+        if ![1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200].contains(&self.printer.baud) {
+            return Err("printer.baud must be a standard rate (9600, 19200, 38400, 57600, 115200, …)".into());
         }
         if ![384, 576].contains(&self.printer.width_dots) {
             return Err("printer.width_dots must be 384 (58 mm) or 576 (80 mm)".into());

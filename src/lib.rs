@@ -11,6 +11,7 @@ pub mod cloud_sim;
 pub mod config;
 pub mod app;
 pub mod kiosk;
+pub mod printer_cli;
 pub mod printing;
 pub mod scenario;
 pub mod services;
@@ -55,7 +56,7 @@ impl std::str::FromStr for Lang {
 }
 
 /// `bianmin demo`: the kiosk in a window, on simulated hardware and the embedded cloud.
-pub fn demo_main(config: config::Config, data_dir: std::path::PathBuf, landscape: bool, fullscreen: bool) -> anyhow::Result<()> {
+pub fn demo_main(config: config::Config, data_dir: std::path::PathBuf, landscape: bool, fullscreen: bool, printer_port: Option<String>) -> anyhow::Result<()> {
     use slint::ComponentHandle;
     let landscape = landscape || config.kiosk.orientation == config::Orientation::Landscape;
     let started = std::time::Instant::now();
@@ -68,6 +69,7 @@ pub fn demo_main(config: config::Config, data_dir: std::path::PathBuf, landscape
             enrollment_code: None,
             landscape,
             case_step: std::time::Duration::from_secs(30),
+            printer_port,
         },
         ui_bridge::pusher(&ui),
     )?;

@@ -32,6 +32,45 @@ pub fn queue_ticket(site: &Site, t: &QueueTicket, business: &Text, priority: Pri
         .cut()
 }
 
+/// Every template `bianmin printer preview` knows.
+pub const NAMES: [&str; 2] = ["queue_ticket", "test_page"];
+
+/// A template filled with sample data (for previews and docs).
+pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
+    match name {
+        "queue_ticket" => {
+            let t = QueueTicket {
+                ticket_no: "A006".into(),
+                business: "social".into(),
+                waiting_ahead: 5,
+                estimated_wait_min: 20,
+                issued_at: "2026-11-29T17:05:00+08:00".into(),
+            };
+            Some(queue_ticket(&crate::cloud_sim::site(), &t, &Text::new("社保医保", "Social & medical insurance"), Priority::Elderly, false))
+        }
+        "test_page" => Some(test_page(width_dots)),
+        _ => None,
+    }
+}
+
+/// The technician's test page: Chinese in text mode, a rare character (image), a QR code, a cut.
+pub fn test_page(width_dots: u32) -> Receipt {
+    Receipt::new("test_page")
+        .styled("便民自助终端 打印测试", TextSize::Double, true, Align::Center)
+        .styled("Bianmin printer test", TextSize::Normal, false, Align::Center)
+        .separator()
+        .text("中文文本模式：国家政务服务平台 社会保障卡 居住证")
+        .text("生僻字（图像打印）：𠮷 䶮")
+        .columns("纸宽 Paper", format!("{width_dots} dots"))
+        .columns("金额 Amount", "¥1,234.50")
+        .separator()
+        .qr("https://zwfw.example.gov.cn/verify/TEST?code=BM2026")
+        .expect("ASCII payload")
+        .styled("扫码核验 Scan to verify", TextSize::Normal, false, Align::Center)
+        .feed(3)
+        .cut()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

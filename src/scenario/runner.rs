@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub landscape: bool,
     /// Save a PNG whenever the page changes.
     pub screenshot_pages: bool,
+    /// A real serial printer instead of the simulated one.
+    pub printer_port: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +80,7 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
             enrollment_code: opts.enrollment_code.clone(),
             landscape,
             case_step: Duration::from_secs(30),
+            printer_port: opts.printer_port.clone(),
         },
         ui_bridge::pusher(&ui),
     )?;

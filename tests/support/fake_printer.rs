@@ -31,6 +31,8 @@ pub struct Behaviour {
     pub cover_open_after: Option<usize>,
     /// Answer nothing at all.
     pub silent: bool,
+    /// Print, but never answer GS r (a job that never gets confirmed).
+    pub hold_confirm: bool,
 }
 
 impl Default for Behaviour {
@@ -40,6 +42,7 @@ impl Default for Behaviour {
             paper_out_after: None,
             cover_open_after: None,
             silent: false,
+            hold_confirm: false,
         }
     }
 }
@@ -224,7 +227,7 @@ fn run(master: OwnedFd, paper: Arc<Mutex<Paperwork>>, behaviour: Arc<Mutex<Behav
                         r.byte();
                         let beh = behaviour.lock().unwrap();
                         // A stalled printer never reaches the GS r in its buffer.
-                        if !beh.silent && !stalled {
+                        if !beh.silent && !stalled && !beh.hold_confirm {
                             let _ = out.write_all(&[0x00]);
                         }
                         job_bytes = 0;
