@@ -79,6 +79,16 @@ pub fn demo_main(config: config::Config, data_dir: std::path::PathBuf, landscape
         ui.window().set_fullscreen(true);
     }
     tracing::info!(data_dir = %data_dir.display(), ms = started.elapsed().as_millis() as u64, "demo ready");
+    // The time to the first frame on screen is the figure a resident feels.
+    let first = std::cell::Cell::new(true);
+    let notified = ui.window().set_rendering_notifier(move |state, _| {
+        if matches!(state, slint::RenderingState::AfterRendering) && first.replace(false) {
+            tracing::info!(ms = started.elapsed().as_millis() as u64, "first frame rendered");
+        }
+    });
+    if let Err(e) = notified {
+        tracing::debug!(error = %e, "no rendering notifier with this renderer");
+    }
     ui.run()?;
     drop(app);
     Ok(())
