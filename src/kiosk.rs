@@ -349,6 +349,20 @@ impl Kiosk {
             self.navigate(Next::Go(PageId::Result));
             return;
         }
+        if service.prints() {
+            // Tell the resident now, not after they have chosen everything.
+            if let Some(why) = self.printer.unavailable() {
+                self.audit("printer_unavailable", why);
+                let (title, message) = if why == "paper_out" {
+                    ("printer.paper_out", "printer.unavailable.msg")
+                } else {
+                    ("printer.failed", "printer.unavailable.msg")
+                };
+                show_error(&mut self.view, title, message, false);
+                self.navigate(Next::Go(PageId::Result));
+                return;
+            }
+        }
         self.flow = match service {
             ServiceCode::QueueAndCases => ActiveFlow::Queue(QueueFlow::default()),
             ServiceCode::Guides => ActiveFlow::Guides(GuidesFlow::default()),

@@ -26,7 +26,7 @@ pub fn main(action: PrinterAction, config: &Config, data_dir: &Path) -> anyhow::
         PrinterAction::Status { port, baud, json } => {
             let cfg = config.printer.serial(&port, baud).map_err(anyhow::Error::msg)?;
             let mut p = SerialPrinter::new(cfg, fonts, config.printer.encode_options());
-            match p.status() {
+            match p.read_status() {
                 Ok(s) => {
                     if json {
                         println!("{}", serde_json::to_string(&s)?);

@@ -33,15 +33,15 @@ fn ticket() -> bianmin_printer::Receipt {
 fn status_is_read_and_decoded() {
     let fake = FakePrinter::start(Behaviour::default());
     let mut p = printer(&fake);
-    let s = p.status().unwrap();
+    let s = p.read_status().unwrap();
     assert!(s.online && s.can_print());
     fake.set(|b| b.status.paper = Paper::NearEnd);
-    assert_eq!(p.status().unwrap().paper, Paper::NearEnd);
+    assert_eq!(p.read_status().unwrap().paper, Paper::NearEnd);
     fake.set(|b| {
         b.status.cover_open = true;
         b.status.online = false;
     });
-    let s = p.status().unwrap();
+    let s = p.read_status().unwrap();
     assert!(s.cover_open && !s.online);
 }
 
@@ -122,5 +122,5 @@ fn a_missing_port_is_offline() {
     let mut cfg = SerialConfig::new("/dev/does-not-exist-bianmin", 9600);
     cfg.answer_timeout = Duration::from_millis(100);
     let mut p = SerialPrinter::new(cfg, Arc::new(bianmin_printer::PreviewFonts::new()), EncodeOptions::default());
-    assert_eq!(p.status(), Err(PrintError::Offline));
+    assert_eq!(p.read_status(), Err(PrintError::Offline));
 }

@@ -81,6 +81,19 @@ impl PrintService {
         self.send(job.ok(), receipt)
     }
 
+    /// `None` when the printer can print; else the UI's print-state key saying why not.
+    pub fn unavailable(&mut self) -> Option<&'static str> {
+        match self.printer.status() {
+            Ok(s) if s.can_print() => None,
+            Ok(s) if s.paper == bianmin_printer::Paper::Out => Some("paper_out"),
+            Ok(_) => Some("failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "printer status unknown");
+                Some(if *e.cause() == PrintError::PaperOut { "paper_out" } else { "failed" })
+            }
+        }
+    }
+
     /// Reprints every job in doubt (at start-up and before each new job).
     pub fn recover(&mut self) -> usize {
         let before = self.printouts.lock().map(|p| p.len()).unwrap_or(0);

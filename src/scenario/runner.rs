@@ -352,6 +352,10 @@ impl Driver {
                 sim.set_fault(fault);
                 Ok(())
             }
+            Step::PrinterFault(f) => {
+                self.app.printer.set_paper_out(f == "paper_out");
+                Ok(())
+            }
             Step::WaitSeconds(s) => {
                 sleep(Duration::from_secs_f64(*s)).await;
                 Ok(())

@@ -27,6 +27,8 @@ pub enum Step {
     OpenService(String),
     /// Embedded simulator only: none, down, slow, error, malformed.
     CloudFault(String),
+    /// Simulated printer only: "paper_out" or "none".
+    PrinterFault(String),
     WaitSeconds(f64),
     /// Save a screenshot under this name now.
     Screenshot(String),
@@ -36,7 +38,7 @@ pub enum Step {
 
 pub const STEP_KEYS: &[&str] = &[
     "insert_card", "remove_card", "tap", "type", "expect_text", "expect_no_text", "expect_page", "expect_print",
-    "wait_attract", "lang", "elderly", "open_service", "cloud_fault", "wait_s", "screenshot", "expect_spoken",
+    "wait_attract", "lang", "elderly", "open_service", "cloud_fault", "printer_fault", "wait_s", "screenshot", "expect_spoken",
 ];
 
 const HEADER_KEYS: &[&str] = &["name", "description", "page_timeout_s", "warning_s", "landscape", "step"];
@@ -67,6 +69,7 @@ impl std::fmt::Display for Step {
             Step::Elderly(b) => write!(f, "elderly = {b}"),
             Step::OpenService(s) => write!(f, "open_service = {s:?}"),
             Step::CloudFault(s) => write!(f, "cloud_fault = {s:?}"),
+            Step::PrinterFault(s) => write!(f, "printer_fault = {s:?}"),
             Step::WaitSeconds(s) => write!(f, "wait_s = {s}"),
             Step::Screenshot(s) => write!(f, "screenshot = {s:?}"),
             Step::ExpectSpoken(s) => write!(f, "expect_spoken = {s:?}"),
@@ -160,6 +163,13 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
             let f = string(k, v)?;
             f.parse::<Fault>()?;
             Step::CloudFault(f)
+        }
+        "printer_fault" => {
+            let f = string(k, v)?;
+            if f != "paper_out" && f != "none" {
+                return Err(format!("unknown printer fault {f:?} (paper_out, none)"));
+            }
+            Step::PrinterFault(f)
         }
         "wait_s" => Step::WaitSeconds(v.as_float().or(v.as_integer().map(|i| i as f64)).filter(|s| *s >= 0.0 && *s <= 600.0).ok_or("`wait_s` needs seconds, 0 to 600")?),
         "screenshot" => Step::Screenshot(string(k, v)?),

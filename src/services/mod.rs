@@ -61,6 +61,11 @@ impl ServiceCode {
         Self::HOME_TILES.into_iter().find(|s| s.code() == code)
     }
 
+    /// Services whose result is paper: they cannot start while the printer cannot print.
+    pub fn prints(self) -> bool {
+        matches!(self, ServiceCode::QueueAndCases)
+    }
+
     /// Services this kiosk carries out itself; the rest send the resident to a window for now.
     pub fn on_kiosk(self) -> bool {
         matches!(self, ServiceCode::QueueAndCases | ServiceCode::Guides | ServiceCode::MyCases)

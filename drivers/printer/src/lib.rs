@@ -54,4 +54,6 @@ impl PrintError {
 pub trait ReceiptPrinter: Send {
     fn backend(&self) -> &'static str;
     fn print(&mut self, receipt: &Receipt) -> Result<(), PrintError>;
+    /// The printer's state now, so a resident is told before starting a service that must print.
+    fn status(&mut self) -> Result<PrinterStatus, PrintError>;
 }

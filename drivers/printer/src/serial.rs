@@ -119,7 +119,7 @@ impl SerialPrinter {
     }
 
     /// DLE EOT 1, 2, 3 and 4, decoded.
-    pub fn status(&mut self) -> Result<PrinterStatus, PrintError> {
+    pub fn read_status(&mut self) -> Result<PrinterStatus, PrintError> {
         let timeout = self.cfg.answer_timeout;
         self.with_port(|port| {
             let _ = port.clear(serialport::ClearBuffer::Input);
@@ -171,8 +171,12 @@ impl ReceiptPrinter for SerialPrinter {
         "escpos-serial"
     }
 
+    fn status(&mut self) -> Result<PrinterStatus, PrintError> {
+        self.read_status()
+    }
+
     fn print(&mut self, receipt: &Receipt) -> Result<(), PrintError> {
-        let before = self.status()?;
+        let before = self.read_status()?;
         if !before.can_print() {
             return Err(Self::refusal(&before));
         }
@@ -181,7 +185,7 @@ impl ReceiptPrinter for SerialPrinter {
             Ok(()) => Ok(()),
             Err(PrintError::NotConfirmed) => {
                 // Say why, when the printer can tell: paper ran out or the cover opened mid-job.
-                let why = match self.status() {
+                let why = match self.read_status() {
                     Ok(s) if !s.can_print() => Self::refusal(&s),
                     _ => PrintError::NotConfirmed,
                 };

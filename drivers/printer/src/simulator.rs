@@ -1,6 +1,7 @@
 //! The demo printer: keeps every receipt it was given, in order, for the screen and the tests.
 
 use crate::document::Receipt;
+use crate::status::{Paper, PrinterStatus};
 use crate::{PrintError, ReceiptPrinter};
 use std::sync::{Arc, Mutex};
 
@@ -27,6 +28,11 @@ impl ReceiptPrinter for SimulatedPrinter {
     fn backend(&self) -> &'static str {
         "simulator"
     }
+    fn status(&mut self) -> Result<PrinterStatus, PrintError> {
+        let out = *self.paper_out.lock().expect("printer lock");
+        Ok(PrinterStatus { online: !out, cover_open: false, paper: if out { Paper::Out } else { Paper::Ok }, cutter_error: false })
+    }
+
     fn print(&mut self, receipt: &Receipt) -> Result<(), PrintError> {
         if *self.paper_out.lock().expect("printer lock") {
             return Err(PrintError::PaperOut);
