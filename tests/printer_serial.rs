@@ -124,3 +124,36 @@ fn a_missing_port_is_offline() {
     let mut p = SerialPrinter::new(cfg, Arc::new(bianmin_printer::PreviewFonts::new()), EncodeOptions::default());
     assert_eq!(p.read_status(), Err(PrintError::Offline));
 }
+
+#[test]
+fn every_template_prints_and_decodes_back() {
+    use bianmin::printing::templates;
+    let fake = FakePrinter::start(Behaviour::default());
+    let mut p = printer(&fake);
+    for name in templates::NAMES {
+        let r = templates::sample(name, 576).unwrap();
+        p.print(&r).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let paper = fake.paperwork();
+    assert_eq!(paper.cuts, templates::NAMES.len());
+    let text = paper.lines.join("\n");
+    for want in ["缴费凭证", "合计 Total  ￥97.80", "受理回执", "查询码 Query code", "社会保险缴费证明", "510107********0428", "办件进度", "当前状态：审批中", "A006"] {
+        assert!(text.contains(want), "{want:?} not printed");
+    }
+    assert!(paper.barcodes.contains(&"RC2026000031".to_string()) && paper.barcodes.contains(&"BM2026000123".to_string()), "{:?}", paper.barcodes);
+    assert!(paper.qr_payloads.contains(&"https://zwfw.example.gov.cn/verify/ZM2026000001?code=K7PQ2MXA".to_string()));
+    assert_eq!(paper.rasters.len(), 1, "only the test page's rare-character line is an image");
+}
+
+#[test]
+fn a_port_that_comes_back_is_reopened() {
+    let fake = FakePrinter::start(Behaviour::default());
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("ttyUSB-printer");
+    let mut cfg = SerialConfig::new(link.to_str().unwrap(), 9600);
+    cfg.answer_timeout = Duration::from_millis(200);
+    let mut p = SerialPrinter::new(cfg, Arc::new(bianmin_printer::PreviewFonts::new()), EncodeOptions::default());
+    assert_eq!(p.read_status(), Err(PrintError::Offline), "unplugged");
+    std::os::unix::fs::symlink(&fake.path, &link).unwrap();
+    assert!(p.read_status().unwrap().online, "plugged back in: the next call reopens the port");
+}

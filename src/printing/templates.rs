@@ -1,7 +1,7 @@
 //! What each document says. Paper is bilingual where a resident may not read Chinese; personal
 //! numbers are masked unless the document itself needs them.
 
-use crate::cloud::api::{Priority, QueueTicket, Site, Text};
+use crate::cloud::api::{Bill, CaseDetail, CaseReceipt, CaseStatus, Certificate, Payment, Priority, QueueTicket, Site, Text};
 use bianmin_printer::{Align, Receipt, TextSize};
 
 /// The queue ticket: hall, big ticket number, business, people ahead, expected wait, time.
@@ -32,8 +32,114 @@ pub fn queue_ticket(site: &Site, t: &QueueTicket, business: &Text, priority: Pri
         .cut()
 }
 
+fn header(site: &Site, title_zh: &str, title_en: &str) -> Receipt {
+    Receipt::new("")
+        .styled(site.street_office.clone(), TextSize::Normal, true, Align::Center)
+        .styled(format!("{} 便民服务中心", site.community), TextSize::Normal, false, Align::Center)
+        .separator()
+        .styled(title_zh, TextSize::Double, true, Align::Center)
+        .styled(title_en, TextSize::Normal, false, Align::Center)
+}
+
+fn named(mut r: Receipt, template: &str) -> Receipt {
+    r.template = template.into();
+    r
+}
+
+fn yuan(fen: i64) -> String {
+    format!("￥{}.{:02}", fen / 100, (fen % 100).abs())
+}
+
+/// 缴费凭证: what was paid, for which account and period, and the payment's receipt number.
+pub fn payment_receipt(site: &Site, utility: &Text, account: &str, holder_masked: &str, bills: &[Bill], payment: &Payment) -> Receipt {
+    let mut r = named(header(site, "缴费凭证", "Payment receipt"), "payment_receipt")
+        .separator()
+        .columns("缴费项目 Utility", format!("{} {}", utility.zh, utility.en))
+        .columns("户号 Account", account)
+        .columns("户名 Holder", holder_masked);
+    for b in bills {
+        r = r.columns(format!("账期 {}", b.period), yuan(b.amount_fen));
+    }
+    r = r
+        .separator()
+        .styled(format!("合计 Total  {}", yuan(payment.amount_fen)), TextSize::Double, true, Align::Right)
+        .columns("支付时间 Paid", payment.paid_at.as_deref().map(super::super::services::short_time).unwrap_or_default())
+        .columns("凭证号 Receipt No.", payment.receipt_no.clone().unwrap_or_default());
+    if let Some(no) = &payment.receipt_no {
+        r = r.code128(no.clone()).unwrap_or_else(|e| panic!("receipt numbers are ASCII: {e}"));
+    }
+    r.text("本凭证仅作缴费证明，发票请在电子税务局下载。").feed(3).cut()
+}
+
+/// 受理回执: the case number and the query code to follow it up (here, by phone or online).
+pub fn acceptance_receipt(site: &Site, title: &Text, receipt: &CaseReceipt, submitted_at: &str, resident_masked: Option<&str>) -> Receipt {
+    let mut r = named(header(site, "受理回执", "Acknowledgement of receipt"), "acceptance_receipt")
+        .separator()
+        .styled(format!("{} {}", title.zh, title.en), TextSize::Normal, true, Align::Left)
+        .columns("办件编号 Case No.", receipt.case_no.clone())
+        .columns("查询码 Query code", receipt.query_code.clone())
+        .columns("提交时间 Submitted", super::super::services::short_time(submitted_at));
+    if let Some(who) = resident_masked {
+        r = r.columns("办理人 Resident", who);
+    }
+    r.code128(receipt.case_no.clone())
+        .unwrap_or_else(|e| panic!("case numbers are ASCII: {e}"))
+        .text("凭办件编号和查询码可在本机“我的办件”或政务服务网查询办理进度。")
+        .text("Use the case number and query code to follow your case at this kiosk or online.")
+        .feed(3)
+        .cut()
+}
+
+/// A certificate, statement or proof from the cloud: its number, lines, and the verification
+/// code and QR anyone can check it with. The resident's number is masked unless the issuing
+/// authority requires it on paper (then the cloud puts it in the lines itself).
+pub fn certificate(site: &Site, cert: &Certificate, name_masked: &str, id_masked: &str) -> Receipt {
+    let mut r = named(header(site, &cert.title.zh, &cert.title.en), "certificate")
+        .separator()
+        .columns("证明编号 No.", cert.certificate_no.clone())
+        .columns("姓名 Name", name_masked)
+        .columns("证件号码 ID", id_masked);
+    for line in &cert.lines {
+        r = r.columns(line.label.zh.clone(), line.value.clone());
+    }
+    r.separator()
+        .columns("出具时间 Issued", super::super::services::short_time(&cert.issued_at))
+        .columns("核验码 Verification", cert.verify_code.clone())
+        .qr(cert.verify_url.clone())
+        .unwrap_or_else(|e| panic!("verification URLs are ASCII: {e}"))
+        .styled("扫码或凭核验码核验真伪 Scan to verify", TextSize::Normal, false, Align::Center)
+        .feed(3)
+        .cut()
+}
+
+fn status_zh(s: CaseStatus) -> &'static str {
+    match s {
+        CaseStatus::Received => "已收件",
+        CaseStatus::Accepted => "已受理",
+        CaseStatus::Reviewing => "审批中",
+        CaseStatus::Special => "特别程序",
+        CaseStatus::Completed => "已办结",
+        CaseStatus::Delivered => "已出件",
+        CaseStatus::Rejected => "不予受理",
+    }
+}
+
+/// 办件进度单: where a case stands and how it got there.
+pub fn case_progress(site: &Site, case: &CaseDetail) -> Receipt {
+    let mut r = named(header(site, "办件进度", "Case progress"), "case_progress")
+        .separator()
+        .styled(format!("{} {}", case.title.zh, case.title.en), TextSize::Normal, true, Align::Left)
+        .columns("办件编号 Case No.", case.case_no.clone())
+        .styled(format!("当前状态：{}", status_zh(case.status)), TextSize::Double, true, Align::Left)
+        .separator();
+    for e in &case.history {
+        r = r.columns(super::super::services::short_time(&e.at), status_zh(e.status));
+    }
+    r.code128(case.case_no.clone()).unwrap_or_else(|e| panic!("case numbers are ASCII: {e}")).feed(3).cut()
+}
+
 /// Every template `bianmin printer preview` knows.
-pub const NAMES: [&str; 2] = ["queue_ticket", "test_page"];
+pub const NAMES: [&str; 6] = ["queue_ticket", "payment_receipt", "acceptance_receipt", "certificate", "case_progress", "test_page"];
 
 /// A template filled with sample data (for previews and docs).
 pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
@@ -49,6 +155,57 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
             Some(queue_ticket(&crate::cloud_sim::site(), &t, &Text::new("社保医保", "Social & medical insurance"), Priority::Elderly, false))
         }
         "test_page" => Some(test_page(width_dots)),
+        "payment_receipt" => {
+            let bills = vec![
+                Bill { bill_id: "W10000002-2026-10".into(), period: "2026-10".into(), amount_fen: 4_660, due_date: "2026-10-28".into(), status: "paid".into() },
+                Bill { bill_id: "W10000002-2026-11".into(), period: "2026-11".into(), amount_fen: 5_120, due_date: "2026-11-28".into(), status: "paid".into() },
+            ];
+            let payment = Payment {
+                payment_id: "PAY2026000007".into(),
+                status: "paid".into(),
+                amount_fen: 9_780,
+                qr_payload: "https://pay.example.gov.cn/p/PAY2026000007".into(),
+                expires_at: "2026-11-29T17:15:00+08:00".into(),
+                paid_at: Some("2026-11-29T17:06:12+08:00".into()),
+                receipt_no: Some("RC2026000031".into()),
+            };
+            Some(payment_receipt(&crate::cloud_sim::site(), &Text::new("水费", "Water"), "W10000002", "李*英", &bills, &payment))
+        }
+        "acceptance_receipt" => Some(acceptance_receipt(
+            &crate::cloud_sim::site(),
+            &Text::new("隐患：消防隐患", "Hazard: Fire hazard"),
+            &CaseReceipt { case_no: "BM2026000123".into(), query_code: "K7PQ2MXA".into() },
+            "2026-11-29T17:05:00+08:00",
+            None,
+        )),
+        "certificate" => {
+            let cert: Certificate = serde_json::from_value(serde_json::json!({
+                "certificate_no": "ZM2026000001", "verify_code": "K7PQ2MXA",
+                "verify_url": "https://zwfw.example.gov.cn/verify/ZM2026000001?code=K7PQ2MXA",
+                "title": {"zh": "社会保险缴费证明", "en": "Social insurance contribution certificate"},
+                "issued_at": "2026-11-29T17:05:00+08:00",
+                "lines": [
+                    {"label": {"zh": "参保单位", "en": "Employer"}, "value": "四川某某科技有限公司"},
+                    {"label": {"zh": "证明期间", "en": "Period"}, "value": "2026-01 — 2026-10"},
+                    {"label": {"zh": "累计缴费月数", "en": "Months"}, "value": "157"},
+                ]
+            }))
+            .expect("sample certificate");
+            Some(certificate(&crate::cloud_sim::site(), &cert, "李*英", "510107********0428"))
+        }
+        "case_progress" => {
+            let case: CaseDetail = serde_json::from_value(serde_json::json!({
+                "case_no": "SQ2026000102", "title": {"zh": "临时救助申请", "en": "Temporary assistance application"},
+                "status": "reviewing", "updated_at": "2026-11-25T10:00:00+08:00", "rating_allowed": false,
+                "history": [
+                    {"status": "received", "at": "2026-11-21T09:12:00+08:00"},
+                    {"status": "accepted", "at": "2026-11-22T14:30:00+08:00"},
+                    {"status": "reviewing", "at": "2026-11-25T10:00:00+08:00"}
+                ]
+            }))
+            .expect("sample case");
+            Some(case_progress(&crate::cloud_sim::site(), &case))
+        }
         _ => None,
     }
 }
@@ -62,7 +219,7 @@ pub fn test_page(width_dots: u32) -> Receipt {
         .text("中文文本模式：国家政务服务平台 社会保障卡 居住证")
         .text("生僻字（图像打印）：𠮷 䶮")
         .columns("纸宽 Paper", format!("{width_dots} dots"))
-        .columns("金额 Amount", "¥1,234.50")
+        .columns("金额 Amount", "￥1,234.50")
         .separator()
         .qr("https://zwfw.example.gov.cn/verify/TEST?code=BM2026")
         .expect("ASCII payload")
@@ -94,6 +251,27 @@ mod tests {
         }
         assert!(!text.contains("补打"));
         assert!(matches!(r.blocks.last(), Some(bianmin_printer::Block::Cut)));
+    }
+
+    #[test]
+    fn every_template_renders_with_the_embedded_font_and_masks_ids() {
+        let mut fonts = bianmin_printer::PreviewFonts::new();
+        fonts.push(super::super::EMBEDDED_FONT.to_vec(), 0).unwrap();
+        for name in NAMES {
+            let r = sample(name, 576).unwrap();
+            assert_eq!(r.template, name);
+            let img = bianmin_printer::preview::render(&r, &fonts, 576);
+            let missing: Vec<char> = img.missing_glyphs.iter().copied().filter(|c| !['䶮', '𠮷'].contains(c)).collect();
+            assert!(missing.is_empty(), "{name}: {missing:?}");
+            let text = r.plain_text();
+            assert!(!text.contains("51010719850722"), "{name}: a full ID number on paper");
+        }
+        let cert = sample("certificate", 576).unwrap().plain_text();
+        for want in ["ZM2026000001", "K7PQ2MXA", "[QR https://zwfw.example.gov.cn/verify/ZM2026000001?code=K7PQ2MXA]", "510107********0428"] {
+            assert!(cert.contains(want), "{want} missing");
+        }
+        let ack = sample("acceptance_receipt", 576).unwrap().plain_text();
+        assert!(ack.contains("BM2026000123") && ack.contains("K7PQ2MXA") && ack.contains("[CODE128 BM2026000123]"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub struct Paperwork {
     /// Decoded text lines (GB18030), in order.
     pub lines: Vec<String>,
     pub qr_payloads: Vec<String>,
+    pub barcodes: Vec<String>,
     /// (bytes per row, rows) of each GS v 0 image.
     pub rasters: Vec<(usize, usize)>,
     pub cuts: usize,
@@ -191,7 +192,7 @@ fn run(master: OwnedFd, paper: Arc<Mutex<Paperwork>>, behaviour: Arc<Mutex<Behav
             0x1d => {
                 let Some(cmd) = r.byte() else { break };
                 match cmd {
-                    b'!' => {
+                    b'!' | b'H' | b'h' | b'w' | b'f' => {
                         r.byte();
                     }
                     b'V' => {
@@ -237,7 +238,10 @@ fn run(master: OwnedFd, paper: Arc<Mutex<Paperwork>>, behaviour: Arc<Mutex<Behav
                         let m = r.byte().unwrap_or(0);
                         let n = r.byte().unwrap_or(0) as usize;
                         if m >= 65 {
-                            r.take(n);
+                            let data = r.take(n).unwrap_or_default();
+                            if m == 73 && data.len() >= 2 && !stalled {
+                                paper.lock().unwrap().barcodes.push(String::from_utf8_lossy(&data[2..]).to_string());
+                            }
                         }
                     }
                     _ => {}

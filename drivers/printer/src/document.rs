@@ -43,6 +43,10 @@ pub enum Block {
     Separator,
     /// A QR code; payloads stay ASCII (verification URLs, codes) so every printer can encode them.
     Qr { payload: String },
+    /// A CODE128 barcode (code set B: printable ASCII), for case and receipt numbers.
+    Code128 { data: String },
+    /// A raster image (logo, emblem): 8-bit grey, `width` × `height`, 0 = black.
+    Image { width: u32, height: u32, grey: Vec<u8> },
     Feed { lines: u8 },
     Cut,
 }
@@ -89,6 +93,22 @@ impl Receipt {
         Ok(self)
     }
 
+    /// Printable ASCII only (code set B).
+    pub fn code128(mut self, data: impl Into<String>) -> Result<Self, NonAsciiPayload> {
+        let data = data.into();
+        if data.is_empty() || !data.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(NonAsciiPayload(data));
+        }
+        self.blocks.push(Block::Code128 { data });
+        Ok(self)
+    }
+
+    pub fn image(mut self, width: u32, height: u32, grey: Vec<u8>) -> Self {
+        assert_eq!(grey.len(), (width * height) as usize, "image size");
+        self.blocks.push(Block::Image { width, height, grey });
+        self
+    }
+
     pub fn feed(mut self, lines: u8) -> Self {
         self.blocks.push(Block::Feed { lines });
         self
@@ -129,7 +149,12 @@ impl Receipt {
                     out.push_str(payload);
                     out.push_str("]\n");
                 }
-                Block::Feed { .. } | Block::Cut => {}
+                Block::Code128 { data } => {
+                    out.push_str("[CODE128 ");
+                    out.push_str(data);
+                    out.push_str("]\n");
+                }
+                Block::Image { .. } | Block::Feed { .. } | Block::Cut => {}
             }
         }
         out
@@ -137,7 +162,7 @@ impl Receipt {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("QR payloads must be ASCII")]
+#[error("QR and barcode payloads must be ASCII")]
 pub struct NonAsciiPayload(pub String);
 
 #[cfg(test)]

@@ -162,6 +162,16 @@ pub fn encode(receipt: &Receipt, fonts: &PreviewFonts, opts: &EncodeOptions) -> 
                 out.cmd(b"\n");
                 out.minimum += data.len() + 35;
             }
+            Block::Code128 { data } => {
+                // GS k 73 n: CODE128, data prefixed by {B (code set B); HRI text below (GS H 2).
+                let n = data.len() + 2;
+                out.cmd(&[ESC, b'a', 1, GS, b'H', 2, GS, b'h', 80, GS, b'w', 2]);
+                out.cmd(&[GS, b'k', 73, n as u8, b'{', b'B']);
+                out.cmd(data.as_bytes());
+                out.cmd(b"\n");
+                out.minimum += data.len() + 19;
+            }
+            Block::Image { .. } => raster(&mut out, std::slice::from_ref(block), fonts, opts.width_dots),
             Block::Feed { lines } => {
                 out.cmd(&[ESC, b'd', *lines]);
                 out.minimum += 3;
@@ -220,6 +230,16 @@ mod tests {
         store.extend_from_slice(b"https://v.example/ZM1");
         assert!(contains(&e.bytes, &store));
         assert!(contains(&e.bytes, &[GS, b'(', b'k', 3, 0, 49, 81, 48]));
+    }
+
+    #[test]
+    fn code128_uses_code_set_b() {
+        let r = Receipt::new("t").code128("BM2026000123").unwrap();
+        let e = encode(&r, &PreviewFonts::new(), &EncodeOptions::default());
+        let mut want = vec![GS, b'k', 73, 14, b'{', b'B'];
+        want.extend_from_slice(b"BM2026000123");
+        assert!(contains(&e.bytes, &want));
+        assert!(Receipt::new("t").code128("办件").is_err());
     }
 
     #[test]

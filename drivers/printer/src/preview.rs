@@ -267,6 +267,41 @@ pub fn render_blocks(blocks: &[Block], fonts: &PreviewFonts, width: u32, margin:
                     cv.y = y0 + side + 2 * QR_MODULE_DOTS;
                 }
             }
+            Block::Code128 { data } => {
+                // 2-dot modules, 80 dots tall, centred, with the human-readable text below.
+                if let Ok(code) = barcoders::sym::code128::Code128::new(format!("\u{0181}{data}")) {
+                    let modules = code.encode();
+                    let module = 2u32;
+                    let w = modules.len() as u32 * module;
+                    let x0 = width.saturating_sub(w) / 2;
+                    let y0 = cv.y + 8;
+                    cv.ensure(y0 + 80);
+                    for (i, m) in modules.iter().enumerate() {
+                        if *m == 1 {
+                            cv.rect(x0 + i as u32 * module, y0, module, 80);
+                        }
+                    }
+                    cv.y = y0 + 84;
+                    let px = BASE_DOTS as f32;
+                    let tw = width_of(fonts, data, px);
+                    cv.ensure(cv.y + BASE_DOTS + 6);
+                    cv.draw_run(fonts, data, ((width as f32 - tw) / 2.0).max(0.0), cv.y, px, false);
+                    cv.y += BASE_DOTS + 6;
+                }
+            }
+            Block::Image { width: iw, height: ih, grey } => {
+                let x0 = width.saturating_sub(*iw) / 2;
+                cv.ensure(cv.y + ih);
+                for y in 0..*ih {
+                    for x in 0..(*iw).min(width) {
+                        let g = grey[(y * iw + x) as usize];
+                        if g < 128 {
+                            cv.ink((x0 + x) as i32, (cv.y + y) as i32, 1.0);
+                        }
+                    }
+                }
+                cv.y += ih + 8;
+            }
             Block::Feed { lines } => {
                 cv.y += u32::from(*lines) * BASE_DOTS;
                 cv.ensure(cv.y);
@@ -304,6 +339,28 @@ mod tests {
         assert_eq!(img.missing_glyphs, vec!['号']);
         assert_eq!(img.width, 384);
         assert!(img.pixels.iter().any(|p| *p < 128), "a box is drawn for the missing glyph");
+    }
+
+    #[test]
+    fn the_preview_qr_decodes_to_its_payload() {
+        let payload = "https://zwfw.example.gov.cn/verify/ZM2026000001?code=K7PQ2MXA";
+        let img = render(&Receipt::new("t").qr(payload).unwrap(), &PreviewFonts::new(), 576);
+        let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(img.width as usize, img.height as usize, |x, y| {
+            img.pixels[y * img.width as usize + x]
+        });
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1);
+        let (_, content) = grids[0].decode().unwrap();
+        assert_eq!(content, payload);
+    }
+
+    #[test]
+    fn code128_bars_are_drawn() {
+        let img = render(&Receipt::new("t").code128("BM2026000123").unwrap(), &PreviewFonts::new(), 576);
+        let row = (MARGIN_Y + 8 + 40) as usize * 576;
+        let bars = img.pixels[row..row + 576].windows(2).filter(|w| w[0] == 255 && w[1] < 128).count();
+        // 12 characters + start, check, stop: each CODE128 symbol has 3 bars.
+        assert!(bars >= 40, "{bars} bars");
     }
 
     #[test]
