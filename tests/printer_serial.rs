@@ -157,3 +157,13 @@ fn a_port_that_comes_back_is_reopened() {
     std::os::unix::fs::symlink(&fake.path, &link).unwrap();
     assert!(p.read_status().unwrap().online, "plugged back in: the next call reopens the port");
 }
+
+#[test]
+fn cover_opened_mid_job_is_in_doubt_with_the_reason() {
+    let fake = FakePrinter::start(Behaviour { cover_open_after: Some(200), ..Default::default() });
+    let started = std::time::Instant::now();
+    let err = printer(&fake).print(&ticket()).unwrap_err();
+    assert_eq!(err.cause(), &PrintError::CoverOpen, "{err:?}");
+    assert!(matches!(err, PrintError::InDoubt(_)));
+    assert!(started.elapsed() < Duration::from_secs(2), "found out while waiting, not at the job timeout");
+}

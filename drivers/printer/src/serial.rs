@@ -148,8 +148,12 @@ impl SerialPrinter {
     }
 
     /// Sends `bytes` and waits for GS r 1: the printer answers it only after everything before it.
+    /// While waiting, DLE EOT 2 (answered at once, even by a stalled printer) tells a printer that
+    /// ran out of paper or had its cover opened mid-job from one that is still printing. The two
+    /// answers cannot be confused: status bytes have bit 4 set, the GS r answer has it clear.
     fn send_and_confirm(&mut self, bytes: &[u8]) -> Result<(), PrintError> {
         let job_timeout = self.cfg.job_timeout;
+        let poll = self.cfg.answer_timeout.min(Duration::from_millis(500));
         self.with_port(|port| {
             let _ = port.clear(serialport::ClearBuffer::Input);
             for chunk in bytes.chunks(256) {
@@ -157,11 +161,26 @@ impl SerialPrinter {
             }
             port.write_all(&[0x1d, b'r', 1]).map_err(io)?;
             port.flush().map_err(io)?;
-            match Self::read_byte(port, job_timeout) {
-                Ok(b) if b & 0x90 == 0 => Ok(()),
-                Ok(_) | Err(PrintError::NoAnswer) => Err(PrintError::NotConfirmed),
-                Err(e) => Err(e),
+            let end = Instant::now() + job_timeout;
+            while Instant::now() < end {
+                match Self::read_byte(port, poll) {
+                    Ok(b) if b & 0x90 == 0 => return Ok(()),
+                    Ok(b) if b & 0x93 == 0x12 => {
+                        // An answer to our DLE EOT 2: offline cause.
+                        if b & 0x20 != 0 {
+                            return Err(PrintError::PaperOut);
+                        }
+                        if b & 0x04 != 0 {
+                            return Err(PrintError::CoverOpen);
+                        }
+                    }
+                    Ok(_) | Err(PrintError::NoAnswer) => {}
+                    Err(e) => return Err(e),
+                }
+                port.write_all(&[status::DLE_EOT[0], status::DLE_EOT[1], 2]).map_err(io)?;
+                port.flush().map_err(io)?;
             }
+            Err(PrintError::NotConfirmed)
         })
     }
 }
@@ -191,6 +210,7 @@ impl ReceiptPrinter for SerialPrinter {
                 };
                 Err(PrintError::InDoubt(Box::new(why)))
             }
+            // Bytes went out: whatever happened, the job is in doubt.
             Err(e) => Err(PrintError::InDoubt(Box::new(e))),
         }
     }
