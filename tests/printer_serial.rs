@@ -4,7 +4,6 @@
 
 mod support;
 
-use bianmin::cloud::api::{Priority, QueueTicket, Text};
 use bianmin_printer::escpos::EncodeOptions;
 use bianmin_printer::{Paper, PrintError, ReceiptPrinter, SerialConfig, SerialPrinter};
 use std::sync::Arc;
@@ -19,14 +18,7 @@ fn printer(fake: &FakePrinter) -> SerialPrinter {
 }
 
 fn ticket() -> bianmin_printer::Receipt {
-    let t = QueueTicket {
-        ticket_no: "A006".into(),
-        business: "social".into(),
-        waiting_ahead: 5,
-        estimated_wait_min: 20,
-        issued_at: "2026-11-29T17:05:00+08:00".into(),
-    };
-    bianmin::printing::templates::queue_ticket(&bianmin::cloud_sim::site(), &t, &Text::new("社保医保", "Social & medical insurance"), Priority::Elderly, false)
+    bianmin::printing::templates::sample("queue_ticket", 576).expect("the queue ticket template")
 }
 
 #[test]
