@@ -10,6 +10,7 @@ pub mod gb11643;
 pub mod identity;
 pub mod mask;
 pub mod reader;
+pub mod sam;
 pub mod simulator;
 
 pub use gb11643::{IdNumber, IdNumberError};
