@@ -1,2 +1,4 @@
 //! Test doubles shared by the integration tests (devices on pseudo-terminals).
 pub mod fake_printer;
+pub mod pty;
+pub mod sam_emulator;
