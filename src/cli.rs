@@ -57,6 +57,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ScenarioAction,
     },
+    /// Card reader checks for technicians.
+    Card {
+        #[command(subcommand)]
+        action: CardAction,
+    },
     /// Printer checks for technicians.
     Printer {
         #[command(subcommand)]
@@ -75,6 +80,26 @@ pub enum Command {
         landscape: bool,
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CardAction {
+    /// Print reader and card events (masked), one JSON object a line with --json.
+    Watch {
+        #[arg(long)]
+        json: bool,
+        /// A GA/T 467 SAM reader on this serial port.
+        #[arg(long)]
+        sam_port: Option<String>,
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+        /// Do not watch PC/SC readers.
+        #[arg(long)]
+        no_pcsc: bool,
+        /// Stop after this many seconds.
+        #[arg(long = "for")]
+        for_seconds: Option<f64>,
     },
 }
 
@@ -134,6 +159,13 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             crate::demo_main(config, data_dir, landscape, fullscreen, printer_port).map(|_| 0)
         }
         Command::Printer { action } => crate::printer_cli::main(action, &config, &data_dir),
+        Command::Card { action: CardAction::Watch { json, sam_port, baud, no_pcsc, for_seconds } } => crate::card_cli::watch(crate::card_cli::WatchOptions {
+            json,
+            sam_port,
+            baud,
+            pcsc: !no_pcsc,
+            duration: for_seconds.map(|s| Duration::from_secs_f64(s.max(0.0))),
+        }),
         Command::CloudSim { listen, db, enrollment_code, case_step_secs } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {

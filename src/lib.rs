@@ -10,6 +10,7 @@ pub mod cloud;
 pub mod cloud_sim;
 pub mod config;
 pub mod app;
+pub mod card_cli;
 pub mod kiosk;
 pub mod printer_cli;
 pub mod printing;

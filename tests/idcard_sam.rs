@@ -108,3 +108,33 @@ fn a_silent_reader_is_lost_and_found_again() {
     sam.set(|s| s.silent = false);
     assert!(matches!(next(&mut r), ReaderEvent::ReaderAttached { .. }));
 }
+
+#[test]
+fn card_watch_prints_masked_json_lines() {
+    let sam = SamEmulator::start();
+    let resident = demo_residents().remove(0);
+    sam.set(|s| s.card = Some(text_for(&resident)));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bianmin"))
+        .args(["card", "watch", "--json", "--no-pcsc", "--sam-port", &sam.path, "--for", "1.5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["event"], "reader_attached");
+    let card = lines.iter().find(|l| l["event"] == "card_inserted").expect("card_inserted");
+    let id = &card["identity"];
+    assert_eq!(id["card_type"], "resident_id");
+    assert_eq!(id["id_masked"], resident.id_masked());
+    assert_eq!(id["name_masked"], "张*国");
+    assert_eq!(id["sex"], "male");
+    assert_eq!(id["ethnicity"], "汉族");
+    assert_eq!(id["birth_date"], "1950-03-15");
+    assert_eq!(id["valid_to"], "long-term");
+    assert_eq!(id["expired"], false);
+    assert_eq!(id["check_digit_ok"], true);
+    assert!(!stdout.contains(resident.id_number.as_str()) && !stdout.contains(&resident.name), "never the full number or name");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bianmin")).args(["card", "watch", "--no-pcsc", "--sam-port", "/dev/nope", "--for", "0.1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
