@@ -9,7 +9,9 @@ pub mod ethnicity;
 pub mod gb11643;
 pub mod identity;
 pub mod mask;
+pub mod pcsc_reader;
 pub mod reader;
+pub mod sscard;
 pub mod sam;
 pub mod simulator;
 
