@@ -99,6 +99,17 @@ impl App {
         let (tx, rx) = mpsc::unbounded_channel();
         let (reader, handle) = SimulatedReader::new();
         spawn_reader(Box::new(reader), tx.clone());
+        // Real readers, as configured: PC/SC (pcscd) and a GA/T 467 SAM reader on a serial port.
+        if opts.config.card_reader.pcsc {
+            spawn_reader(Box::new(bianmin_idcard::pcsc_reader::PcscReader::new()), tx.clone());
+        }
+        let sam = &opts.config.card_reader;
+        if !sam.sam_port.is_empty() {
+            match bianmin_idcard::sam::SamReader::open(&sam.sam_port, sam.sam_baud) {
+                Ok(r) => spawn_reader(Box::new(r), tx.clone()),
+                Err(e) => tracing::error!(port = %sam.sam_port, error = %e, "SAM reader not started"),
+            }
+        }
 
         let residents = demo_residents();
         let kiosk = Kiosk::new(KioskSetup {

@@ -102,7 +102,9 @@ pub fn watch(opts: WatchOptions) -> anyhow::Result<i32> {
         }
     }
     if opts.pcsc {
-        eprintln!("bianmin: the PC/SC backend is not in this build yet; use --sam-port (and --no-pcsc to silence this)");
+        // pcscd may start later: the backend waits for it without failing.
+        spawn(Box::new(bianmin_idcard::pcsc_reader::PcscReader::new()), tx.clone());
+        backends += 1;
     }
     if backends == 0 {
         eprintln!("bianmin: no card reader backend could start");

@@ -15,6 +15,24 @@ pub struct Config {
     pub kiosk: KioskSection,
     pub cloud: CloudSection,
     pub printer: PrinterSection,
+    pub card_reader: CardReaderSection,
+}
+
+/// Which identity-card backends run; both may run at once (the demo adds its on-screen reader).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CardReaderSection {
+    /// Watch PC/SC readers through pcscd.
+    pub pcsc: bool,
+    /// A GA/T 467 SAM reader on this serial port; empty for none.
+    pub sam_port: String,
+    pub sam_baud: u32,
+}
+
+impl Default for CardReaderSection {
+    fn default() -> Self {
+        CardReaderSection { pcsc: false, sam_port: String::new(), sam_baud: 115_200 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -225,6 +243,14 @@ mod tests {
         assert!(e.contains("kiosk.warning_s"), "{e}");
         let e = Config::parse("[printer]\nwidth_dots = 500\n", Path::new("k.toml")).unwrap_err().to_string();
         assert!(e.contains("printer.width_dots"), "{e}");
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../docs/kiosk.example.toml");
+        let c = Config::parse(text, Path::new("docs/kiosk.example.toml")).unwrap();
+        assert!(c.card_reader.pcsc);
+        assert_eq!(c.printer.port, "/dev/ttyUSB0");
     }
 
     #[test]

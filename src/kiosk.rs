@@ -292,7 +292,9 @@ impl Kiosk {
                     self.engine.go(PageId::Result, now);
                     return;
                 }
+                let started = Instant::now();
                 self.open_identity_session().await;
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "card to greeting");
             }
         }
     }

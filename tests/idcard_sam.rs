@@ -138,3 +138,36 @@ fn card_watch_prints_masked_json_lines() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_bianmin")).args(["card", "watch", "--no-pcsc", "--sam-port", "/dev/nope", "--for", "0.1"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_kiosk_greets_a_card_on_its_sam_reader_and_wipes_when_it_leaves() {
+    let sam = SamEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(&config, format!("[card_reader]\nsam_port = \"{}\"\n", sam.path)).unwrap();
+    let journey = dir.path().join("journey.toml");
+    std::fs::write(
+        &journey,
+        "[[step]]\nexpect_page = \"home\"\n[[step]]\nexpect_text = \"您好，李*英\"\n[[step]]\nwait_attract = true\n[[step]]\nexpect_no_text = \"李*英\"\n",
+    )
+    .unwrap();
+    sam.set(|s| s.card = Some(text_for(&demo_residents()[1])));
+    let remover = {
+        let state = sam.state.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(4));
+            state.lock().unwrap().card = None;
+        })
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bianmin"))
+        .args(["--config", config.to_str().unwrap(), "--data-dir", dir.path().join("data").to_str().unwrap()])
+        .args(["scenario", "run", journey.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    remover.join().unwrap();
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("out/transcript.json")).unwrap()).unwrap();
+    let revoked = t["cloud_calls"].as_array().unwrap().iter().any(|c| c["method"] == "DELETE" && c["status"] == 204);
+    assert!(revoked, "the session was revoked when the card left");
+}
