@@ -294,7 +294,7 @@ impl Kiosk {
                 }
                 let started = Instant::now();
                 self.open_identity_session().await;
-                tracing::info!(ms = started.elapsed().as_millis() as u64, "card to greeting");
+                tracing::info!(us = started.elapsed().as_micros() as u64, "card to greeting");
             }
         }
     }

@@ -103,7 +103,7 @@ pub fn decode_text(text: &[u8], photo: Vec<u8>) -> Result<Identity, TextError> {
 /// that reason rather than misread as a resident ID card.
 fn decode_foreign(text: &[u8], _photo: Vec<u8>) -> Result<Identity, TextError> {
     let number = field(text, 122, 30);
-    let well_formed = number.len() == 15 && number[..3].chars().all(|c| c.is_ascii_uppercase()) && number[3..].chars().all(|c| c.is_ascii_digit());
+    let well_formed = number.len() == 15 && number.is_ascii() && number[..3].chars().all(|c| c.is_ascii_uppercase()) && number[3..].chars().all(|c| c.is_ascii_digit());
     if !well_formed {
         return Err(TextError::Unsupported("foreign permanent residence card with a malformed number"));
     }
@@ -199,6 +199,9 @@ mod tests {
             Err(TextError::Unsupported(why)) => assert!(why.contains("foreign permanent residence card (15-character")),
             other => panic!("{:?}", other.map(|i| i.card_type)),
         }
+        // Found by the sam_frame fuzz target: a 15-byte number that is not ASCII.
+        let odd = encode_text(&[(122, 30, "ab一二三四x"), (248, 2, "I")]);
+        assert!(matches!(decode_text(&odd, Vec::new()), Err(TextError::Unsupported(_))));
         let bad = encode_text(&[(122, 30, "12345"), (248, 2, "I")]);
         assert!(matches!(decode_text(&bad, Vec::new()), Err(TextError::Unsupported(w)) if w.contains("malformed")));
     }
