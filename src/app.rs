@@ -101,7 +101,8 @@ impl App {
         spawn_reader(Box::new(reader), tx.clone());
         // Real readers, as configured: PC/SC (pcscd) and a GA/T 467 SAM reader on a serial port.
         if opts.config.card_reader.pcsc {
-            spawn_reader(Box::new(bianmin_idcard::pcsc_reader::PcscReader::new()), tx.clone());
+            let vendors = opts.config.card_reader.vendor_profiles().map_err(anyhow::Error::msg)?;
+            spawn_reader(Box::new(bianmin_idcard::pcsc_reader::PcscReader::with_vendor_profiles(vendors)), tx.clone());
         }
         let sam = &opts.config.card_reader;
         if !sam.sam_port.is_empty() {

@@ -27,11 +27,40 @@ pub struct CardReaderSection {
     /// A GA/T 467 SAM reader on this serial port; empty for none.
     pub sam_port: String,
     pub sam_baud: u32,
+    /// PC/SC readers with a built-in SAM that return the ID card's text block (vendor-specific).
+    pub vendor_sam: Vec<VendorSam>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorSam {
+    /// A part of the reader's PC/SC name.
+    pub reader: String,
+    /// The model's read APDU, in hex.
+    pub apdu: String,
 }
 
 impl Default for CardReaderSection {
     fn default() -> Self {
-        CardReaderSection { pcsc: false, sam_port: String::new(), sam_baud: 115_200 }
+        CardReaderSection { pcsc: false, sam_port: String::new(), sam_baud: 115_200, vendor_sam: Vec::new() }
+    }
+}
+
+impl CardReaderSection {
+    pub fn vendor_profiles(&self) -> Result<Vec<bianmin_idcard::pcsc_reader::VendorSamProfile>, String> {
+        self.vendor_sam
+            .iter()
+            .map(|v| {
+                let hex: String = v.apdu.chars().filter(|c| !c.is_whitespace()).collect();
+                let apdu = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+                    .collect::<Option<Vec<u8>>>()
+                    .filter(|a| a.len() >= 4)
+                    .ok_or_else(|| format!("card_reader.vendor_sam: apdu {:?} is not hex of at least 4 bytes", v.apdu))?;
+                Ok(bianmin_idcard::pcsc_reader::VendorSamProfile { reader_name_contains: v.reader.clone(), read_apdu: apdu })
+            })
+            .collect()
     }
 }
 
@@ -171,6 +200,7 @@ impl Config {
         if self.kiosk.warning_s >= self.kiosk.page_timeout_s {
             return Err("kiosk.warning_s must be shorter than kiosk.page_timeout_s".into());
         }
+        self.card_reader.vendor_profiles()?;
         if let Err(e) = self.printer.flow.parse::<bianmin_printer::FlowControl>() {
             return Err(format!("printer.flow: {e}"));
         }
@@ -250,6 +280,9 @@ mod tests {
         let text = include_str!("../docs/kiosk.example.toml");
         let c = Config::parse(text, Path::new("docs/kiosk.example.toml")).unwrap();
         assert!(c.card_reader.pcsc);
+        assert_eq!(c.card_reader.vendor_profiles().unwrap()[0].read_apdu, vec![0xFF, 0xB0, 0x00, 0x01, 0x00]);
+        let e = Config::parse("[[card_reader.vendor_sam]]\nreader = \"X\"\napdu = \"zz\"\n", Path::new("k.toml")).unwrap_err().to_string();
+        assert!(e.contains("card_reader.vendor_sam"), "{e}");
         assert_eq!(c.printer.port, "/dev/ttyUSB0");
     }
 

@@ -3,7 +3,7 @@
 //! unknown card, a card pulled mid-read, a bad record, and pcscd killed and restarted. pcscd and
 //! the emulator are started here and stopped by PID.
 
-use bianmin_idcard::pcsc_reader::PcscReader;
+use bianmin_idcard::pcsc_reader::{PcscReader, VendorSamProfile};
 use bianmin_idcard::reader::{IdentityReader, ReadFailure, ReaderEvent};
 use bianmin_idcard::simulator::demo_residents;
 use bianmin_idcard::CardType;
@@ -124,6 +124,24 @@ fn pcsc_readers_and_social_security_cards() {
     expect(&mut r, "garbled record", |e| matches!(e, ReaderEvent::ReadFailed { reason: ReadFailure::Garbled(_), .. }));
     drop(bad);
     expect(&mut r, "card_removed", |e| matches!(e, ReaderEvent::CardRemoved { .. }));
+
+    // A vendor reader with a built-in SAM, configured by name: the ID card's text block over PC/SC.
+    let mut vendor = PcscReader::with_vendor_profiles(vec![VendorSamProfile {
+        reader_name_contains: "Virtual PCD 00 00".into(),
+        read_apdu: vec![0xFF, 0xB0, 0x00, 0x01, 0x00],
+    }]);
+    expect(&mut vendor, "the virtual reader", |e| matches!(e, ReaderEvent::ReaderAttached { .. }));
+    let text: String = bianmin_idcard::sam::text::text_for(&demo_residents()[3]).iter().map(|b| format!("{b:02x}")).collect();
+    let id_card = card(&["--vendor-text", &text]);
+    let e = expect(&mut vendor, "an ID card through the vendor profile", |e| matches!(e, ReaderEvent::CardInserted { .. }));
+    if let ReaderEvent::CardInserted { identity, .. } = e {
+        assert_eq!(identity.card_type, CardType::ResidentId);
+        assert_eq!(identity.id_number, demo_residents()[3].id_number);
+        assert_eq!(identity.photo_wlt.len(), 1024);
+    }
+    drop(id_card);
+    expect(&mut vendor, "card_removed", |e| matches!(e, ReaderEvent::CardRemoved { .. }));
+    while next(&mut r, Duration::from_millis(300)).is_some() {}
 
     // pcscd killed and restarted (only when this test started it): lost, then back.
     if let Some(mut daemon) = own_pcscd.take() {

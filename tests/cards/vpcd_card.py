@@ -70,6 +70,7 @@ def main():
     ap.add_argument("--remove-after", type=int, default=0, help="leave the reader after N APDUs")
     ap.add_argument("--bad-record", action="store_true", help="answer EF06 with a truncated TLV item")
     ap.add_argument("--hold", type=float, default=0, help="leave the reader after this many seconds")
+    ap.add_argument("--vendor-text", help="hex: a GA/T 467 text block the vendor APDU (FF B0 00 01 00) returns")
     args = ap.parse_args()
     card = json.loads(args.card) if args.card else None
     files = records(card) if card else {}
@@ -112,6 +113,10 @@ def main():
                     send(sock, data + b"\x90\x00")
                 else:
                     send(sock, b"\x6A\x83")
+            elif args.vendor_text and msg[:4] == b"\xFF\xB0\x00\x01":
+                text = bytes.fromhex(args.vendor_text)
+                photo = b"\x57" * 1024
+                send(sock, len(text).to_bytes(2, "big") + len(photo).to_bytes(2, "big") + text + photo + b"\x90\x00")
             elif msg[:2] == b"\xFF\xCA":
                 send(sock, bytes.fromhex("04A1B2C3") + b"\x90\x00")
             else:

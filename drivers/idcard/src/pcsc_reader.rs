@@ -3,10 +3,12 @@
 //! arrives is read through a profile and left alone (LeaveCard) afterwards. A pcscd that goes
 //! away is reported as lost readers and reconnected to, without a busy loop.
 //!
-//! Profiles: the social-security card (SSSE, see [`crate::sscard`]). Contactless cards answer
-//! `FF CA 00 00 00` with a serial only, which is never identity. Vendor readers with a built-in
-//! GA/T 467 SAM that return the 256-byte text block over PC/SC are vendor-specific; their
-//! profile plugs in here by reader name once a model is at hand.
+//! Profiles: the social-security card (SSSE, see [`crate::sscard`]), and [`VendorSamProfile`]
+//! for readers with a built-in GA/T 467 SAM that hand the decoded 256-byte text block (and the
+//! photo) over PC/SC. Those commands are vendor-specific: a profile names the reader (by a part
+//! of its PC/SC name) and the APDU that returns `text length (2) | photo length (2) | text |
+//! photo`, as GA/T 467's own read answer does. Contactless cards answer `FF CA 00 00 00` with a
+//! serial only, which is never identity.
 
 use crate::reader::{IdentityReader, ReadFailure, ReaderEvent};
 use crate::sscard::{identity_from, parse_tlv, read_record, EF05, EF06, SELECT_SSSE};
@@ -22,11 +24,21 @@ struct Watched {
     present: bool,
 }
 
+/// A reader model whose built-in SAM returns the ID card's text block through one APDU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorSamProfile {
+    /// A part of the PC/SC reader name that identifies the model.
+    pub reader_name_contains: String,
+    /// The model's read command.
+    pub read_apdu: Vec<u8>,
+}
+
 pub struct PcscReader {
     ctx: Option<Context>,
     readers: Vec<Watched>,
     pnp: State,
     pending: VecDeque<ReaderEvent>,
+    vendors: Vec<VendorSamProfile>,
 }
 
 impl Default for PcscReader {
@@ -37,7 +49,11 @@ impl Default for PcscReader {
 
 impl PcscReader {
     pub fn new() -> Self {
-        PcscReader { ctx: None, readers: Vec::new(), pnp: State::UNAWARE, pending: VecDeque::new() }
+        Self::with_vendor_profiles(Vec::new())
+    }
+
+    pub fn with_vendor_profiles(vendors: Vec<VendorSamProfile>) -> Self {
+        PcscReader { ctx: None, readers: Vec::new(), pnp: State::UNAWARE, pending: VecDeque::new(), vendors }
     }
 
     fn lose_all(&mut self) {
@@ -108,7 +124,8 @@ impl PcscReader {
         }
         for name in arrived {
             let reader = name.to_string_lossy().to_string();
-            let event = match read_card(self.ctx.as_ref().expect("context"), &name) {
+            let vendor = self.vendors.iter().find(|v| reader.contains(&v.reader_name_contains)).cloned();
+            let event = match read_card(self.ctx.as_ref().expect("context"), &name, vendor.as_ref()) {
                 Ok(identity) => ReaderEvent::CardInserted { reader, identity: Box::new(identity) },
                 Err(reason) => ReaderEvent::ReadFailed { reader, reason },
             };
@@ -156,9 +173,38 @@ fn read_file(card: &Card, sfi: u8, tags: &mut BTreeMap<u8, Vec<u8>>) -> Result<(
     Ok(())
 }
 
-fn read_card(ctx: &Context, reader: &CString) -> Result<Identity, ReadFailure> {
+/// The vendor SAM profile: one APDU, answered like GA/T 467's read (lengths, text, photo).
+fn read_vendor(card: &Card, profile: &VendorSamProfile) -> Result<Identity, ReadFailure> {
+    let mut buf = vec![0u8; 4096];
+    let resp = card.transmit(&profile.read_apdu, &mut buf).map_err(card_error)?;
+    if resp.len() < 2 {
+        return Err(ReadFailure::Garbled(format!("a {}-byte answer has no status word", resp.len())));
+    }
+    let (d, sw) = resp.split_at(resp.len() - 2);
+    if sw != [0x90, 0x00] {
+        return Err(ReadFailure::UnsupportedCard);
+    }
+    if d.len() < 4 {
+        return Err(ReadFailure::Garbled("answer shorter than its header".into()));
+    }
+    let text_len = u16::from_be_bytes([d[0], d[1]]) as usize;
+    let photo_len = u16::from_be_bytes([d[2], d[3]]) as usize;
+    if d.len() < 4 + text_len + photo_len {
+        return Err(ReadFailure::Garbled("answer shorter than its text and photo".into()));
+    }
+    crate::sam::decode_text(&d[4..4 + text_len], d[4 + text_len..4 + text_len + photo_len].to_vec()).map_err(|e| match e {
+        crate::sam::TextError::Number(n) => ReadFailure::InvalidNumber(n.to_string()),
+        crate::sam::TextError::Unsupported(_) => ReadFailure::UnsupportedCard,
+        other => ReadFailure::Garbled(other.to_string()),
+    })
+}
+
+fn read_card(ctx: &Context, reader: &CString, vendor: Option<&VendorSamProfile>) -> Result<Identity, ReadFailure> {
     let card = ctx.connect(reader, ShareMode::Shared, Protocols::ANY).map_err(card_error)?;
     let result = (|| {
+        if let Some(profile) = vendor {
+            return read_vendor(&card, profile);
+        }
         let (_, sw) = transmit(&card, &SELECT_SSSE)?;
         if sw != 0x9000 && sw >> 8 != 0x61 {
             return Err(ReadFailure::UnsupportedCard);
