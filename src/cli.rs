@@ -57,6 +57,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ScenarioAction,
     },
+    /// The outbox of residents' submissions.
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
     /// Card reader checks for technicians.
     Card {
         #[command(subcommand)]
@@ -80,6 +85,28 @@ pub enum Command {
         landscape: bool,
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OutboxAction {
+    /// Counts of pending, delivered and failed submissions.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One delivery pass over the due submissions; exit 0 when nothing is left pending.
+    Deliver {
+        #[arg(long)]
+        cloud: Option<String>,
+    },
+    /// (tests) Enqueue synthetic reports until the outbox holds COUNT, delivering as it goes.
+    #[command(hide = true)]
+    SoakSubmit {
+        #[arg(long)]
+        count: u64,
+        #[arg(long)]
+        cloud: Option<String>,
     },
 }
 
@@ -159,6 +186,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             crate::demo_main(config, data_dir, landscape, fullscreen, printer_port).map(|_| 0)
         }
         Command::Printer { action } => crate::printer_cli::main(action, &config, &data_dir),
+        Command::Outbox { action } => crate::outbox_cli::main(action, &config, &data_dir),
         Command::Card { action: CardAction::Watch { json, sam_port, baud, no_pcsc, for_seconds } } => crate::card_cli::watch(crate::card_cli::WatchOptions {
             json,
             sam_port,

@@ -12,6 +12,8 @@ pub mod config;
 pub mod app;
 pub mod card_cli;
 pub mod kiosk;
+pub mod outbox;
+pub mod outbox_cli;
 pub mod printer_cli;
 pub mod printing;
 pub mod scenario;

@@ -18,6 +18,11 @@ const STEPS: &[&str] = &[
                               document_json TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('queued','sending','done','in_doubt','failed')),
                               reprint INTEGER NOT NULL DEFAULT 0);
     "#,
+    // 2: the outbox's offline receipt number and its last delivery error.
+    r#"
+    ALTER TABLE outbox ADD COLUMN local_no TEXT;
+    ALTER TABLE outbox ADD COLUMN last_error TEXT;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;

@@ -142,6 +142,90 @@ impl Store {
         Ok(())
     }
 
+    // ---- outbox ----
+
+    /// Writes a submission durably (synchronous=FULL for this commit) before any network byte.
+    /// `limit`: refuse when the outbox already holds this many entries in all (the soak test's
+    /// submitter uses it to stay exactly-once across kills); returns None then.
+    pub fn outbox_insert(&self, key: &str, route: &str, sealed: &[u8], limit: Option<i64>) -> Result<Option<(i64, String)>, StorageError> {
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let result = (|| {
+            let tx = self.conn.unchecked_transaction()?;
+            if let Some(limit) = limit {
+                let total: i64 = tx.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
+                if total >= limit {
+                    return Ok(None);
+                }
+            }
+            let n: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox", [], |r| r.get(0))?;
+            let local_no = format!("LX{}{:06}", chrono::Utc::now().with_timezone(&crate::cloud_sim::CST).format("%Y%m%d"), n);
+            tx.execute(
+                "INSERT INTO outbox(created_at, idempotency_key, route, body_sealed, state, attempts, next_attempt_at, local_no)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', 0, 0, ?5)",
+                params![now(), key, route, sealed, local_no],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.commit()?;
+            Ok(Some((id, local_no)))
+        })();
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        result
+    }
+
+    /// Pending entries due by `now_ms`: (id, key, route, sealed body, attempts).
+    pub fn outbox_due(&self, now_ms: i64) -> Result<Vec<(i64, String, String, Vec<u8>, i64)>, StorageError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, idempotency_key, route, body_sealed, attempts FROM outbox WHERE state = 'pending' AND CAST(next_attempt_at AS INTEGER) <= ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Delivered: the sealed body (residents' data) is deleted, the receipt kept.
+    pub fn outbox_delivered(&self, id: i64, result_json: &str) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE outbox SET state = 'delivered', body_sealed = x'', result_json = ?1, last_error = NULL WHERE id = ?2",
+            params![result_json, id],
+        )?;
+        Ok(())
+    }
+
+    /// Refused for good (a 4xx that will never succeed): the body is deleted, the reason kept.
+    pub fn outbox_failed(&self, id: i64, code: &str) -> Result<(), StorageError> {
+        self.conn.execute("UPDATE outbox SET state = 'failed', body_sealed = x'', last_error = ?1 WHERE id = ?2", params![code, id])?;
+        Ok(())
+    }
+
+    pub fn outbox_retry_later(&self, id: i64, next_ms: i64, error: &str) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2 WHERE id = ?3",
+            params![next_ms, error, id],
+        )?;
+        Ok(())
+    }
+
+    /// (pending, delivered, failed)
+    pub fn outbox_counts(&self) -> Result<(i64, i64, i64), StorageError> {
+        let c = |state: &str| -> Result<i64, StorageError> {
+            Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = ?1", [state], |r| r.get(0))?)
+        };
+        Ok((c("pending")?, c("delivered")?, c("failed")?))
+    }
+
+    /// (state, local number, result JSON) of an entry.
+    pub fn outbox_entry(&self, id: i64) -> Result<Option<(String, String, Option<String>)>, StorageError> {
+        Ok(self
+            .conn
+            .query_row("SELECT state, local_no, result_json FROM outbox WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?)
+    }
+
+    /// Folds the WAL into the main file (so a raw-bytes check sees what is really stored).
+    pub fn checkpoint(&self) -> Result<(), StorageError> {
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// (id, template, state, reprint) of every job, for technicians and tests.
     pub fn spool_jobs(&self) -> Result<Vec<(i64, String, String, bool)>, StorageError> {
         let mut stmt = self.conn.prepare("SELECT id, template, state, reprint FROM print_spool ORDER BY id")?;
