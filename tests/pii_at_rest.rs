@@ -1,0 +1,109 @@
+//! Personal data at rest: after a resident's session (card, ticket, wipe) and after an outbox
+//! submission is delivered, the resident's ID number, name and phone appear nowhere in the kiosk's
+//! SQLite file — raw bytes, WAL included — nor in its log output.
+
+use bianmin::cloud::api::{EnrollRequest, ReportKind, ReportRequest};
+use bianmin::cloud::CloudClient;
+use bianmin::cloud_sim::{CloudSim, SimOptions};
+use bianmin::outbox::Outbox;
+use bianmin::storage::{Enrollment, Store};
+use bianmin_idcard::simulator::demo_residents;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn raw_files(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for name in ["bianmin.db", "bianmin.db-wal", "bianmin.db-shm"] {
+        if let Ok(b) = std::fs::read(dir.join(name)) {
+            all.extend(b);
+        }
+    }
+    all
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn assert_clean(bytes: &[u8], what: &str) {
+    for r in demo_residents() {
+        let (gbk, _, _) = encoding_rs::GBK.encode(&r.name);
+        assert!(!contains(bytes, r.id_number.as_str().as_bytes()), "{what}: an ID number");
+        assert!(!contains(bytes, r.name.as_bytes()), "{what}: a name (UTF-8)");
+        assert!(!contains(bytes, &gbk), "{what}: a name (GBK)");
+    }
+}
+
+#[test]
+fn a_whole_session_leaves_no_personal_data_in_the_database_or_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let journey = dir.path().join("journey.toml");
+    std::fs::write(
+        &journey,
+        "[[step]]\ninsert_card = 1\n[[step]]\nexpect_text = \"您好，张*国\"\n[[step]]\nopen_service = \"queue_and_cases\"\n\
+         [[step]]\ntap = \"社保医保\"\n[[step]]\ntap = \"确认\"\n[[step]]\nexpect_print = \"长辈优先\"\n[[step]]\nremove_card = true\n[[step]]\nexpect_page = \"attract\"\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_bianmin"))
+        .args(["--data-dir", data.to_str().unwrap(), "scenario", "run", journey.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap()])
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_clean(&raw_files(&data), "kiosk database");
+    assert_clean(&out.stderr, "log output (debug level)");
+    // The receipts saved as PNG carry only what the paper shows; their files are images, and the
+    // spool's document JSON is in the database checked above.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_entries_are_sealed_and_deleted_once_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = CloudSim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimOptions { db: dir.path().join("sim.db"), enrollment_code: "C".into(), case_step: Duration::from_secs(3600) },
+    )
+    .await
+    .unwrap();
+    let cloud = CloudClient::new(&sim.url(), Duration::from_secs(2)).unwrap();
+    let e = cloud.enroll(&EnrollRequest { enrollment_code: "C".into(), serial: "S".into(), model: "M".into() }).await.unwrap();
+    cloud.set_device_token(&e.device_token);
+    let store = Store::open_in(dir.path()).unwrap();
+    store.save_enrollment(&Enrollment { device_id: e.device_id, device_token: e.device_token, site: e.site }).unwrap();
+    let store = Arc::new(Mutex::new(store));
+    let outbox = Outbox::open(store.clone(), &dir.path().join("outbox.key")).unwrap();
+
+    let phone = "13912345678";
+    let description = "李秀英家楼道电线裸露，联系人李秀英";
+    let req = ReportRequest {
+        kind: ReportKind::Hazard,
+        category: "fire".into(),
+        location: "建设南路18号 3栋".into(),
+        description: description.into(),
+        anonymous: false,
+        contact_phone: Some(phone.into()),
+    };
+    sim.set_fault(bianmin::cloud_sim::Fault::Down);
+    let q = outbox.enqueue_report(&req, None).unwrap();
+    assert_eq!(outbox.deliver_due_now(&cloud).await.unwrap().retrying, 1);
+    store.lock().unwrap().checkpoint().unwrap();
+    let sealed = raw_files(dir.path());
+    assert!(!contains(&sealed, phone.as_bytes()), "the phone is sealed at rest");
+    assert!(!contains(&sealed, "电线裸露".as_bytes()), "free text is sealed at rest");
+
+    sim.set_fault(bianmin::cloud_sim::Fault::None);
+    assert_eq!(outbox.deliver_due_now(&cloud).await.unwrap().delivered, 1);
+    let receipt = outbox.receipt(q.id).unwrap().expect("delivered");
+    assert!(receipt.case_no.starts_with("BM"));
+    store.lock().unwrap().checkpoint().unwrap();
+    let after = raw_files(dir.path());
+    assert!(!contains(&after, phone.as_bytes()));
+    assert!(!contains(&after, "李秀英".as_bytes()));
+    assert_eq!(outbox.counts().unwrap(), (0, 1, 0));
+    // Delivered once, whatever happens next.
+    assert_eq!(outbox.deliver_due_now(&cloud).await.unwrap(), Default::default());
+    assert_eq!(sim.count("idempotency"), 1, "the report was created once, under its one key");
+}
