@@ -96,6 +96,23 @@ impl App {
             tracing::info!(reprinted, "jobs in doubt reprinted at start-up");
         }
 
+        // Residents' submissions: sealed in the outbox, delivered by a worker that keeps trying.
+        let outbox = Arc::new(crate::outbox::Outbox::open(store.clone(), &opts.data_dir.join("outbox.key"))?);
+        {
+            let (outbox, cloud) = (outbox.clone(), cloud.clone());
+            runtime.spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(3));
+                loop {
+                    tick.tick().await;
+                    match outbox.deliver_due(&cloud).await {
+                        Ok(p) if p.delivered + p.refused > 0 => tracing::info!(delivered = p.delivered, refused = p.refused, "outbox delivered"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "outbox delivery pass failed"),
+                    }
+                }
+            });
+        }
+
         let (tx, rx) = mpsc::unbounded_channel();
         let (reader, handle) = SimulatedReader::new();
         spawn_reader(Box::new(reader), tx.clone());
@@ -124,6 +141,7 @@ impl App {
             store: store.clone(),
             site: enrollment.site.clone(),
             printer: print,
+            outbox,
             demo: Some((handle.clone(), residents.clone())),
             push,
         });

@@ -5,7 +5,7 @@
 use crate::cloud::api::{Catalog, IdentitySessionRequest, Site};
 use crate::cloud::{CloudClient, CloudError, ResidentToken};
 use crate::printing::PrintService;
-use crate::services::{cases::CasesFlow, guides::GuidesFlow, queue::QueueFlow, show_cloud_error, show_error, Ctx, Next, ServiceCode};
+use crate::services::{cases::CasesFlow, guides::GuidesFlow, queue::QueueFlow, reports::ReportsFlow, show_cloud_error, show_error, Ctx, Next, ServiceCode};
 use crate::session::{Effect, PageId, Prompt, ResidentSession, SessionEngine, Timing, WipeReason};
 use crate::storage::Store;
 use crate::view::{FlowView, ResultKind, TileView, ViewState};
@@ -59,6 +59,7 @@ enum ActiveFlow {
     Queue(QueueFlow),
     Guides(GuidesFlow),
     Cases(CasesFlow),
+    Reports(Box<ReportsFlow>),
 }
 
 pub struct KioskSetup {
@@ -69,6 +70,7 @@ pub struct KioskSetup {
     pub store: Arc<Mutex<Store>>,
     pub site: Site,
     pub printer: PrintService,
+    pub outbox: Arc<crate::outbox::Outbox>,
     /// Demo mode: the simulated reader's handle and the residents on the picker.
     pub demo: Option<(SimulatorHandle, Vec<Identity>)>,
     pub push: PushView,
@@ -81,6 +83,7 @@ pub struct Kiosk {
     store: Arc<Mutex<Store>>,
     site: Site,
     printer: PrintService,
+    outbox: Arc<crate::outbox::Outbox>,
     demo: Option<(SimulatorHandle, Vec<Identity>)>,
     push: PushView,
     catalog: Option<Catalog>,
@@ -102,6 +105,7 @@ impl Kiosk {
             store: setup.store,
             site: setup.site,
             printer: setup.printer,
+            outbox: setup.outbox,
             demo: setup.demo,
             push: setup.push,
             catalog: None,
@@ -136,6 +140,12 @@ impl Kiosk {
     }
 
     async fn load_catalog(&mut self) {
+        // Reference data the offline-capable services need when the network is down.
+        if let Ok(c) = self.cloud.report_categories().await {
+            if let Ok(store) = self.store.lock() {
+                let _ = store.cache_put("report_categories", &serde_json::to_string(&c).expect("json"));
+            }
+        }
         match self.cloud.catalog().await {
             Ok(c) => {
                 if let Ok(store) = self.store.lock() {
@@ -213,7 +223,11 @@ impl Kiosk {
                         self.apply(fx);
                     }
                     UiCommand::Back => {
-                        self.engine.back(now);
+                        // A multi-question flow on the form page steps back one question first.
+                        let in_wizard = self.engine.page() == PageId::Form && matches!(self.flow, ActiveFlow::Reports(_));
+                        if !(in_wizard && self.step_back().await) {
+                            self.engine.back(now);
+                        }
                     }
                     UiCommand::Home => {
                         if self.engine.page() == PageId::Attract {
@@ -368,6 +382,7 @@ impl Kiosk {
         self.flow = match service {
             ServiceCode::QueueAndCases => ActiveFlow::Queue(QueueFlow::default()),
             ServiceCode::Guides => ActiveFlow::Guides(GuidesFlow::default()),
+            ServiceCode::Reports => ActiveFlow::Reports(Box::new(ReportsFlow::new(self.outbox.clone(), self.store.clone()))),
             _ => ActiveFlow::Cases(CasesFlow::default()),
         };
         self.step(FlowInput::Open).await;
@@ -409,6 +424,12 @@ impl Kiosk {
                 FlowInput::Retry => f.retry(&mut ctx).await,
                 _ => Next::Stay,
             },
+            ActiveFlow::Reports(f) => match input {
+                FlowInput::Open => f.open(&mut ctx).await,
+                FlowInput::Choose(id) => f.choose(&mut ctx, &id).await,
+                FlowInput::Confirm => f.confirm(&mut ctx).await,
+                _ => Next::Stay,
+            },
             ActiveFlow::Cases(f) => match input {
                 FlowInput::Open => f.open(&mut ctx).await,
                 FlowInput::Choose(id) => f.choose(&mut ctx, &id).await,
@@ -419,6 +440,22 @@ impl Kiosk {
         };
         self.set_busy(false);
         self.navigate(next);
+    }
+
+    /// Returns false when the flow is at its first question (the page's own back applies).
+    async fn step_back(&mut self) -> bool {
+        let mut ctx = Ctx {
+            cloud: &self.cloud,
+            site: &self.site,
+            lang: self.engine.lang(),
+            resident: self.engine.resident(),
+            printer: &mut self.printer,
+            view: &mut self.view,
+        };
+        match &mut self.flow {
+            ActiveFlow::Reports(f) => f.back(&mut ctx) == Next::Stay,
+            _ => false,
+        }
     }
 
     fn navigate(&mut self, next: Next) {
@@ -450,6 +487,7 @@ impl Kiosk {
             ActiveFlow::Queue(f) => f.relabel(&mut ctx),
             ActiveFlow::Guides(f) => f.relabel(&mut ctx),
             ActiveFlow::Cases(f) => f.relabel(&mut ctx),
+            ActiveFlow::Reports(f) => f.relabel(&mut ctx),
             ActiveFlow::None => Next::Stay,
         };
     }

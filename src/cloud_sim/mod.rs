@@ -8,5 +8,5 @@ mod handlers;
 mod http;
 mod seed;
 
-pub use http::{CloudSim, Fault, SimOptions, CST};
+pub use http::{now_rfc3339, CloudSim, Fault, SimOptions, CST};
 pub use seed::site;

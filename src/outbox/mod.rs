@@ -159,6 +159,31 @@ impl Outbox {
         }
     }
 
+    /// Tries to deliver one entry now (the resident is waiting for the answer). `None` when the
+    /// entry is not pending any more (delivered or refused already).
+    pub async fn deliver_entry(&self, cloud: &CloudClient, id: i64) -> Option<Outcome> {
+        let due = self.store.lock().expect("store lock").outbox_due(i64::MAX).ok()?;
+        let (_, key, route, sealed, attempts) = due.into_iter().find(|d| d.0 == id)?;
+        let outcome = self.deliver(cloud, &key, &route, &sealed).await;
+        let store = self.store.lock().expect("store lock");
+        let recorded = match &outcome {
+            Outcome::Delivered(r) => store
+                .outbox_delivered(id, &serde_json::to_string(r).expect("json"))
+                .and_then(|_| store.audit("outbox_delivered", &format!("{route} {}", r.case_no))),
+            Outcome::Refused(code) => store.outbox_failed(id, code).and_then(|_| store.audit("outbox_refused", &format!("{route} {code}"))),
+            Outcome::Later(why) => store.outbox_retry_later(id, now_ms() + backoff(attempts).as_millis() as i64, why),
+        };
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, "outbox state not recorded");
+        }
+        Some(outcome)
+    }
+
+    /// The offline receipt number of an entry.
+    pub fn local_no(&self, id: i64) -> Option<String> {
+        self.store.lock().ok()?.outbox_entry(id).ok().flatten().map(|e| e.1)
+    }
+
     /// (pending, delivered, failed)
     pub fn counts(&self) -> Result<(i64, i64, i64), OutboxError> {
         Ok(self.store.lock().expect("store lock").outbox_counts()?)

@@ -90,6 +90,23 @@ pub fn acceptance_receipt(site: &Site, title: &Text, receipt: &CaseReceipt, subm
         .cut()
 }
 
+/// 离线回执: the report is kept on this kiosk and will be sent when the network returns.
+pub fn offline_receipt(site: &Site, title: &Text, local_no: &str, submitted_at: &str) -> Receipt {
+    named(header(site, "离线受理回执", "Offline receipt"), "offline_receipt")
+        .separator()
+        .styled(format!("{} {}", title.zh, title.en), TextSize::Normal, true, Align::Left)
+        .columns("回执编号 Receipt No.", local_no)
+        .columns("提交时间 Submitted", super::super::services::short_time(submitted_at))
+        .separator()
+        .text("网络暂时中断。您的诉求已保存在本机，网络恢复后将自动提交，不需要重复提交。")
+        .text("Saved on this kiosk: it will be sent automatically when the network is back.")
+        .text("实名提交的，送达后可在本机“我的办件”查询办件编号和进度；匿名提交的，请凭本回执到窗口查询。")
+        .code128(local_no.to_string())
+        .unwrap_or_else(|e| panic!("local numbers are ASCII: {e}"))
+        .feed(3)
+        .cut()
+}
+
 /// A certificate, statement or proof from the cloud: its number, lines, and the verification
 /// code and QR anyone can check it with. The resident's number is masked unless the issuing
 /// authority requires it on paper (then the cloud puts it in the lines itself).
@@ -139,7 +156,7 @@ pub fn case_progress(site: &Site, case: &CaseDetail) -> Receipt {
 }
 
 /// Every template `bianmin printer preview` knows.
-pub const NAMES: [&str; 6] = ["queue_ticket", "payment_receipt", "acceptance_receipt", "certificate", "case_progress", "test_page"];
+pub const NAMES: [&str; 7] = ["queue_ticket", "payment_receipt", "acceptance_receipt", "offline_receipt", "certificate", "case_progress", "test_page"];
 
 /// A template filled with sample data (for previews and docs).
 pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
@@ -155,6 +172,7 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
             Some(queue_ticket(&crate::cloud_sim::site(), &t, &Text::new("社保医保", "Social & medical insurance"), Priority::Elderly, false))
         }
         "test_page" => Some(test_page(width_dots)),
+        "offline_receipt" => Some(offline_receipt(&crate::cloud_sim::site(), &Text::new("隐患：消防隐患", "Fire hazard"), "LX20261129000012", "2026-11-29T17:05:00+08:00")),
         "payment_receipt" => {
             let bills = vec![
                 Bill { bill_id: "W10000002-2026-10".into(), period: "2026-10".into(), amount_fen: 4_660, due_date: "2026-10-28".into(), status: "paid".into() },

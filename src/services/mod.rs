@@ -4,6 +4,7 @@
 pub mod cases;
 pub mod guides;
 pub mod queue;
+pub mod reports;
 
 use crate::cloud::api::{Site, Text};
 use crate::cloud::{CloudClient, CloudError};
@@ -68,7 +69,7 @@ impl ServiceCode {
 
     /// Services this kiosk carries out itself; the rest send the resident to a window for now.
     pub fn on_kiosk(self) -> bool {
-        matches!(self, ServiceCode::QueueAndCases | ServiceCode::Guides | ServiceCode::MyCases)
+        matches!(self, ServiceCode::QueueAndCases | ServiceCode::Guides | ServiceCode::MyCases | ServiceCode::Reports)
     }
 }
 
