@@ -107,6 +107,9 @@ pub enum OutboxAction {
         count: u64,
         #[arg(long)]
         cloud: Option<String>,
+        /// Pause between submissions, like residents arriving one after another.
+        #[arg(long, default_value_t = 0)]
+        pace_ms: u64,
     },
 }
 

@@ -499,6 +499,7 @@ impl Kiosk {
 
     fn tiles(&self) -> Vec<TileView> {
         let lang = self.engine.lang();
+        let offline = self.cloud.reachable() == Some(false);
         ServiceCode::HOME_TILES
             .iter()
             .map(|s| {
@@ -508,6 +509,12 @@ impl Kiosk {
                     title: entry.map(|e| e.name.get(lang).to_string()).unwrap_or_default(),
                     enabled: entry.map(|e| e.enabled).unwrap_or(true),
                     needs_card: entry.map(|e| e.requires_identity).unwrap_or(*s == ServiceCode::MyCases),
+                    // Offline, each service says what it can still do.
+                    status: match (offline, s) {
+                        (false, _) => String::new(),
+                        (true, ServiceCode::Reports) => "tile.offline_ok".into(),
+                        (true, _) => "tile.offline".into(),
+                    },
                 }
             })
             .collect()

@@ -45,7 +45,7 @@ pub fn main(action: OutboxAction, config: &Config, data_dir: &Path) -> anyhow::R
             println!("delivered {}, refused {}, retrying {}, pending {pending}", pass.delivered, pass.refused, pass.retrying);
             Ok(if pending == 0 { 0 } else { 1 })
         }
-        OutboxAction::SoakSubmit { count, cloud } => {
+        OutboxAction::SoakSubmit { count, cloud, pace_ms } => {
             // Enqueues synthetic hazard reports until the outbox holds `count` in all, delivering
             // as it goes. Safe to kill at any instant and start again: the outbox is the record.
             let (store, outbox) = open(data_dir)?;
@@ -62,6 +62,7 @@ pub fn main(action: OutboxAction, config: &Config, data_dir: &Path) -> anyhow::R
                     contact_phone: None,
                 };
                 let queued = outbox.enqueue_report_up_to(&req, count as i64)?;
+                std::thread::sleep(std::time::Duration::from_millis(pace_ms));
                 // Delivery ignores backoff here: the soak wants every chance to deliver mid-flap.
                 let _ = rt.block_on(outbox.deliver_due_now(&c));
                 if queued.is_none() {

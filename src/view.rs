@@ -14,6 +14,8 @@ pub struct TileView {
     pub title: String,
     pub enabled: bool,
     pub needs_card: bool,
+    /// A status key shown on the tile (e.g. what the service can do while offline), or empty.
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

@@ -278,6 +278,7 @@ async fn faults_become_typed_errors() {
     sim.set_fault(Fault::None);
     c.hall_queues(&e.site.hall_id).await.unwrap();
     let calls = c.take_calls();
+    assert!(calls.iter().all(|r| r.error.as_deref() != Some("circuit_open")), "failures in between reset the count");
     assert!(calls.iter().any(|r| r.status == 0 && r.error.as_deref() == Some("unreachable")));
     assert!(calls.iter().all(|r| !r.path.contains('?')), "queries never reach the call log");
 }
@@ -312,4 +313,24 @@ async fn unknown_routes_and_bad_bodies_are_problems() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400, "Idempotency-Key is required");
+}
+
+#[tokio::test]
+async fn the_circuit_opens_after_repeated_failures_and_fails_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(&dir).await;
+    let (c, e) = enrolled(&sim).await;
+    sim.set_fault(Fault::Down);
+    for _ in 0..bianmin::cloud::client::BREAKER_THRESHOLD {
+        assert!(matches!(c.hall_queues(&e.site.hall_id).await.unwrap_err(), CloudError::Unreachable(_)));
+    }
+    sim.set_fault(Fault::None);
+    // Open: the call does not even reach the (healthy) cloud.
+    let started = std::time::Instant::now();
+    let err = c.hall_queues(&e.site.hall_id).await.unwrap_err();
+    assert!(matches!(&err, CloudError::Unreachable(m) if m.contains("circuit")), "{err:?}");
+    assert!(started.elapsed() < Duration::from_millis(50));
+    assert!(err.is_retryable());
+    let calls = c.take_calls();
+    assert_eq!(calls.last().unwrap().error.as_deref(), Some("circuit_open"));
 }

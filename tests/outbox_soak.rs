@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const N: i64 = 600;
+const N: i64 = 400;
 const MIN_KILLS: u32 = 10;
 
 fn bin() -> &'static str {
@@ -76,7 +76,7 @@ fn outbox_soak() {
 
     let submit = || {
         Command::new(bin())
-            .args(["--data-dir", kiosk.to_str().unwrap(), "outbox", "soak-submit", "--count", &N.to_string(), "--cloud", &url])
+            .args(["--data-dir", kiosk.to_str().unwrap(), "outbox", "soak-submit", "--count", &N.to_string(), "--cloud", &url, "--pace-ms", "8"])
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -104,6 +104,7 @@ fn outbox_soak() {
     let status = submit().wait().unwrap();
     assert!(status.success());
     assert!(started.elapsed() < Duration::from_secs(150), "the soak stays bounded");
+    println!("soak time: {:.1} s", started.elapsed().as_secs_f64());
 
     let out = Command::new(bin()).args(["--data-dir", kiosk.to_str().unwrap(), "outbox", "status", "--json"]).output().unwrap();
     let counts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

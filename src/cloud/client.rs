@@ -49,7 +49,20 @@ pub struct CloudClient {
     calls: Arc<Mutex<Vec<CallRecord>>>,
     /// Whether the last call got any HTTP answer (None before the first call).
     reachable: Arc<Mutex<Option<bool>>>,
+    breaker: Arc<Mutex<Breaker>>,
 }
+
+/// After a few transport failures in a row the cloud is taken as down for a while: calls fail at
+/// once instead of each making the resident wait out a timeout. The first call after the pause
+/// goes through; if it fails too, the pause starts again.
+#[derive(Debug, Default)]
+struct Breaker {
+    failures: u32,
+    open_until: Option<Instant>,
+}
+
+pub const BREAKER_THRESHOLD: u32 = 3;
+pub const BREAKER_PAUSE: Duration = Duration::from_secs(10);
 
 impl CloudClient {
     /// `base` is the cloud's root URL (`http://127.0.0.1:8080`); `timeout` bounds every call.
@@ -67,6 +80,7 @@ impl CloudClient {
             timeout,
             calls: Arc::default(),
             reachable: Arc::default(),
+            breaker: Arc::default(),
         })
     }
 
@@ -101,6 +115,17 @@ impl CloudClient {
         idempotency_key: Option<&str>,
     ) -> Result<T, CloudError> {
         let started = Instant::now();
+        let path_only = path.split('?').next().unwrap_or(path).to_string();
+        if self.breaker.lock().expect("breaker lock").open_until.is_some_and(|t| started < t) {
+            self.calls.lock().expect("calls lock").push(CallRecord {
+                method: method.to_string(),
+                path: path_only,
+                status: 0,
+                millis: 0,
+                error: Some("circuit_open".into()),
+            });
+            return Err(CloudError::Unreachable("the cloud is taken as down for a moment (circuit open)".into()));
+        }
         let url = format!("{}{}", self.base, path);
         let mut req = self.http.request(method.clone(), &url);
         if let Some(tok) = self.device_token.lock().expect("token lock").as_ref() {
@@ -116,14 +141,26 @@ impl CloudClient {
             req = req.header("Content-Type", "application/json").body(b.to_json());
         }
         let result = self.finish::<T>(req).await;
-        *self.reachable.lock().expect("reachable lock") =
-            Some(!matches!(&result, Err((_, CloudError::Unreachable(_) | CloudError::Timeout(_)))));
+        let transport_failure = matches!(&result, Err((_, CloudError::Unreachable(_) | CloudError::Timeout(_))));
+        *self.reachable.lock().expect("reachable lock") = Some(!transport_failure);
+        {
+            let mut b = self.breaker.lock().expect("breaker lock");
+            if transport_failure {
+                b.failures += 1;
+                if b.failures >= BREAKER_THRESHOLD {
+                    b.open_until = Some(Instant::now() + BREAKER_PAUSE);
+                    tracing::warn!(failures = b.failures, "cloud unreachable: pausing calls");
+                }
+            } else {
+                b.failures = 0;
+                b.open_until = None;
+            }
+        }
         let (status, error) = match &result {
             Ok((s, _)) => (*s, None),
             Err((s, e)) => (*s, Some(e.kind().to_string())),
         };
         // Log the route, not the query string: queries may carry account numbers.
-        let path_only = path.split('?').next().unwrap_or(path).to_string();
         tracing::debug!(method = %method, path = %path_only, status, ms = started.elapsed().as_millis() as u64, "cloud call");
         self.calls.lock().expect("calls lock").push(CallRecord {
             method: method.to_string(),

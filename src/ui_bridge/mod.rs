@@ -91,7 +91,13 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
         app.set_tiles(model(
             v.tiles
                 .iter()
-                .map(|t| Tile { code: t.code.as_str().into(), title: t.title.as_str().into(), enabled: t.enabled, needs_card: t.needs_card })
+                .map(|t| Tile {
+                    code: t.code.as_str().into(),
+                    title: t.title.as_str().into(),
+                    enabled: t.enabled,
+                    needs_card: t.needs_card,
+                    status: t.status.as_str().into(),
+                })
                 .collect(),
         ));
     }
