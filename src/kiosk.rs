@@ -54,6 +54,20 @@ pub struct KioskLog {
 
 pub type PushView = Arc<dyn Fn(ViewState) + Send + Sync>;
 
+/// What a flow may use, borrowed field by field so the flow itself can be borrowed beside it.
+macro_rules! flow_ctx {
+    ($k:expr) => {
+        Ctx {
+            cloud: &$k.cloud,
+            site: &$k.site,
+            lang: $k.engine.lang(),
+            resident: $k.engine.resident(),
+            printer: &mut $k.printer,
+            view: &mut $k.view,
+        }
+    };
+}
+
 enum ActiveFlow {
     None,
     Queue(QueueFlow),
@@ -399,14 +413,7 @@ impl Kiosk {
             return;
         }
         self.set_busy(true);
-        let mut ctx = Ctx {
-            cloud: &self.cloud,
-            site: &self.site,
-            lang: self.engine.lang(),
-            resident: self.engine.resident(),
-            printer: &mut self.printer,
-            view: &mut self.view,
-        };
+        let mut ctx = flow_ctx!(self);
         let next = match &mut self.flow {
             ActiveFlow::None => Next::Stay,
             ActiveFlow::Queue(f) => match input {
@@ -444,14 +451,7 @@ impl Kiosk {
 
     /// Returns false when the flow is at its first question (the page's own back applies).
     async fn step_back(&mut self) -> bool {
-        let mut ctx = Ctx {
-            cloud: &self.cloud,
-            site: &self.site,
-            lang: self.engine.lang(),
-            resident: self.engine.resident(),
-            printer: &mut self.printer,
-            view: &mut self.view,
-        };
+        let mut ctx = flow_ctx!(self);
         match &mut self.flow {
             ActiveFlow::Reports(f) => f.back(&mut ctx) == Next::Stay,
             _ => false,
@@ -474,15 +474,7 @@ impl Kiosk {
 
     fn relabel(&mut self) {
         self.view.service_title = self.service.and_then(|s| self.catalog_name(s)).unwrap_or_default();
-        let lang = self.engine.lang();
-        let mut ctx = Ctx {
-            cloud: &self.cloud,
-            site: &self.site,
-            lang,
-            resident: self.engine.resident(),
-            printer: &mut self.printer,
-            view: &mut self.view,
-        };
+        let mut ctx = flow_ctx!(self);
         let _ = match &mut self.flow {
             ActiveFlow::Queue(f) => f.relabel(&mut ctx),
             ActiveFlow::Guides(f) => f.relabel(&mut ctx),

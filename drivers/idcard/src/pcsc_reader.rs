@@ -184,19 +184,7 @@ fn read_vendor(card: &Card, profile: &VendorSamProfile) -> Result<Identity, Read
     if sw != [0x90, 0x00] {
         return Err(ReadFailure::UnsupportedCard);
     }
-    if d.len() < 4 {
-        return Err(ReadFailure::Garbled("answer shorter than its header".into()));
-    }
-    let text_len = u16::from_be_bytes([d[0], d[1]]) as usize;
-    let photo_len = u16::from_be_bytes([d[2], d[3]]) as usize;
-    if d.len() < 4 + text_len + photo_len {
-        return Err(ReadFailure::Garbled("answer shorter than its text and photo".into()));
-    }
-    crate::sam::decode_text(&d[4..4 + text_len], d[4 + text_len..4 + text_len + photo_len].to_vec()).map_err(|e| match e {
-        crate::sam::TextError::Number(n) => ReadFailure::InvalidNumber(n.to_string()),
-        crate::sam::TextError::Unsupported(_) => ReadFailure::UnsupportedCard,
-        other => ReadFailure::Garbled(other.to_string()),
-    })
+    crate::sam::reader::decode_read_answer(d)
 }
 
 fn read_card(ctx: &Context, reader: &CString, vendor: Option<&VendorSamProfile>) -> Result<Identity, ReadFailure> {

@@ -73,23 +73,28 @@ impl<P: Read + Write + Send> SamReader<P> {
             Sw3::CardType => return Err(ReadFailure::UnsupportedCard),
             other => return Err(ReadFailure::Reader(format!("read refused ({other:?})"))),
         }
-        let d = &read.data;
-        if d.len() < 4 {
-            return Err(ReadFailure::Garbled("answer shorter than its header".into()));
-        }
-        let text_len = u16::from_be_bytes([d[0], d[1]]) as usize;
-        let photo_len = u16::from_be_bytes([d[2], d[3]]) as usize;
-        if d.len() < 4 + text_len + photo_len {
-            return Err(ReadFailure::Garbled("answer shorter than its text and photo".into()));
-        }
-        let text = &d[4..4 + text_len];
-        let photo = d[4 + text_len..4 + text_len + photo_len].to_vec();
-        decode_text(text, photo).map_err(|e| match e {
-            TextError::Number(n) => ReadFailure::InvalidNumber(n.to_string()),
-            TextError::Unsupported(_) => ReadFailure::UnsupportedCard,
-            other => ReadFailure::Garbled(other.to_string()),
-        })
+        decode_read_answer(&read.data)
     }
+}
+
+/// A read answer's data — `text length (2) | photo length (2) | text | photo` — as an identity.
+/// Vendor PC/SC readers with a built-in SAM answer in the same shape.
+pub fn decode_read_answer(d: &[u8]) -> Result<crate::Identity, ReadFailure> {
+    if d.len() < 4 {
+        return Err(ReadFailure::Garbled("answer shorter than its header".into()));
+    }
+    let text_len = u16::from_be_bytes([d[0], d[1]]) as usize;
+    let photo_len = u16::from_be_bytes([d[2], d[3]]) as usize;
+    if d.len() < 4 + text_len + photo_len {
+        return Err(ReadFailure::Garbled("answer shorter than its text and photo".into()));
+    }
+    let text = &d[4..4 + text_len];
+    let photo = d[4 + text_len..4 + text_len + photo_len].to_vec();
+    decode_text(text, photo).map_err(|e| match e {
+        TextError::Number(n) => ReadFailure::InvalidNumber(n.to_string()),
+        TextError::Unsupported(_) => ReadFailure::UnsupportedCard,
+        other => ReadFailure::Garbled(other.to_string()),
+    })
 }
 
 impl<P: Read + Write + Send> IdentityReader for SamReader<P> {
