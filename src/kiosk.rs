@@ -34,6 +34,9 @@ pub enum UiCommand {
     Print,
     SkipIdentify,
     ViewReceipt,
+    InputKey(String),
+    InputSubmit(String),
+    InputSkip,
     DemoInsert(usize),
     DemoRemove,
 }
@@ -237,10 +240,14 @@ impl Kiosk {
                         self.apply(fx);
                     }
                     UiCommand::Back => {
-                        // A multi-question flow on the form page steps back one question first.
-                        let in_wizard = self.engine.page() == PageId::Form && matches!(self.flow, ActiveFlow::Reports(_));
-                        if !(in_wizard && self.step_back().await) {
-                            self.engine.back(now);
+                        // A multi-question flow steps back one question at a time.
+                        let page = self.engine.page();
+                        let in_wizard = matches!(page, PageId::Form | PageId::Input) && matches!(self.flow, ActiveFlow::Reports(_));
+                        match if in_wizard { self.step_back() } else { crate::services::reports::Back::Leave } {
+                            crate::services::reports::Back::Shown => {}
+                            _ => {
+                                self.engine.back(now);
+                            }
                         }
                     }
                     UiCommand::Home => {
@@ -271,6 +278,9 @@ impl Kiosk {
                     UiCommand::Retry => self.step(FlowInput::Retry).await,
                     UiCommand::Print => self.step(FlowInput::Print).await,
                     UiCommand::SkipIdentify => self.step(FlowInput::SkipIdentify).await,
+                    UiCommand::InputKey(k) => self.step(FlowInput::InputKey(k)).await,
+                    UiCommand::InputSubmit(v) => self.step(FlowInput::InputSubmit(v)).await,
+                    UiCommand::InputSkip => self.step(FlowInput::InputSkip).await,
                     UiCommand::ViewReceipt => {
                         if self.view.preview.is_some() {
                             self.engine.go(PageId::Print, now);
@@ -424,6 +434,7 @@ impl Kiosk {
                 FlowInput::Print => f.print(&mut ctx).await,
                 FlowInput::Identified => f.identified(&mut ctx).await,
                 FlowInput::SkipIdentify => f.skip_identify(&mut ctx).await,
+                FlowInput::InputKey(_) | FlowInput::InputSubmit(_) | FlowInput::InputSkip => Next::Stay,
             },
             ActiveFlow::Guides(f) => match input {
                 FlowInput::Open => f.open(&mut ctx).await,
@@ -435,6 +446,9 @@ impl Kiosk {
                 FlowInput::Open => f.open(&mut ctx).await,
                 FlowInput::Choose(id) => f.choose(&mut ctx, &id).await,
                 FlowInput::Confirm => f.confirm(&mut ctx).await,
+                FlowInput::InputKey(k) => f.input_key(&mut ctx, &k),
+                FlowInput::InputSubmit(v) => f.input_submit(&mut ctx, &v),
+                FlowInput::InputSkip => f.input_skip(&mut ctx),
                 _ => Next::Stay,
             },
             ActiveFlow::Cases(f) => match input {
@@ -449,12 +463,12 @@ impl Kiosk {
         self.navigate(next);
     }
 
-    /// Returns false when the flow is at its first question (the page's own back applies).
-    async fn step_back(&mut self) -> bool {
+    /// One question back in a multi-question flow.
+    fn step_back(&mut self) -> crate::services::reports::Back {
         let mut ctx = flow_ctx!(self);
         match &mut self.flow {
-            ActiveFlow::Reports(f) => f.back(&mut ctx) == Next::Stay,
-            _ => false,
+            ActiveFlow::Reports(f) => f.back(&mut ctx),
+            _ => crate::services::reports::Back::Leave,
         }
     }
 
@@ -572,6 +586,9 @@ enum FlowInput {
     Print,
     Identified,
     SkipIdentify,
+    InputKey(String),
+    InputSubmit(String),
+    InputSkip,
 }
 
 /// Errors of the kiosk's own start-up, before the screen can say anything.

@@ -40,7 +40,31 @@ enum Step {
     Category,
     Place,
     Phrase,
+    /// Optional free text (补充说明), on the input page.
+    Text,
+    /// Optional contact phone, on the keypad.
+    Phone,
     Named,
+}
+
+/// Where "back" leads from the current question.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Back {
+    /// The previous question is on the same page: shown.
+    Shown,
+    /// The previous question is on the form page.
+    ToForm,
+    /// There is no previous question: leave the service's first page.
+    Leave,
+}
+
+/// `13812345678` → `138****5678`.
+pub fn mask_phone(p: &str) -> String {
+    if p.len() == 11 && p.is_ascii() {
+        format!("{}****{}", &p[..3], &p[7..])
+    } else {
+        "*".repeat(p.chars().count())
+    }
 }
 
 pub struct ReportsFlow {
@@ -53,6 +77,10 @@ pub struct ReportsFlow {
     place: Option<usize>,
     phrase: Option<usize>,
     anonymous: bool,
+    extra: Option<String>,
+    phone: Option<String>,
+    /// Digits typed so far on the keypad.
+    digits: String,
     /// The outbox entry once submitted: a second tap never submits twice.
     submitted: Option<i64>,
 }
@@ -69,6 +97,9 @@ impl ReportsFlow {
             place: None,
             phrase: None,
             anonymous: true,
+            extra: None,
+            phone: None,
+            digits: String::new(),
             submitted: None,
         }
     }
@@ -122,6 +153,21 @@ impl ReportsFlow {
                 v.form_hint = "report.phrase.hint".into();
                 v.choices = PHRASES.iter().filter(|p| Some(p.0) == self.kind).map(|p| choice(p.1, p.1)).collect();
             }
+            Step::Text => {
+                v.input_mode = "text".into();
+                v.input_title = "report.text".into();
+                v.input_hint = "report.text.hint".into();
+                v.input_error = false;
+                v.input_value.clear();
+            }
+            Step::Phone => {
+                v.input_mode = "phone".into();
+                v.input_title = "report.phone".into();
+                if !v.input_error {
+                    v.input_hint = "report.phone.hint".into();
+                }
+                v.input_value = self.digits.clone();
+            }
             Step::Named => {
                 v.form_title = "report.named".into();
                 v.form_hint = "report.named.hint".into();
@@ -146,14 +192,11 @@ impl ReportsFlow {
             }
             Step::Phrase => {
                 self.phrase = PHRASES.iter().position(|p| p.1 == id);
-                if ctx.resident.is_some() {
-                    self.step = Step::Named;
-                } else {
-                    self.anonymous = true;
-                    self.fill_confirm(ctx);
-                    return Next::Go(PageId::Confirm);
-                }
+                self.step = Step::Text;
+                self.fill(ctx);
+                return Next::Go(PageId::Input);
             }
+            Step::Text | Step::Phone => return Next::Stay,
             Step::Named => {
                 self.anonymous = id == "anonymous";
                 self.fill_confirm(ctx);
@@ -165,15 +208,87 @@ impl ReportsFlow {
         Next::Go(PageId::Form)
     }
 
+    /// A key on the phone keypad.
+    pub fn input_key(&mut self, ctx: &mut Ctx<'_>, key: &str) -> Next {
+        if self.step != Step::Phone {
+            return Next::Stay;
+        }
+        match key {
+            "back" => {
+                self.digits.pop();
+            }
+            "clear" => self.digits.clear(),
+            d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() && self.digits.len() < 11 => self.digits.push_str(d),
+            _ => {}
+        }
+        ctx.view.input_error = false;
+        self.fill(ctx);
+        Next::Stay
+    }
+
+    /// The input page's answer (empty = skipped).
+    pub fn input_submit(&mut self, ctx: &mut Ctx<'_>, value: &str) -> Next {
+        match self.step {
+            Step::Text => {
+                let text: String = value.trim().chars().filter(|c| !c.is_control()).take(200).collect();
+                self.extra = (!text.is_empty()).then_some(text);
+                self.step = Step::Phone;
+                ctx.view.input_error = false;
+                self.fill(ctx);
+                Next::Stay
+            }
+            Step::Phone => {
+                let p = value.trim();
+                if !p.is_empty() && !(p.len() == 11 && p.starts_with('1') && p.bytes().all(|b| b.is_ascii_digit())) {
+                    ctx.view.input_error = true;
+                    ctx.view.input_hint = "report.phone.bad".into();
+                    self.fill(ctx);
+                    return Next::Stay;
+                }
+                self.phone = (!p.is_empty()).then(|| p.to_string());
+                self.after_inputs(ctx)
+            }
+            _ => Next::Stay,
+        }
+    }
+
+    pub fn input_skip(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        match self.step {
+            Step::Text => self.input_submit(ctx, ""),
+            Step::Phone => {
+                self.digits.clear();
+                self.input_submit(ctx, "")
+            }
+            _ => Next::Stay,
+        }
+    }
+
+    fn after_inputs(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        if ctx.resident.is_some() {
+            self.step = Step::Named;
+            self.fill(ctx);
+            Next::Go(PageId::Form)
+        } else {
+            self.anonymous = true;
+            self.fill_confirm(ctx);
+            Next::Go(PageId::Confirm)
+        }
+    }
+
     fn request(&self, ctx: &Ctx<'_>) -> Option<ReportRequest> {
         let (kind, category, place, phrase) = (self.kind?, self.category.as_ref()?, self.place?, self.phrase?);
+        let mut description = PHRASES[phrase].2.to_string();
+        if let Some(extra) = &self.extra {
+            description.push_str("；");
+            description.push_str(extra);
+        }
         Some(ReportRequest {
             kind,
             category: category.code.clone(),
             location: format!("{}{} {}", ctx.site.street_office, ctx.site.community, PLACES[place].1),
-            description: PHRASES[phrase].2.to_string(),
+            description,
             anonymous: self.anonymous,
-            contact_phone: None,
+            contact_phone: self.phone.clone(),
         })
     }
 
@@ -189,6 +304,12 @@ impl ReportsFlow {
             RowView::with_unit("report.row.what", PHRASES[self.phrase.unwrap_or(0)].1, "key"),
             RowView::with_unit("report.row.named", if self.anonymous { "report.named.no" } else { "report.named.yes" }, "key"),
         ];
+        if let Some(extra) = &self.extra {
+            ctx.view.confirm_rows.insert(4, RowView::new("report.row.extra", extra.clone()));
+        }
+        if let Some(p) = &self.phone {
+            ctx.view.confirm_rows.push(RowView::new("report.row.phone", mask_phone(p)));
+        }
     }
 
     pub async fn confirm(&mut self, ctx: &mut Ctx<'_>) -> Next {
@@ -253,19 +374,21 @@ impl ReportsFlow {
         ctx.print(&receipt);
     }
 
-    /// One question back; `Next::Go(Home)`-like fallthrough is signalled by `Next::Go(Form)`
-    /// meaning "nothing to step back to".
-    pub fn back(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        let previous = match self.step {
-            Step::Kind => return Next::Go(PageId::Form),
-            Step::Category => Step::Kind,
-            Step::Place => Step::Category,
-            Step::Phrase => Step::Place,
-            Step::Named => Step::Phrase,
+    /// One question back.
+    pub fn back(&mut self, ctx: &mut Ctx<'_>) -> Back {
+        let (previous, to) = match self.step {
+            Step::Kind => return Back::Leave,
+            Step::Category => (Step::Kind, Back::Shown),
+            Step::Place => (Step::Category, Back::Shown),
+            Step::Phrase => (Step::Place, Back::Shown),
+            Step::Text => (Step::Phrase, Back::ToForm),
+            Step::Phone => (Step::Text, Back::Shown),
+            Step::Named => (Step::Phone, Back::Shown),
         };
         self.step = previous;
+        ctx.view.input_error = false;
         self.fill(ctx);
-        Next::Stay
+        to
     }
 
     pub fn relabel(&mut self, ctx: &mut Ctx<'_>) -> Next {

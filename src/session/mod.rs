@@ -18,6 +18,7 @@ pub enum PageId {
     Home,
     Identify,
     Form,
+    Input,
     Confirm,
     Result,
     Print,
@@ -31,14 +32,15 @@ impl PageId {
             PageId::Home => "home",
             PageId::Identify => "identify",
             PageId::Form => "form",
+            PageId::Input => "input",
             PageId::Confirm => "confirm",
             PageId::Result => "result",
             PageId::Print => "print",
         }
     }
 
-    pub const ALL: [PageId; 7] =
-        [PageId::Attract, PageId::Home, PageId::Identify, PageId::Form, PageId::Confirm, PageId::Result, PageId::Print];
+    pub const ALL: [PageId; 8] =
+        [PageId::Attract, PageId::Home, PageId::Identify, PageId::Form, PageId::Input, PageId::Confirm, PageId::Result, PageId::Print];
 
     pub fn from_name(s: &str) -> Option<PageId> {
         PageId::ALL.into_iter().find(|p| p.name() == s)

@@ -26,6 +26,7 @@ pub fn page_of(p: PageId) -> Page {
         PageId::Home => Page::Home,
         PageId::Identify => Page::Identify,
         PageId::Form => Page::Form,
+        PageId::Input => Page::Input,
         PageId::Confirm => Page::Confirm,
         PageId::Result => Page::Result,
         PageId::Print => Page::Print,
@@ -38,6 +39,7 @@ pub fn page_id(p: Page) -> PageId {
         Page::Home => PageId::Home,
         Page::Identify => PageId::Identify,
         Page::Form => PageId::Form,
+        Page::Input => PageId::Input,
         Page::Confirm => PageId::Confirm,
         Page::Result => PageId::Result,
         Page::Print => PageId::Print,
@@ -128,6 +130,15 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
                 .collect(),
         ));
     }
+    if prev.as_ref().is_none_or(|p| p.flow.input_mode != f.input_mode || p.flow.input_title != f.input_title) {
+        // A new question starts empty.
+        flow.set_input_text(SharedString::new());
+    }
+    flow.set_input_mode(if f.input_mode.is_empty() { "text".into() } else { f.input_mode.as_str().into() });
+    flow.set_input_title(f.input_title.as_str().into());
+    flow.set_input_hint(f.input_hint.as_str().into());
+    flow.set_input_error(f.input_error);
+    flow.set_input_value(f.input_value.as_str().into());
     flow.set_confirm_title(f.confirm_title.as_str().into());
     if changed(&|s| serde_json::to_string(&s.flow.confirm_rows).unwrap_or_default()) {
         flow.set_confirm_rows(rows(&f.confirm_rows));
@@ -205,6 +216,15 @@ pub fn wire(ui: &AppWindow, tx: UnboundedSender<Command>) {
         let s = send.clone();
         flow.on_choose(move |id: SharedString| s(UiCommand::Choose(id.to_string())));
     }
+    {
+        let s = send.clone();
+        flow.on_input_key(move |k: SharedString| s(UiCommand::InputKey(k.to_string())));
+    }
+    {
+        let s = send.clone();
+        flow.on_input_submit(move |v: SharedString| s(UiCommand::InputSubmit(v.to_string())));
+    }
+    on!(flow, on_input_skip, UiCommand::InputSkip);
 }
 
 /// The pusher the kiosk task uses: hops to the UI thread and applies the view there.
