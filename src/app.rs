@@ -98,6 +98,8 @@ impl App {
 
         // Residents' submissions: sealed in the outbox, delivered by a worker that keeps trying.
         let outbox = Arc::new(crate::outbox::Outbox::open(store.clone(), &opts.data_dir.join("outbox.key"))?);
+        // Tickets a previous run could not deliver while their resident waited are abandoned.
+        outbox.abandon_online_only()?;
         {
             let (outbox, cloud) = (outbox.clone(), cloud.clone());
             runtime.spawn(async move {

@@ -67,6 +67,7 @@ macro_rules! flow_ctx {
             resident: $k.engine.resident(),
             printer: &mut $k.printer,
             view: &mut $k.view,
+            outbox: &$k.outbox,
         }
     };
 }
@@ -199,6 +200,10 @@ impl Kiosk {
                     self.log.lock().expect("log lock").spoken.push(p);
                 }
                 Effect::Wiped(reason) => {
+                    // A ticket never delivered while its resident waited is not sent later.
+                    if let Err(e) = self.outbox.abandon_online_only() {
+                        tracing::error!(error = %e, "outbox clean-up failed");
+                    }
                     self.flow = ActiveFlow::None;
                     self.service = None;
                     self.view = FlowView::default();

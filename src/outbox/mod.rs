@@ -6,7 +6,7 @@
 
 pub mod seal;
 
-use crate::cloud::api::{CaseReceipt, ReportRequest};
+use crate::cloud::api::{CaseReceipt, QueueTicketRequest, ReportRequest};
 use crate::cloud::{CloudClient, CloudError, ResidentToken};
 use crate::storage::{StorageError, Store};
 use rand::Rng;
@@ -31,14 +31,21 @@ pub struct Queued {
     pub local_no: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Outcome {
-    Delivered(CaseReceipt),
-    /// Refused for good, with the cloud's problem code.
-    Refused(String),
+    /// The cloud's answer (a case receipt, a queue ticket, …).
+    Delivered(serde_json::Value),
+    /// Refused for good: the cloud's problem code, and the error when the cloud gave one.
+    Refused { code: String, error: Option<CloudError> },
     /// Will be tried again.
-    Later(String),
+    Later(CloudError),
 }
+
+pub const ROUTE_REPORTS: &str = "reports";
+/// Queue tickets go through the outbox for durability and exactly-once, but only while the
+/// resident waits: a ticket delivered after they left would call a number nobody holds.
+pub const ROUTE_QUEUE_TICKETS: &str = "queue/tickets";
+const ONLINE_ONLY: [&str; 1] = [ROUTE_QUEUE_TICKETS];
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Pass {
@@ -79,12 +86,31 @@ impl Outbox {
 
     /// Writes a report durably; nothing has touched the network yet when this returns.
     pub fn enqueue_report(&self, req: &ReportRequest, session: Option<&ResidentToken>) -> Result<Queued, OutboxError> {
-        self.enqueue("reports", req, session, None).map(|q| q.expect("no limit"))
+        self.enqueue(ROUTE_REPORTS, req, session, None).map(|q| q.expect("no limit"))
+    }
+
+    /// Writes a queue-ticket request durably (delivered only while the resident waits).
+    pub fn enqueue_ticket(&self, req: &QueueTicketRequest, session: Option<&ResidentToken>) -> Result<Queued, OutboxError> {
+        self.enqueue(ROUTE_QUEUE_TICKETS, req, session, None).map(|q| q.expect("no limit"))
+    }
+
+    /// Online-only entries still pending when their resident has gone are abandoned (recorded,
+    /// never sent later). Called when a session ends and at start-up.
+    pub fn abandon_online_only(&self) -> Result<usize, OutboxError> {
+        let store = self.store.lock().expect("store lock");
+        let mut n = 0;
+        for route in ONLINE_ONLY {
+            n += store.outbox_abandon(route)?;
+        }
+        if n > 0 {
+            store.audit("outbox_abandoned", &n.to_string())?;
+        }
+        Ok(n)
     }
 
     /// As `enqueue_report`, unless the outbox already holds `limit` entries (then None).
     pub fn enqueue_report_up_to(&self, req: &ReportRequest, limit: i64) -> Result<Option<Queued>, OutboxError> {
-        self.enqueue("reports", req, None, Some(limit))
+        self.enqueue(ROUTE_REPORTS, req, None, Some(limit))
     }
 
     fn enqueue(&self, route: &str, body: &impl Serialize, session: Option<&ResidentToken>, limit: Option<i64>) -> Result<Option<Queued>, OutboxError> {
@@ -110,70 +136,84 @@ impl Outbox {
         let due = self.store.lock().expect("store lock").outbox_due(due_by)?;
         let mut pass = Pass::default();
         for (id, key, route, sealed, attempts) in due {
+            if ONLINE_ONLY.contains(&route.as_str()) {
+                continue;
+            }
             let outcome = self.deliver(cloud, &key, &route, &sealed).await;
-            let store = self.store.lock().expect("store lock");
-            match &outcome {
-                Outcome::Delivered(r) => {
-                    store.outbox_delivered(id, &serde_json::to_string(r).expect("json"))?;
-                    store.audit("outbox_delivered", &format!("{route} {}", r.case_no))?;
-                    pass.delivered += 1;
-                }
-                Outcome::Refused(code) => {
-                    store.outbox_failed(id, code)?;
-                    // The resident may have left: the audit log is where staff see it.
-                    store.audit("outbox_refused", &format!("{route} {code}"))?;
-                    pass.refused += 1;
-                }
-                Outcome::Later(why) => {
-                    store.outbox_retry_later(id, now_ms() + backoff(attempts).as_millis() as i64, why)?;
-                    pass.retrying += 1;
-                }
+            self.record(id, &route, attempts, &outcome)?;
+            match outcome {
+                Outcome::Delivered(_) => pass.delivered += 1,
+                Outcome::Refused { .. } => pass.refused += 1,
+                Outcome::Later(_) => pass.retrying += 1,
             }
         }
         Ok(pass)
     }
 
+    /// Records how a delivery attempt ended.
+    fn record(&self, id: i64, route: &str, attempts: i64, outcome: &Outcome) -> Result<(), OutboxError> {
+        let store = self.store.lock().expect("store lock");
+        match outcome {
+            Outcome::Delivered(v) => {
+                store.outbox_delivered(id, &v.to_string())?;
+                let what = v.get("case_no").or_else(|| v.get("ticket_no")).and_then(|x| x.as_str()).unwrap_or("");
+                store.audit("outbox_delivered", &format!("{route} {what}"))?;
+            }
+            Outcome::Refused { code, .. } => {
+                store.outbox_failed(id, code)?;
+                // The resident may have left: the audit log is where staff see it.
+                store.audit("outbox_refused", &format!("{route} {code}"))?;
+            }
+            Outcome::Later(e) => store.outbox_retry_later(id, now_ms() + backoff(attempts).as_millis() as i64, e.kind())?,
+        }
+        Ok(())
+    }
+
     async fn deliver(&self, cloud: &CloudClient, key: &str, route: &str, sealed: &[u8]) -> Outcome {
+        let refused = |code: &str| Outcome::Refused { code: code.into(), error: None };
         let plain = match self.sealer.open(sealed) {
             Ok(p) => p,
-            Err(e) => return Outcome::Refused(format!("unsealable: {e}")),
+            Err(e) => return refused(&format!("unsealable: {e}")),
         };
-        let Ok(sub) = serde_json::from_slice::<Submission>(&plain) else { return Outcome::Refused("undecodable".into()) };
+        let Ok(sub) = serde_json::from_slice::<Submission>(&plain) else { return refused("undecodable") };
         let session = sub.session.map(ResidentToken::new);
-        match route {
-            "reports" => {
-                let Ok(req) = serde_json::from_value::<ReportRequest>(sub.body) else { return Outcome::Refused("undecodable".into()) };
+        let result = match route {
+            ROUTE_REPORTS => {
+                let Ok(req) = serde_json::from_value::<ReportRequest>(sub.body) else { return refused("undecodable") };
                 let mut result = cloud.submit_report(&req, session.as_ref(), key).await;
                 if matches!(&result, Err(CloudError::Problem(p)) if p.status == 401 && p.code.starts_with("session")) && session.is_some() {
                     // The resident's session ended before the network came back: the case is still
                     // theirs by its query code.
                     result = cloud.submit_report(&req, None, key).await;
                 }
-                match result {
-                    Ok(r) => Outcome::Delivered(r),
-                    Err(e) if e.is_retryable() => Outcome::Later(e.kind().into()),
-                    Err(e) => Outcome::Refused(e.code().unwrap_or("refused").into()),
-                }
+                result.map(|r| serde_json::to_value(r).expect("json"))
             }
-            other => Outcome::Refused(format!("unknown route {other}")),
+            ROUTE_QUEUE_TICKETS => {
+                let Ok(req) = serde_json::from_value::<QueueTicketRequest>(sub.body) else { return refused("undecodable") };
+                cloud.create_queue_ticket(&req, session.as_ref(), key).await.map(|t| serde_json::to_value(t).expect("json"))
+            }
+            other => return refused(&format!("unknown route {other}")),
+        };
+        match result {
+            Ok(v) => Outcome::Delivered(v),
+            Err(e) if e.is_retryable() => Outcome::Later(e),
+            Err(e) => Outcome::Refused { code: e.code().unwrap_or("refused").into(), error: Some(e) },
         }
     }
 
-    /// Tries to deliver one entry now (the resident is waiting for the answer). `None` when the
-    /// entry is not pending any more (delivered or refused already).
+    /// Tries to deliver one entry now (the resident is waiting for the answer). An entry that is
+    /// not pending any more answers with what it ended as.
     pub async fn deliver_entry(&self, cloud: &CloudClient, id: i64) -> Option<Outcome> {
         let due = self.store.lock().expect("store lock").outbox_due(i64::MAX).ok()?;
-        let (_, key, route, sealed, attempts) = due.into_iter().find(|d| d.0 == id)?;
-        let outcome = self.deliver(cloud, &key, &route, &sealed).await;
-        let store = self.store.lock().expect("store lock");
-        let recorded = match &outcome {
-            Outcome::Delivered(r) => store
-                .outbox_delivered(id, &serde_json::to_string(r).expect("json"))
-                .and_then(|_| store.audit("outbox_delivered", &format!("{route} {}", r.case_no))),
-            Outcome::Refused(code) => store.outbox_failed(id, code).and_then(|_| store.audit("outbox_refused", &format!("{route} {code}"))),
-            Outcome::Later(why) => store.outbox_retry_later(id, now_ms() + backoff(attempts).as_millis() as i64, why),
+        let Some((_, key, route, sealed, attempts)) = due.into_iter().find(|d| d.0 == id) else {
+            let (state, _, json) = self.store.lock().ok()?.outbox_entry(id).ok()??;
+            return match state.as_str() {
+                "delivered" => json.and_then(|j| serde_json::from_str(&j).ok()).map(Outcome::Delivered),
+                _ => Some(Outcome::Refused { code: state, error: None }),
+            };
         };
-        if let Err(e) = recorded {
+        let outcome = self.deliver(cloud, &key, &route, &sealed).await;
+        if let Err(e) = self.record(id, &route, attempts, &outcome) {
             tracing::error!(error = %e, "outbox state not recorded");
         }
         Some(outcome)

@@ -93,6 +93,8 @@ pub struct Ctx<'a> {
     pub resident: Option<&'a ResidentSession>,
     pub printer: &'a mut PrintService,
     pub view: &'a mut FlowView,
+    /// Creating calls go through the outbox (durable, one Idempotency-Key for life).
+    pub outbox: &'a crate::outbox::Outbox,
 }
 
 impl Ctx<'_> {

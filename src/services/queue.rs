@@ -3,6 +3,8 @@
 
 use super::{show_cloud_error, short_time, Ctx, Next};
 use crate::cloud::api::{HallQueue, Priority, QueueTicket, QueueTicketRequest};
+use crate::cloud::CloudError;
+use crate::outbox::Outcome;
 use crate::printing::templates;
 use crate::session::PageId;
 use crate::view::{ChoiceView, ResultKind, RowView};
@@ -18,9 +20,9 @@ pub struct QueueFlow {
     queues: Vec<HallQueue>,
     chosen: Option<HallQueue>,
     priority: Option<Priority>,
-    /// The Idempotency-Key of the ticket being requested: kept across retries so a ticket
-    /// that the cloud issued but whose answer was lost is returned, not issued twice.
-    key: Option<String>,
+    /// The outbox entry of the ticket being requested: its Idempotency-Key is kept across
+    /// retries, so a ticket the cloud issued but whose answer was lost is returned, not issued twice.
+    entry: Option<i64>,
     ticket: Option<QueueTicket>,
     failed: Option<Pending>,
 }
@@ -60,7 +62,7 @@ impl QueueFlow {
     pub async fn choose(&mut self, ctx: &mut Ctx<'_>, id: &str) -> Next {
         let Some(q) = self.queues.iter().find(|q| q.business == id).cloned() else { return Next::Stay };
         if self.chosen.as_ref().map(|c| &c.business) != Some(&q.business) {
-            self.key = None;
+            self.entry = None;
         }
         self.chosen = Some(q);
         match ctx.resident {
@@ -114,21 +116,60 @@ impl QueueFlow {
             return Next::Replace(PageId::Result);
         }
         let (Some(q), Some(priority)) = (self.chosen.clone(), self.priority) else { return Next::Stay };
-        let key = self.key.get_or_insert_with(|| uuid::Uuid::new_v4().to_string()).clone();
         let req = QueueTicketRequest { hall_id: ctx.site.hall_id.clone(), business: q.business.clone(), priority };
         let session = if priority == Priority::Elderly { ctx.resident.map(|r| &r.token) } else { None };
-        match ctx.cloud.create_queue_ticket(&req, session, &key).await {
-            Ok(ticket) => {
-                self.failed = None;
-                self.fill_ticket(ctx, &q, &ticket);
-                let receipt = templates::queue_ticket(ctx.site, &ticket, &q.name, priority, false);
-                self.ticket = Some(ticket);
-                ctx.print(&receipt);
-                Next::Go(PageId::Result)
-            }
-            Err(e) => {
+        let id = match self.entry {
+            Some(id) => id,
+            None => match ctx.outbox.enqueue_ticket(&req, session) {
+                Ok(queued) => {
+                    self.entry = Some(queued.id);
+                    queued.id
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "ticket request could not be stored");
+                    super::show_error(ctx.view, "error.storage", "error.storage.msg", true);
+                    self.failed = Some(Pending::Issue);
+                    return Next::Go(PageId::Result);
+                }
+            },
+        };
+        let outcome = ctx.outbox.deliver_entry(ctx.cloud, id).await;
+        match outcome {
+            Some(Outcome::Delivered(v)) => match serde_json::from_value::<QueueTicket>(v) {
+                Ok(ticket) => {
+                    self.failed = None;
+                    self.fill_ticket(ctx, &q, &ticket);
+                    let receipt = templates::queue_ticket(ctx.site, &ticket, &q.name, priority, false);
+                    self.ticket = Some(ticket);
+                    ctx.print(&receipt);
+                    Next::Go(PageId::Result)
+                }
+                Err(e) => {
+                    self.failed = Some(Pending::Issue);
+                    show_cloud_error(ctx.view, &CloudError::Malformed(e.to_string()))
+                }
+            },
+            Some(Outcome::Later(e)) => {
                 self.failed = Some(Pending::Issue);
                 show_cloud_error(ctx.view, &e)
+            }
+            Some(Outcome::Refused { error, code }) => {
+                // Final: a new attempt (e.g. a standard ticket instead of priority) is a new entry.
+                self.entry = None;
+                self.failed = None;
+                match error {
+                    Some(e) => show_cloud_error(ctx.view, &e),
+                    None => {
+                        tracing::warn!(%code, "ticket request refused");
+                        super::show_error(ctx.view, "error.refused", "error.refused.msg", false);
+                        Next::Go(PageId::Result)
+                    }
+                }
+            }
+            None => {
+                self.failed = Some(Pending::Issue);
+                super::show_error(ctx.view, "error.storage", "error.storage.msg", true);
+                Next::Go(PageId::Result)
             }
         }
     }

@@ -338,8 +338,11 @@ impl ReportsFlow {
         let title = title.unwrap_or_default();
         let local_no = self.outbox.local_no(id).unwrap_or_default();
         match outcome {
-            Some(Outcome::Delivered(r)) => self.show_receipt(ctx, &title, &r),
-            Some(Outcome::Refused(_)) => {
+            Some(Outcome::Delivered(v)) => match serde_json::from_value::<CaseReceipt>(v) {
+                Ok(r) => self.show_receipt(ctx, &title, &r),
+                Err(_) => self.show_offline(ctx, &title, &local_no),
+            },
+            Some(Outcome::Refused { .. }) => {
                 super::show_error(ctx.view, "error.refused", "error.refused.msg", false);
             }
             _ => self.show_offline(ctx, &title, &local_no),

@@ -196,6 +196,14 @@ impl Store {
         Ok(())
     }
 
+    /// Pending entries of `route` become failed ("abandoned") and lose their body.
+    pub fn outbox_abandon(&self, route: &str) -> Result<usize, StorageError> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET state = 'failed', body_sealed = x'', last_error = 'abandoned' WHERE state = 'pending' AND route = ?1",
+            [route],
+        )?)
+    }
+
     pub fn outbox_retry_later(&self, id: i64, next_ms: i64, error: &str) -> Result<(), StorageError> {
         self.conn.execute(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2 WHERE id = ?3",

@@ -1,0 +1,52 @@
+//! Queue tickets go through the outbox too (durable, one key for life) but only while their
+//! resident waits: the worker never sends them later, and they are abandoned when the session ends.
+
+use bianmin::cloud::api::{EnrollRequest, Priority, QueueTicket, QueueTicketRequest};
+use bianmin::cloud::CloudClient;
+use bianmin::cloud_sim::{CloudSim, Fault, SimOptions};
+use bianmin::outbox::{Outbox, Outcome};
+use bianmin::storage::Store;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_are_delivered_once_while_the_resident_waits_and_never_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = CloudSim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimOptions { db: dir.path().join("sim.db"), enrollment_code: "C".into(), case_step: Duration::from_secs(3600) },
+    )
+    .await
+    .unwrap();
+    let cloud = CloudClient::new(&sim.url(), Duration::from_secs(2)).unwrap();
+    let e = cloud.enroll(&EnrollRequest { enrollment_code: "C".into(), serial: "S".into(), model: "M".into() }).await.unwrap();
+    cloud.set_device_token(&e.device_token);
+    let store = Arc::new(Mutex::new(Store::open_in(dir.path()).unwrap()));
+    let outbox = Outbox::open(store, &dir.path().join("outbox.key")).unwrap();
+    let req = QueueTicketRequest { hall_id: e.site.hall_id.clone(), business: "general".into(), priority: Priority::Normal };
+
+    // Delivered while the resident waits; asking again answers the same ticket.
+    let q = outbox.enqueue_ticket(&req, None).unwrap();
+    let first = match outbox.deliver_entry(&cloud, q.id).await {
+        Some(Outcome::Delivered(v)) => serde_json::from_value::<QueueTicket>(v).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let again = match outbox.deliver_entry(&cloud, q.id).await {
+        Some(Outcome::Delivered(v)) => serde_json::from_value::<QueueTicket>(v).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(first, again);
+    assert_eq!(sim.count("tickets"), 1);
+
+    // The cloud is down: the ticket stays pending, the worker does not send it later...
+    sim.set_fault(Fault::Down);
+    let q2 = outbox.enqueue_ticket(&req, None).unwrap();
+    assert!(matches!(outbox.deliver_entry(&cloud, q2.id).await, Some(Outcome::Later(_))));
+    sim.set_fault(Fault::None);
+    let pass = outbox.deliver_due_now(&cloud).await.unwrap();
+    assert_eq!((pass.delivered, pass.retrying), (0, 0), "online-only entries are skipped by the worker");
+    // ...and when the session ends it is abandoned, never issued.
+    assert_eq!(outbox.abandon_online_only().unwrap(), 1);
+    assert_eq!(outbox.counts().unwrap(), (0, 1, 1));
+    assert_eq!(sim.count("tickets"), 1);
+}
