@@ -1,28 +1,16 @@
 //! Queue tickets go through the outbox too (durable, one key for life) but only while their
 //! resident waits: the worker never sends them later, and they are abandoned when the session ends.
 
-use bianmin::cloud::api::{EnrollRequest, Priority, QueueTicket, QueueTicketRequest};
-use bianmin::cloud::CloudClient;
-use bianmin::cloud_sim::{CloudSim, Fault, SimOptions};
-use bianmin::outbox::{Outbox, Outcome};
-use bianmin::storage::Store;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod support;
+
+use bianmin::cloud::api::{Priority, QueueTicket, QueueTicketRequest};
+use bianmin::cloud_sim::Fault;
+use bianmin::outbox::Outcome;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tickets_are_delivered_once_while_the_resident_waits_and_never_later() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = CloudSim::start(
-        "127.0.0.1:0".parse().unwrap(),
-        SimOptions { db: dir.path().join("sim.db"), enrollment_code: "C".into(), case_step: Duration::from_secs(3600) },
-    )
-    .await
-    .unwrap();
-    let cloud = CloudClient::new(&sim.url(), Duration::from_secs(2)).unwrap();
-    let e = cloud.enroll(&EnrollRequest { enrollment_code: "C".into(), serial: "S".into(), model: "M".into() }).await.unwrap();
-    cloud.set_device_token(&e.device_token);
-    let store = Arc::new(Mutex::new(Store::open_in(dir.path()).unwrap()));
-    let outbox = Outbox::open(store, &dir.path().join("outbox.key")).unwrap();
+    let support::cloud::Kiosk { sim, cloud, enrollment: e, outbox, .. } = support::cloud::kiosk(dir.path()).await;
     let req = QueueTicketRequest { hall_id: e.site.hall_id.clone(), business: "general".into(), priority: Priority::Normal };
 
     // Delivered while the resident waits; asking again answers the same ticket.

@@ -2,16 +2,12 @@
 //! submission is delivered, the resident's ID number, name and phone appear nowhere in the kiosk's
 //! SQLite file — raw bytes, WAL included — nor in its log output.
 
-use bianmin::cloud::api::{EnrollRequest, ReportKind, ReportRequest};
-use bianmin::cloud::CloudClient;
-use bianmin::cloud_sim::{CloudSim, SimOptions};
-use bianmin::outbox::Outbox;
-use bianmin::storage::{Enrollment, Store};
+mod support;
+
+use bianmin::cloud::api::{ReportKind, ReportRequest};
 use bianmin_idcard::simulator::demo_residents;
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 fn raw_files(dir: &Path) -> Vec<u8> {
     let mut all = Vec::new();
@@ -62,19 +58,7 @@ fn a_whole_session_leaves_no_personal_data_in_the_database_or_the_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbox_entries_are_sealed_and_deleted_once_delivered() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = CloudSim::start(
-        "127.0.0.1:0".parse().unwrap(),
-        SimOptions { db: dir.path().join("sim.db"), enrollment_code: "C".into(), case_step: Duration::from_secs(3600) },
-    )
-    .await
-    .unwrap();
-    let cloud = CloudClient::new(&sim.url(), Duration::from_secs(2)).unwrap();
-    let e = cloud.enroll(&EnrollRequest { enrollment_code: "C".into(), serial: "S".into(), model: "M".into() }).await.unwrap();
-    cloud.set_device_token(&e.device_token);
-    let store = Store::open_in(dir.path()).unwrap();
-    store.save_enrollment(&Enrollment { device_id: e.device_id, device_token: e.device_token, site: e.site }).unwrap();
-    let store = Arc::new(Mutex::new(store));
-    let outbox = Outbox::open(store.clone(), &dir.path().join("outbox.key")).unwrap();
+    let support::cloud::Kiosk { sim, cloud, store, outbox, .. } = support::cloud::kiosk(dir.path()).await;
 
     let phone = "13912345678";
     let description = "李秀英家楼道电线裸露，联系人李秀英";
