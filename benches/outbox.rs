@@ -34,6 +34,11 @@ fn main() {
         .collect();
     t.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let pct = |p: f64| t[((t.len() as f64 * p) as usize).min(t.len() - 1)];
-    println!("durable outbox insert (500 runs): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", pct(0.50), pct(0.99), t[t.len() - 1]);
+    println!(
+        "durable outbox insert (500 runs): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        pct(0.50),
+        pct(0.99),
+        t[t.len() - 1]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -26,7 +26,10 @@ fn wire_ms(bytes: usize, baud: u32) -> f64 {
 fn main() {
     let fonts = preview_fonts();
     let opts = EncodeOptions::default();
-    println!("{:<20} {:>8} {:>8} {:>6} {:>10} {:>10} {:>9} {:>9}", "template", "bytes", "minimum", "ratio", "9600 ms", "115200 ms", "encode", "preview");
+    println!(
+        "{:<20} {:>8} {:>8} {:>6} {:>10} {:>10} {:>9} {:>9}",
+        "template", "bytes", "minimum", "ratio", "9600 ms", "115200 ms", "encode", "preview"
+    );
     for name in templates::NAMES {
         let r = templates::sample(name, 576).expect("template");
         let e = encode(&r, &fonts, &opts);
@@ -55,7 +58,10 @@ fn main() {
         b.bytes.len() as f64 / a.bytes.len() as f64,
         wire_ms(b.bytes.len(), 9600)
     );
-    let no_rom = EncodeOptions { chinese_font: false, ..Default::default() };
+    let no_rom = EncodeOptions {
+        chinese_font: false,
+        ..Default::default()
+    };
     let ticket = templates::sample("queue_ticket", 576).expect("ticket");
     let all_raster = encode(&ticket, &fonts, &no_rom);
     println!(

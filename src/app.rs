@@ -58,20 +58,34 @@ impl App {
             .thread_name("bianmin-io")
             .build()
             .context("cannot start the I/O runtime")?;
-        std::fs::create_dir_all(&opts.data_dir).with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
+        std::fs::create_dir_all(&opts.data_dir)
+            .with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
         let store = Store::open_in(&opts.data_dir).context("cannot open the kiosk database")?;
 
         let (sim, url, code) = match &opts.cloud_url {
-            Some(url) => (None, url.clone(), opts.enrollment_code.clone().or_else(|| Some(opts.config.cloud.enrollment_code.clone()).filter(|c| !c.is_empty()))),
+            Some(url) => (
+                None,
+                url.clone(),
+                opts.enrollment_code.clone().or_else(|| {
+                    Some(opts.config.cloud.enrollment_code.clone()).filter(|c| !c.is_empty())
+                }),
+            ),
             None => {
                 let sim_opts = SimOptions {
                     db: opts.data_dir.join("cloud-sim.db"),
                     enrollment_code: DEMO_ENROLLMENT_CODE.into(),
                     case_step: opts.case_step,
                 };
-                let sim = runtime.block_on(CloudSim::start("127.0.0.1:0".parse().expect("addr"), sim_opts))?;
+                let sim = runtime.block_on(CloudSim::start(
+                    "127.0.0.1:0".parse().expect("addr"),
+                    sim_opts,
+                ))?;
                 let url = sim.url();
-                (Some(Arc::new(sim)), url, Some(DEMO_ENROLLMENT_CODE.to_string()))
+                (
+                    Some(Arc::new(sim)),
+                    url,
+                    Some(DEMO_ENROLLMENT_CODE.to_string()),
+                )
             }
         };
         let cloud = CloudClient::new(&url, opts.config.cloud.timeout())?;
@@ -80,15 +94,31 @@ impl App {
 
         let store = Arc::new(Mutex::new(store));
         let sim_printer = SimulatedPrinter::new();
-        let port = opts.printer_port.clone().or_else(|| Some(opts.config.printer.port.clone()).filter(|p| !p.is_empty()));
+        let port = opts
+            .printer_port
+            .clone()
+            .or_else(|| Some(opts.config.printer.port.clone()).filter(|p| !p.is_empty()));
         let device: Box<dyn bianmin_printer::ReceiptPrinter> = match &port {
             Some(port) => {
-                let cfg = opts.config.printer.serial(port, None).map_err(anyhow::Error::msg)?;
-                Box::new(bianmin_printer::SerialPrinter::new(cfg, Arc::new(crate::printing::preview_fonts()), opts.config.printer.encode_options()))
+                let cfg = opts
+                    .config
+                    .printer
+                    .serial(port, None)
+                    .map_err(anyhow::Error::msg)?;
+                Box::new(bianmin_printer::SerialPrinter::new(
+                    cfg,
+                    Arc::new(crate::printing::preview_fonts()),
+                    opts.config.printer.encode_options(),
+                ))
             }
             None => Box::new(sim_printer.clone()),
         };
-        let mut print = PrintService::new(device, store.clone(), opts.config.printer.width_dots, opts.data_dir.join("receipts"));
+        let mut print = PrintService::new(
+            device,
+            store.clone(),
+            opts.config.printer.width_dots,
+            opts.data_dir.join("receipts"),
+        );
         let printouts = print.printouts();
         // Jobs a previous run left in doubt go out now, once, marked 补打.
         let reprinted = print.recover();
@@ -97,7 +127,10 @@ impl App {
         }
 
         // Residents' submissions: sealed in the outbox, delivered by a worker that keeps trying.
-        let outbox = Arc::new(crate::outbox::Outbox::open(store.clone(), &opts.data_dir.join("outbox.key"))?);
+        let outbox = Arc::new(crate::outbox::Outbox::open(
+            store.clone(),
+            &opts.data_dir.join("outbox.key"),
+        )?);
         // Tickets a previous run could not deliver while their resident waited are abandoned.
         outbox.abandon_online_only()?;
         {
@@ -107,7 +140,11 @@ impl App {
                 loop {
                     tick.tick().await;
                     match outbox.deliver_due(&cloud).await {
-                        Ok(p) if p.delivered + p.refused > 0 => tracing::info!(delivered = p.delivered, refused = p.refused, "outbox delivered"),
+                        Ok(p) if p.delivered + p.refused > 0 => tracing::info!(
+                            delivered = p.delivered,
+                            refused = p.refused,
+                            "outbox delivered"
+                        ),
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = %e, "outbox delivery pass failed"),
                     }
@@ -120,14 +157,23 @@ impl App {
         spawn_reader(Box::new(reader), tx.clone());
         // Real readers, as configured: PC/SC (pcscd) and a GA/T 467 SAM reader on a serial port.
         if opts.config.card_reader.pcsc {
-            let vendors = opts.config.card_reader.vendor_profiles().map_err(anyhow::Error::msg)?;
-            spawn_reader(Box::new(bianmin_idcard::pcsc_reader::PcscReader::with_vendor_profiles(vendors)), tx.clone());
+            let vendors = opts
+                .config
+                .card_reader
+                .vendor_profiles()
+                .map_err(anyhow::Error::msg)?;
+            spawn_reader(
+                Box::new(bianmin_idcard::pcsc_reader::PcscReader::with_vendor_profiles(vendors)),
+                tx.clone(),
+            );
         }
         let sam = &opts.config.card_reader;
         if !sam.sam_port.is_empty() {
             match bianmin_idcard::sam::SamReader::open(&sam.sam_port, sam.sam_baud) {
                 Ok(r) => spawn_reader(Box::new(r), tx.clone()),
-                Err(e) => tracing::error!(port = %sam.sam_port, error = %e, "SAM reader not started"),
+                Err(e) => {
+                    tracing::error!(port = %sam.sam_port, error = %e, "SAM reader not started")
+                }
             }
         }
 
@@ -149,7 +195,18 @@ impl App {
         });
         let log = kiosk.log();
         runtime.spawn(kiosk.run(rx));
-        Ok(App { runtime, tx, sim, reader: handle, residents, printer: sim_printer, printouts, cloud, log, store })
+        Ok(App {
+            runtime,
+            tx,
+            sim,
+            reader: handle,
+            residents,
+            printer: sim_printer,
+            printouts,
+            cloud,
+            log,
+            store,
+        })
     }
 }
 
@@ -169,7 +226,12 @@ fn spawn_reader(mut reader: Box<dyn IdentityReader>, tx: mpsc::UnboundedSender<C
 
 /// Uses the stored enrolment, or enrols with `code`. A stored token the cloud no longer knows
 /// (e.g. the demo simulator's database was reset) is replaced when a code is at hand.
-async fn enroll(cloud: &CloudClient, store: &Store, config: &Config, code: Option<&str>) -> anyhow::Result<Enrollment> {
+async fn enroll(
+    cloud: &CloudClient,
+    store: &Store,
+    config: &Config,
+    code: Option<&str>,
+) -> anyhow::Result<Enrollment> {
     if let Some(e) = store.enrollment()? {
         cloud.set_device_token(&e.device_token);
         match cloud.catalog().await {
@@ -179,12 +241,27 @@ async fn enroll(cloud: &CloudClient, store: &Store, config: &Config, code: Optio
             _ => return Ok(e),
         }
     }
-    let code = code.context("this kiosk is not enrolled: give --enrollment-code CODE (or set cloud.enrollment_code)")?;
+    let code = code.context(
+        "this kiosk is not enrolled: give --enrollment-code CODE (or set cloud.enrollment_code)",
+    )?;
     let resp = cloud
-        .enroll(&EnrollRequest { enrollment_code: code.into(), serial: config.kiosk.serial.clone(), model: config.kiosk.model.clone() })
+        .enroll(&EnrollRequest {
+            enrollment_code: code.into(),
+            serial: config.kiosk.serial.clone(),
+            model: config.kiosk.model.clone(),
+        })
         .await
-        .map_err(|e| anyhow::anyhow!("enrolment failed: {}", crate::kiosk::describe_startup_error(&e)))?;
-    let e = Enrollment { device_id: resp.device_id, device_token: resp.device_token, site: resp.site };
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "enrolment failed: {}",
+                crate::kiosk::describe_startup_error(&e)
+            )
+        })?;
+    let e = Enrollment {
+        device_id: resp.device_id,
+        device_token: resp.device_token,
+        site: resp.site,
+    };
     store.save_enrollment(&e)?;
     store.audit("enrolled", &e.device_id)?;
     tracing::info!(device_id = %e.device_id, hall = %e.site.hall_id, "kiosk enrolled");

@@ -29,7 +29,9 @@ fn reason_code(r: &ReadFailure) -> &'static str {
 
 /// The masked, technician-facing view of a card.
 pub fn identity_json(id: &Identity) -> Value {
-    let today = chrono::Utc::now().with_timezone(&crate::cloud_sim::CST).date_naive();
+    let today = chrono::Utc::now()
+        .with_timezone(&crate::cloud_sim::CST)
+        .date_naive();
     json!({
         "card_type": id.card_type.code(),
         "id_masked": id.id_masked(),
@@ -47,10 +49,14 @@ pub fn identity_json(id: &Identity) -> Value {
 
 pub fn event_json(ev: &ReaderEvent) -> Value {
     match ev {
-        ReaderEvent::ReaderAttached { reader } => json!({"event": "reader_attached", "reader": reader}),
+        ReaderEvent::ReaderAttached { reader } => {
+            json!({"event": "reader_attached", "reader": reader})
+        }
         ReaderEvent::ReaderLost { reader } => json!({"event": "reader_lost", "reader": reader}),
         ReaderEvent::CardRemoved { reader } => json!({"event": "card_removed", "reader": reader}),
-        ReaderEvent::CardInserted { reader, identity } => json!({"event": "card_inserted", "reader": reader, "identity": identity_json(identity)}),
+        ReaderEvent::CardInserted { reader, identity } => {
+            json!({"event": "card_inserted", "reader": reader, "identity": identity_json(identity)})
+        }
         ReaderEvent::ReadFailed { reader, reason } => {
             json!({"event": "read_failed", "reader": reader, "reason": reason_code(reason), "detail": reason.to_string()})
         }
@@ -70,10 +76,17 @@ fn text_line(v: &Value) -> String {
                 i["id_masked"].as_str().unwrap_or(""),
                 i["birth_date"].as_str().unwrap_or(""),
                 i["valid_to"].as_str().unwrap_or(""),
-                if i["expired"] == true { " (EXPIRED)" } else { "" }
+                if i["expired"] == true {
+                    " (EXPIRED)"
+                } else {
+                    ""
+                }
             )
         }
-        "read_failed" => format!("{reader}: read failed — {}", v["detail"].as_str().unwrap_or("")),
+        "read_failed" => format!(
+            "{reader}: read failed — {}",
+            v["detail"].as_str().unwrap_or("")
+        ),
         other => format!("{reader}: {}", other.replace('_', " ")),
     }
 }
@@ -103,7 +116,10 @@ pub fn watch(opts: WatchOptions) -> anyhow::Result<i32> {
     }
     if opts.pcsc {
         // pcscd may start later: the backend waits for it without failing.
-        spawn(Box::new(bianmin_idcard::pcsc_reader::PcscReader::new()), tx.clone());
+        spawn(
+            Box::new(bianmin_idcard::pcsc_reader::PcscReader::new()),
+            tx.clone(),
+        );
         backends += 1;
     }
     if backends == 0 {
@@ -113,7 +129,9 @@ pub fn watch(opts: WatchOptions) -> anyhow::Result<i32> {
     drop(tx);
     let deadline = opts.duration.map(|d| Instant::now() + d);
     loop {
-        let wait = deadline.map(|d| d.saturating_duration_since(Instant::now())).unwrap_or(Duration::from_secs(3600));
+        let wait = deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+            .unwrap_or(Duration::from_secs(3600));
         if deadline.is_some() && wait.is_zero() {
             return Ok(0);
         }

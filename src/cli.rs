@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
-#[command(name = "bianmin", version, about = "便民 Bianmin: self-service kiosk for community service centres")]
+#[command(
+    name = "bianmin",
+    version,
+    about = "便民 Bianmin: self-service kiosk for community service centres"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -185,24 +189,44 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
     let (config, _) = Config::load(cli.global.config.as_deref())?;
     let data_dir = config::data_dir(cli.global.data_dir.as_deref());
     match cli.command {
-        Command::Demo { landscape, fullscreen, printer_port } => {
-            crate::demo_main(config, data_dir, landscape, fullscreen, printer_port).map(|_| 0)
-        }
+        Command::Demo {
+            landscape,
+            fullscreen,
+            printer_port,
+        } => crate::demo_main(config, data_dir, landscape, fullscreen, printer_port).map(|_| 0),
         Command::Printer { action } => crate::printer_cli::main(action, &config, &data_dir),
         Command::Outbox { action } => crate::outbox_cli::main(action, &config, &data_dir),
-        Command::Card { action: CardAction::Watch { json, sam_port, baud, no_pcsc, for_seconds } } => crate::card_cli::watch(crate::card_cli::WatchOptions {
+        Command::Card {
+            action:
+                CardAction::Watch {
+                    json,
+                    sam_port,
+                    baud,
+                    no_pcsc,
+                    for_seconds,
+                },
+        } => crate::card_cli::watch(crate::card_cli::WatchOptions {
             json,
             sam_port,
             baud,
             pcsc: !no_pcsc,
             duration: for_seconds.map(|s| Duration::from_secs_f64(s.max(0.0))),
         }),
-        Command::CloudSim { listen, db, enrollment_code, case_step_secs } => {
+        Command::CloudSim {
+            listen,
+            db,
+            enrollment_code,
+            case_step_secs,
+        } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let sim = crate::cloud_sim::CloudSim::start(
                     listen,
-                    crate::cloud_sim::SimOptions { db, enrollment_code, case_step: Duration::from_secs(case_step_secs.max(1)) },
+                    crate::cloud_sim::SimOptions {
+                        db,
+                        enrollment_code,
+                        case_step: Duration::from_secs(case_step_secs.max(1)),
+                    },
                 )
                 .await?;
                 println!("cloud simulator listening on {}", sim.url());
@@ -211,22 +235,68 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             })?;
             Ok(0)
         }
-        Command::Scenario { action: ScenarioAction::Run { file, out, cloud, enrollment_code, landscape, printer_port } } => {
+        Command::Scenario {
+            action:
+                ScenarioAction::Run {
+                    file,
+                    out,
+                    cloud,
+                    enrollment_code,
+                    landscape,
+                    printer_port,
+                },
+        } => {
             let sc = Scenario::load(&file)?;
-            let name = if sc.name.is_empty() { file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default() } else { sc.name.clone() };
+            let name = if sc.name.is_empty() {
+                file.file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default()
+            } else {
+                sc.name.clone()
+            };
             let sc = Scenario { name, ..sc };
             let t = scenario::run(
                 sc,
-                RunOptions { out_dir: out.clone(), data_dir, cloud_url: cloud, enrollment_code, config, landscape, screenshot_pages: true, printer_port },
+                RunOptions {
+                    out_dir: out.clone(),
+                    data_dir,
+                    cloud_url: cloud,
+                    enrollment_code,
+                    config,
+                    landscape,
+                    screenshot_pages: true,
+                    printer_port,
+                },
             )?;
             for s in &t.steps {
-                println!("{} {:>3} {:<40} {} ({} ms){}", if s.ok { "ok  " } else { "FAIL" }, s.index, s.step, s.page, s.millis,
-                    s.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default());
+                println!(
+                    "{} {:>3} {:<40} {} ({} ms){}",
+                    if s.ok { "ok  " } else { "FAIL" },
+                    s.index,
+                    s.step,
+                    s.page,
+                    s.millis,
+                    s.error
+                        .as_ref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                );
             }
-            println!("scenario {}: {} — transcript in {}", t.scenario, if t.ok { "passed" } else { "FAILED" }, out.join("transcript.json").display());
+            println!(
+                "scenario {}: {} — transcript in {}",
+                t.scenario,
+                if t.ok { "passed" } else { "FAILED" },
+                out.join("transcript.json").display()
+            );
             Ok(if t.ok { 0 } else { 1 })
         }
-        Command::Screenshot { page, lang, elderly, landscape, out } => {
+        Command::Screenshot {
+            page,
+            lang,
+            elderly,
+            landscape,
+            out,
+        } => {
             let steps = steps_to(&page, lang)?;
             let work = tempdir_in_data(&data_dir)?;
             scenario::runner::screenshot_after(
@@ -254,7 +324,11 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
 
 /// A fresh folder for a screenshot run, so the demo's own data is never touched.
 fn tempdir_in_data(data_dir: &std::path::Path) -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("bianmin-shot-{}-{}", std::process::id(), data_dir.to_string_lossy().len()));
+    let dir = std::env::temp_dir().join(format!(
+        "bianmin-shot-{}-{}",
+        std::process::id(),
+        data_dir.to_string_lossy().len()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
@@ -264,8 +338,13 @@ fn tempdir_in_data(data_dir: &std::path::Path) -> anyhow::Result<PathBuf> {
 fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
     let t = |zh: &str, en: &str| Step::Tap(if lang == Lang::Zh { zh } else { en }.to_string());
     let mut steps = Vec::new();
-    let order = ["attract", "home", "form", "identify", "confirm", "result", "print"];
-    let depth = order.iter().position(|p| *p == page).with_context(|| format!("unknown page {page:?} (one of {})", order.join(", ")))?;
+    let order = [
+        "attract", "home", "form", "identify", "confirm", "result", "print",
+    ];
+    let depth = order
+        .iter()
+        .position(|p| *p == page)
+        .with_context(|| format!("unknown page {page:?} (one of {})", order.join(", ")))?;
     if depth >= 1 {
         steps.push(t("点击屏幕开始办理", "Touch here to start"));
     }

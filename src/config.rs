@@ -42,23 +42,41 @@ pub struct VendorSam {
 
 impl Default for CardReaderSection {
     fn default() -> Self {
-        CardReaderSection { pcsc: false, sam_port: String::new(), sam_baud: 115_200, vendor_sam: Vec::new() }
+        CardReaderSection {
+            pcsc: false,
+            sam_port: String::new(),
+            sam_baud: 115_200,
+            vendor_sam: Vec::new(),
+        }
     }
 }
 
 impl CardReaderSection {
-    pub fn vendor_profiles(&self) -> Result<Vec<bianmin_idcard::pcsc_reader::VendorSamProfile>, String> {
+    pub fn vendor_profiles(
+        &self,
+    ) -> Result<Vec<bianmin_idcard::pcsc_reader::VendorSamProfile>, String> {
         self.vendor_sam
             .iter()
             .map(|v| {
                 let hex: String = v.apdu.chars().filter(|c| !c.is_whitespace()).collect();
                 let apdu = (0..hex.len())
                     .step_by(2)
-                    .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+                    .map(|i| {
+                        hex.get(i..i + 2)
+                            .and_then(|b| u8::from_str_radix(b, 16).ok())
+                    })
                     .collect::<Option<Vec<u8>>>()
                     .filter(|a| a.len() >= 4)
-                    .ok_or_else(|| format!("card_reader.vendor_sam: apdu {:?} is not hex of at least 4 bytes", v.apdu))?;
-                Ok(bianmin_idcard::pcsc_reader::VendorSamProfile { reader_name_contains: v.reader.clone(), read_apdu: apdu })
+                    .ok_or_else(|| {
+                        format!(
+                            "card_reader.vendor_sam: apdu {:?} is not hex of at least 4 bytes",
+                            v.apdu
+                        )
+                    })?;
+                Ok(bianmin_idcard::pcsc_reader::VendorSamProfile {
+                    reader_name_contains: v.reader.clone(),
+                    read_apdu: apdu,
+                })
             })
             .collect()
     }
@@ -123,7 +141,11 @@ pub struct CloudSection {
 
 impl Default for CloudSection {
     fn default() -> Self {
-        CloudSection { url: String::new(), timeout_ms: 5000, enrollment_code: String::new() }
+        CloudSection {
+            url: String::new(),
+            timeout_ms: 5000,
+            enrollment_code: String::new(),
+        }
     }
 }
 
@@ -163,9 +185,16 @@ impl Default for PrinterSection {
 }
 
 impl PrinterSection {
-    pub fn serial(&self, port: &str, baud: Option<u32>) -> Result<bianmin_printer::SerialConfig, String> {
+    pub fn serial(
+        &self,
+        port: &str,
+        baud: Option<u32>,
+    ) -> Result<bianmin_printer::SerialConfig, String> {
         let mut cfg = bianmin_printer::SerialConfig::new(port, baud.unwrap_or(self.baud));
-        cfg.flow = self.flow.parse().map_err(|e| format!("printer.flow: {e}"))?;
+        cfg.flow = self
+            .flow
+            .parse()
+            .map_err(|e| format!("printer.flow: {e}"))?;
         Ok(cfg)
     }
 
@@ -173,7 +202,11 @@ impl PrinterSection {
         bianmin_printer::escpos::EncodeOptions {
             width_dots: self.width_dots,
             chinese_font: self.chinese_font,
-            missing_chars: self.missing_chars.chars().filter(|c| !c.is_whitespace()).collect(),
+            missing_chars: self
+                .missing_chars
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect(),
         }
     }
 }
@@ -181,15 +214,24 @@ impl PrinterSection {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
 }
 
 impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
-        cfg.validate().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        cfg.validate().map_err(|message| ConfigError::Invalid {
+            path: path.into(),
+            message,
+        })?;
         Ok(cfg)
     }
 
@@ -205,12 +247,17 @@ impl Config {
             return Err(format!("printer.flow: {e}"));
         }
         if ![1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200].contains(&self.printer.baud) {
-            return Err("printer.baud must be a standard rate (9600, 19200, 38400, 57600, 115200, …)".into());
+            return Err(
+                "printer.baud must be a standard rate (9600, 19200, 38400, 57600, 115200, …)"
+                    .into(),
+            );
         }
         if ![384, 576].contains(&self.printer.width_dots) {
             return Err("printer.width_dots must be 384 (58 mm) or 576 (80 mm)".into());
         }
-        if !self.cloud.url.is_empty() && !(self.cloud.url.starts_with("http://") || self.cloud.url.starts_with("https://")) {
+        if !self.cloud.url.is_empty()
+            && !(self.cloud.url.starts_with("http://") || self.cloud.url.starts_with("https://"))
+        {
             return Err("cloud.url must start with http:// or https://".into());
         }
         Ok(())
@@ -224,7 +271,10 @@ impl Config {
         };
         match path {
             Some(p) => {
-                let text = std::fs::read_to_string(&p).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
+                let text = std::fs::read_to_string(&p).map_err(|source| ConfigError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
                 Ok((Config::parse(&text, &p)?, Some(p)))
             }
             None => Ok((Config::default(), None)),
@@ -260,18 +310,29 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named() {
-        let e = Config::parse("[kiosk]\npage_timout_s = 30\n", Path::new("k.toml")).unwrap_err().to_string();
+        let e = Config::parse("[kiosk]\npage_timout_s = 30\n", Path::new("k.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("page_timout_s"), "{e}");
         assert!(e.contains("k.toml"), "{e}");
     }
 
     #[test]
     fn bad_values_are_named() {
-        let e = Config::parse("[kiosk]\norientation = \"diagonal\"\n", Path::new("k.toml")).unwrap_err().to_string();
+        let e = Config::parse("[kiosk]\norientation = \"diagonal\"\n", Path::new("k.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("orientation") || e.contains("diagonal"), "{e}");
-        let e = Config::parse("[kiosk]\npage_timeout_s = 30\nwarning_s = 40\n", Path::new("k.toml")).unwrap_err().to_string();
+        let e = Config::parse(
+            "[kiosk]\npage_timeout_s = 30\nwarning_s = 40\n",
+            Path::new("k.toml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("kiosk.warning_s"), "{e}");
-        let e = Config::parse("[printer]\nwidth_dots = 500\n", Path::new("k.toml")).unwrap_err().to_string();
+        let e = Config::parse("[printer]\nwidth_dots = 500\n", Path::new("k.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("printer.width_dots"), "{e}");
     }
 
@@ -280,15 +341,27 @@ mod tests {
         let text = include_str!("../docs/kiosk.example.toml");
         let c = Config::parse(text, Path::new("docs/kiosk.example.toml")).unwrap();
         assert!(c.card_reader.pcsc);
-        assert_eq!(c.card_reader.vendor_profiles().unwrap()[0].read_apdu, vec![0xFF, 0xB0, 0x00, 0x01, 0x00]);
-        let e = Config::parse("[[card_reader.vendor_sam]]\nreader = \"X\"\napdu = \"zz\"\n", Path::new("k.toml")).unwrap_err().to_string();
+        assert_eq!(
+            c.card_reader.vendor_profiles().unwrap()[0].read_apdu,
+            vec![0xFF, 0xB0, 0x00, 0x01, 0x00]
+        );
+        let e = Config::parse(
+            "[[card_reader.vendor_sam]]\nreader = \"X\"\napdu = \"zz\"\n",
+            Path::new("k.toml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("card_reader.vendor_sam"), "{e}");
         assert_eq!(c.printer.port, "/dev/ttyUSB0");
     }
 
     #[test]
     fn landscape_by_config() {
-        let c = Config::parse("[kiosk]\norientation = \"landscape\"\n", Path::new("k.toml")).unwrap();
+        let c = Config::parse(
+            "[kiosk]\norientation = \"landscape\"\n",
+            Path::new("k.toml"),
+        )
+        .unwrap();
         assert_eq!(c.kiosk.orientation.size(), (1920, 1080));
     }
 }

@@ -5,7 +5,10 @@
 use crate::cloud::api::{Catalog, IdentitySessionRequest, Site};
 use crate::cloud::{CloudClient, CloudError, ResidentToken};
 use crate::printing::PrintService;
-use crate::services::{cases::CasesFlow, guides::GuidesFlow, queue::QueueFlow, reports::ReportsFlow, show_cloud_error, show_error, Ctx, Next, ServiceCode};
+use crate::services::{
+    cases::CasesFlow, guides::GuidesFlow, queue::QueueFlow, reports::ReportsFlow, show_cloud_error,
+    show_error, Ctx, Next, ServiceCode,
+};
 use crate::session::{Effect, PageId, Prompt, ResidentSession, SessionEngine, Timing, WipeReason};
 use crate::storage::Store;
 use crate::view::{FlowView, ResultKind, TileView, ViewState};
@@ -161,7 +164,10 @@ impl Kiosk {
         // Reference data the offline-capable services need when the network is down.
         if let Ok(c) = self.cloud.report_categories().await {
             if let Ok(store) = self.store.lock() {
-                let _ = store.cache_put("report_categories", &serde_json::to_string(&c).expect("json"));
+                let _ = store.cache_put(
+                    "report_categories",
+                    &serde_json::to_string(&c).expect("json"),
+                );
             }
         }
         match self.cloud.catalog().await {
@@ -172,8 +178,15 @@ impl Kiosk {
                 self.catalog = Some(c);
             }
             Err(e) => {
-                tracing::warn!(kind = e.kind(), "catalogue not fetched; using the cached one");
-                let cached = self.store.lock().ok().and_then(|s| s.cache_get("catalog").ok().flatten());
+                tracing::warn!(
+                    kind = e.kind(),
+                    "catalogue not fetched; using the cached one"
+                );
+                let cached = self
+                    .store
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.cache_get("catalog").ok().flatten());
                 self.catalog = cached.and_then(|c| serde_json::from_str(&c).ok());
             }
         }
@@ -220,7 +233,10 @@ impl Kiosk {
         let cloud = self.cloud.clone();
         tokio::spawn(async move {
             if let Err(e) = cloud.revoke_identity_session(&token).await {
-                tracing::warn!(kind = e.kind(), "resident session not revoked; it will expire at the cloud");
+                tracing::warn!(
+                    kind = e.kind(),
+                    "resident session not revoked; it will expire at the cloud"
+                );
             }
         });
     }
@@ -247,8 +263,13 @@ impl Kiosk {
                     UiCommand::Back => {
                         // A multi-question flow steps back one question at a time.
                         let page = self.engine.page();
-                        let in_wizard = matches!(page, PageId::Form | PageId::Input) && matches!(self.flow, ActiveFlow::Reports(_));
-                        match if in_wizard { self.step_back() } else { crate::services::reports::Back::Leave } {
+                        let in_wizard = matches!(page, PageId::Form | PageId::Input)
+                            && matches!(self.flow, ActiveFlow::Reports(_));
+                        match if in_wizard {
+                            self.step_back()
+                        } else {
+                            crate::services::reports::Back::Leave
+                        } {
                             crate::services::reports::Back::Shown => {}
                             _ => {
                                 self.engine.back(now);
@@ -311,12 +332,22 @@ impl Kiosk {
     async fn reader_event(&mut self, ev: ReaderEvent) {
         let now = Instant::now();
         match ev {
-            ReaderEvent::ReaderAttached { reader } => tracing::info!(%reader, "card reader attached"),
+            ReaderEvent::ReaderAttached { reader } => {
+                tracing::info!(%reader, "card reader attached")
+            }
             ReaderEvent::ReaderLost { reader } => tracing::warn!(%reader, "card reader lost"),
             ReaderEvent::ReadFailed { reader, reason } => {
                 tracing::warn!(%reader, %reason, "card read failed");
-                self.audit("card_read_failed", &format!("{reason:?}").chars().take(80).collect::<String>());
-                show_error(&mut self.view, "error.card_invalid", "error.card_invalid.msg", false);
+                self.audit(
+                    "card_read_failed",
+                    &format!("{reason:?}").chars().take(80).collect::<String>(),
+                );
+                show_error(
+                    &mut self.view,
+                    "error.card_invalid",
+                    "error.card_invalid.msg",
+                    false,
+                );
                 self.engine.go(PageId::Result, now);
             }
             ReaderEvent::CardRemoved { .. } => {
@@ -324,26 +355,38 @@ impl Kiosk {
                 self.apply(fx);
             }
             ReaderEvent::CardInserted { identity, .. } => {
-                let today = chrono::Utc::now().with_timezone(&crate::cloud_sim::CST).date_naive();
+                let today = chrono::Utc::now()
+                    .with_timezone(&crate::cloud_sim::CST)
+                    .date_naive();
                 let expired = identity.is_expired_on(today);
                 let card_type = identity.card_type.code();
                 let fx = self.engine.card_inserted(*identity, now);
                 self.apply(fx);
                 self.audit("card_inserted", card_type);
                 if expired {
-                    show_error(&mut self.view, "error.card_expired", "error.card_expired.msg", false);
+                    show_error(
+                        &mut self.view,
+                        "error.card_expired",
+                        "error.card_expired.msg",
+                        false,
+                    );
                     self.engine.go(PageId::Result, now);
                     return;
                 }
                 let started = Instant::now();
                 self.open_identity_session().await;
-                tracing::info!(us = started.elapsed().as_micros() as u64, "card to greeting");
+                tracing::info!(
+                    us = started.elapsed().as_micros() as u64,
+                    "card to greeting"
+                );
             }
         }
     }
 
     async fn open_identity_session(&mut self) {
-        let Some(id) = self.engine.pending_identity() else { return };
+        let Some(id) = self.engine.pending_identity() else {
+            return;
+        };
         let req = IdentitySessionRequest {
             card_type: id.card_type.code().into(),
             id_number: id.id_number.as_str().into(),
@@ -358,7 +401,13 @@ impl Kiosk {
         match result {
             Ok(s) => {
                 let elderly = s.resident.elderly;
-                self.engine.identified(ResidentSession { token: ResidentToken::new(s.session_token), summary: s.resident }, now);
+                self.engine.identified(
+                    ResidentSession {
+                        token: ResidentToken::new(s.session_token),
+                        summary: s.resident,
+                    },
+                    now,
+                );
                 self.audit("identified", if elderly { "elderly" } else { "adult" });
                 if self.engine.page() == PageId::Identify {
                     self.step(FlowInput::Identified).await;
@@ -411,7 +460,10 @@ impl Kiosk {
         self.flow = match service {
             ServiceCode::QueueAndCases => ActiveFlow::Queue(QueueFlow::default()),
             ServiceCode::Guides => ActiveFlow::Guides(GuidesFlow::default()),
-            ServiceCode::Reports => ActiveFlow::Reports(Box::new(ReportsFlow::new(self.outbox.clone(), self.store.clone()))),
+            ServiceCode::Reports => ActiveFlow::Reports(Box::new(ReportsFlow::new(
+                self.outbox.clone(),
+                self.store.clone(),
+            ))),
             _ => ActiveFlow::Cases(CasesFlow::default()),
         };
         self.step(FlowInput::Open).await;
@@ -419,7 +471,12 @@ impl Kiosk {
 
     fn catalog_name(&self, service: ServiceCode) -> Option<String> {
         let lang = self.engine.lang();
-        self.catalog.as_ref()?.services.iter().find(|s| s.code == service.code()).map(|s| s.name.get(lang).to_string())
+        self.catalog
+            .as_ref()?
+            .services
+            .iter()
+            .find(|s| s.code == service.code())
+            .map(|s| s.name.get(lang).to_string())
     }
 
     /// Runs one input through the active flow, with the busy overlay up while it waits.
@@ -439,7 +496,9 @@ impl Kiosk {
                 FlowInput::Print => f.print(&mut ctx).await,
                 FlowInput::Identified => f.identified(&mut ctx).await,
                 FlowInput::SkipIdentify => f.skip_identify(&mut ctx).await,
-                FlowInput::InputKey(_) | FlowInput::InputSubmit(_) | FlowInput::InputSkip => Next::Stay,
+                FlowInput::InputKey(_) | FlowInput::InputSubmit(_) | FlowInput::InputSkip => {
+                    Next::Stay
+                }
             },
             ActiveFlow::Guides(f) => match input {
                 FlowInput::Open => f.open(&mut ctx).await,
@@ -492,7 +551,10 @@ impl Kiosk {
     }
 
     fn relabel(&mut self) {
-        self.view.service_title = self.service.and_then(|s| self.catalog_name(s)).unwrap_or_default();
+        self.view.service_title = self
+            .service
+            .and_then(|s| self.catalog_name(s))
+            .unwrap_or_default();
         let mut ctx = flow_ctx!(self);
         let _ = match &mut self.flow {
             ActiveFlow::Queue(f) => f.relabel(&mut ctx),
@@ -514,12 +576,19 @@ impl Kiosk {
         ServiceCode::HOME_TILES
             .iter()
             .map(|s| {
-                let entry = self.catalog.as_ref().and_then(|c| c.services.iter().find(|e| e.code == s.code()));
+                let entry = self
+                    .catalog
+                    .as_ref()
+                    .and_then(|c| c.services.iter().find(|e| e.code == s.code()));
                 TileView {
                     code: s.code().into(),
-                    title: entry.map(|e| e.name.get(lang).to_string()).unwrap_or_default(),
+                    title: entry
+                        .map(|e| e.name.get(lang).to_string())
+                        .unwrap_or_default(),
                     enabled: entry.map(|e| e.enabled).unwrap_or(true),
-                    needs_card: entry.map(|e| e.requires_identity).unwrap_or(*s == ServiceCode::MyCases),
+                    needs_card: entry
+                        .map(|e| e.requires_identity)
+                        .unwrap_or(*s == ServiceCode::MyCases),
                     // Offline, each service says what it can still do.
                     status: match (offline, s) {
                         (false, _) => String::new(),
@@ -540,10 +609,16 @@ impl Kiosk {
             lang,
             elderly: self.engine.elderly(),
             landscape: self.landscape,
-            countdown: if self.busy { None } else { self.engine.countdown(now) },
+            countdown: if self.busy {
+                None
+            } else {
+                self.engine.countdown(now)
+            },
             busy: self.busy,
             identified: resident.is_some(),
-            greeting_name: resident.map(|r| r.summary.name_masked.clone()).unwrap_or_default(),
+            greeting_name: resident
+                .map(|r| r.summary.name_masked.clone())
+                .unwrap_or_default(),
             remind_take_card: self.engine.remind_take_card(),
             staff_called: self.staff_called_until.is_some(),
             offline: self.cloud.reachable() == Some(false),
@@ -560,7 +635,14 @@ impl Kiosk {
             demo_cards: self
                 .demo
                 .as_ref()
-                .map(|(_, rs)| rs.iter().enumerate().map(|(i, r)| format!("{}. {} · {}", i + 1, r.name_masked(), r.card_type.code())).collect())
+                .map(|(_, rs)| {
+                    rs.iter()
+                        .enumerate()
+                        .map(|(i, r)| {
+                            format!("{}. {} · {}", i + 1, r.name_masked(), r.card_type.code())
+                        })
+                        .collect()
+                })
                 .unwrap_or_default(),
             card_present: self.engine.card_present(),
             flow: self.view.clone(),
@@ -599,7 +681,9 @@ enum FlowInput {
 /// Errors of the kiosk's own start-up, before the screen can say anything.
 pub fn describe_startup_error(e: &CloudError) -> String {
     match e {
-        CloudError::Problem(p) if p.code == "invalid_enrollment_code" => "the enrollment code was refused by the cloud".into(),
+        CloudError::Problem(p) if p.code == "invalid_enrollment_code" => {
+            "the enrollment code was refused by the cloud".into()
+        }
         other => other.to_string(),
     }
 }

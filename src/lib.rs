@@ -5,12 +5,12 @@
 //! [`storage`] and the drivers, and pushes a [`view::ViewState`] to the UI through the
 //! [`ui_bridge`]. The UI only raises callbacks on its adapter globals.
 
+pub mod app;
+pub mod card_cli;
 pub mod cli;
 pub mod cloud;
 pub mod cloud_sim;
 pub mod config;
-pub mod app;
-pub mod card_cli;
 pub mod kiosk;
 pub mod outbox;
 pub mod outbox_cli;
@@ -59,7 +59,13 @@ impl std::str::FromStr for Lang {
 }
 
 /// `bianmin demo`: the kiosk in a window, on simulated hardware and the embedded cloud.
-pub fn demo_main(config: config::Config, data_dir: std::path::PathBuf, landscape: bool, fullscreen: bool, printer_port: Option<String>) -> anyhow::Result<()> {
+pub fn demo_main(
+    config: config::Config,
+    data_dir: std::path::PathBuf,
+    landscape: bool,
+    fullscreen: bool,
+    printer_port: Option<String>,
+) -> anyhow::Result<()> {
     use slint::ComponentHandle;
     let landscape = landscape || config.kiosk.orientation == config::Orientation::Landscape;
     let started = std::time::Instant::now();
@@ -86,7 +92,10 @@ pub fn demo_main(config: config::Config, data_dir: std::path::PathBuf, landscape
     let first = std::cell::Cell::new(true);
     let notified = ui.window().set_rendering_notifier(move |state, _| {
         if matches!(state, slint::RenderingState::AfterRendering) && first.replace(false) {
-            tracing::info!(ms = started.elapsed().as_millis() as u64, "first frame rendered");
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "first frame rendered"
+            );
         }
     });
     if let Err(e) = notified {

@@ -39,10 +39,18 @@ pub struct RowView {
 
 impl RowView {
     pub fn new(label: &str, value: impl Into<String>) -> Self {
-        RowView { label: label.into(), value: value.into(), unit: String::new() }
+        RowView {
+            label: label.into(),
+            value: value.into(),
+            unit: String::new(),
+        }
     }
     pub fn with_unit(label: &str, value: impl Into<String>, unit: &str) -> Self {
-        RowView { label: label.into(), value: value.into(), unit: unit.into() }
+        RowView {
+            label: label.into(),
+            value: value.into(),
+            unit: unit.into(),
+        }
     }
 }
 

@@ -12,7 +12,11 @@ const CODE: &str = "TEST-ENROL-1";
 async fn sim(dir: &tempfile::TempDir) -> CloudSim {
     CloudSim::start(
         "127.0.0.1:0".parse().unwrap(),
-        SimOptions { db: dir.path().join("sim.db"), enrollment_code: CODE.into(), case_step: Duration::from_secs(3600) },
+        SimOptions {
+            db: dir.path().join("sim.db"),
+            enrollment_code: CODE.into(),
+            case_step: Duration::from_secs(3600),
+        },
     )
     .await
     .unwrap()
@@ -20,7 +24,14 @@ async fn sim(dir: &tempfile::TempDir) -> CloudSim {
 
 async fn enrolled(sim: &CloudSim) -> (CloudClient, EnrollResponse) {
     let c = CloudClient::new(&sim.url(), Duration::from_secs(3)).unwrap();
-    let e = c.enroll(&EnrollRequest { enrollment_code: CODE.into(), serial: "T-1".into(), model: "test".into() }).await.unwrap();
+    let e = c
+        .enroll(&EnrollRequest {
+            enrollment_code: CODE.into(),
+            serial: "T-1".into(),
+            model: "test".into(),
+        })
+        .await
+        .unwrap();
     c.set_device_token(&e.device_token);
     (c, e)
 }
@@ -51,18 +62,38 @@ async fn enrolment_and_device_auth() {
     let dir = tempfile::tempdir().unwrap();
     let sim = sim(&dir).await;
     let c = CloudClient::new(&sim.url(), Duration::from_secs(3)).unwrap();
-    let bad = c.enroll(&EnrollRequest { enrollment_code: "WRONG".into(), serial: "x".into(), model: "y".into() }).await.unwrap_err();
+    let bad = c
+        .enroll(&EnrollRequest {
+            enrollment_code: "WRONG".into(),
+            serial: "x".into(),
+            model: "y".into(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(problem_code(bad), (403, "invalid_enrollment_code".into()));
     // No token yet: every device call is refused with problem details.
-    assert_eq!(problem_code(c.catalog().await.unwrap_err()), (401, "unauthorized".into()));
+    assert_eq!(
+        problem_code(c.catalog().await.unwrap_err()),
+        (401, "unauthorized".into())
+    );
     let (c, e) = enrolled(&sim).await;
     assert!(e.device_token.starts_with("dev_"));
     assert_eq!(e.site.hall_id, "chenghua-jianshelu");
     let cat = c.catalog().await.unwrap();
     let codes: Vec<&str> = cat.services.iter().map(|s| s.code.as_str()).collect();
-    assert_eq!(codes, SERVICE_CODES.to_vec(), "the eight service codes, in order");
+    assert_eq!(
+        codes,
+        SERVICE_CODES.to_vec(),
+        "the eight service codes, in order"
+    );
     let hb = c
-        .heartbeat(&HeartbeatRequest { app_version: "0.1.0".into(), uptime_s: 5, printer: "ok".into(), card_reader: "ok".into(), pending_outbox: 0 })
+        .heartbeat(&HeartbeatRequest {
+            app_version: "0.1.0".into(),
+            uptime_s: 5,
+            printer: "ok".into(),
+            card_reader: "ok".into(),
+            pending_outbox: 0,
+        })
         .await
         .unwrap();
     assert!(hb.server_time.ends_with("+08:00"), "{}", hb.server_time);
@@ -79,7 +110,10 @@ async fn identity_sessions_mask_and_revoke() {
     assert!(who.elderly && who.age >= 76);
     c.cases(&token).await.unwrap();
     c.revoke_identity_session(&token).await.unwrap();
-    assert_eq!(problem_code(c.cases(&token).await.unwrap_err()), (401, "session_invalid".into()));
+    assert_eq!(
+        problem_code(c.cases(&token).await.unwrap_err()),
+        (401, "session_invalid".into())
+    );
 
     // An expired card and a bad check digit are refused as such.
     let expired = &demo_residents()[4];
@@ -112,8 +146,16 @@ async fn queue_tickets_are_created_once_per_key() {
     let (c, e) = enrolled(&sim).await;
     let queues = c.hall_queues(&e.site.hall_id).await.unwrap();
     assert!(queues.len() >= 4);
-    let social = queues.iter().find(|q| q.business == "social").unwrap().clone();
-    let req = QueueTicketRequest { hall_id: e.site.hall_id.clone(), business: "social".into(), priority: Priority::Normal };
+    let social = queues
+        .iter()
+        .find(|q| q.business == "social")
+        .unwrap()
+        .clone();
+    let req = QueueTicketRequest {
+        hall_id: e.site.hall_id.clone(),
+        business: "social".into(),
+        priority: Priority::Normal,
+    };
     let t1 = c.create_queue_ticket(&req, None, "key-1").await.unwrap();
     let again = c.create_queue_ticket(&req, None, "key-1").await.unwrap();
     assert_eq!(t1, again, "same Idempotency-Key → the first answer");
@@ -124,23 +166,66 @@ async fn queue_tickets_are_created_once_per_key() {
     assert_eq!(t2.waiting_ahead, t1.waiting_ahead + 1);
     assert_eq!(sim.count("tickets"), 2);
     // Reusing a key for another request is refused, and creates nothing.
-    let other = QueueTicketRequest { business: "household".into(), ..req.clone() };
-    assert_eq!(problem_code(c.create_queue_ticket(&other, None, "key-1").await.unwrap_err()), (422, "idempotency_key_reused".into()));
+    let other = QueueTicketRequest {
+        business: "household".into(),
+        ..req.clone()
+    };
+    assert_eq!(
+        problem_code(
+            c.create_queue_ticket(&other, None, "key-1")
+                .await
+                .unwrap_err()
+        ),
+        (422, "idempotency_key_reused".into())
+    );
     assert_eq!(sim.count("tickets"), 2);
 
     // Elderly priority needs the card of a resident aged 60+.
-    let elderly = QueueTicketRequest { priority: Priority::Elderly, ..req.clone() };
-    assert_eq!(problem_code(c.create_queue_ticket(&elderly, None, "key-3").await.unwrap_err()), (403, "priority_not_eligible".into()));
+    let elderly = QueueTicketRequest {
+        priority: Priority::Elderly,
+        ..req.clone()
+    };
+    assert_eq!(
+        problem_code(
+            c.create_queue_ticket(&elderly, None, "key-3")
+                .await
+                .unwrap_err()
+        ),
+        (403, "priority_not_eligible".into())
+    );
     let (young, _) = session(&c, 1).await;
-    assert_eq!(problem_code(c.create_queue_ticket(&elderly, Some(&young), "key-4").await.unwrap_err()), (403, "priority_not_eligible".into()));
+    assert_eq!(
+        problem_code(
+            c.create_queue_ticket(&elderly, Some(&young), "key-4")
+                .await
+                .unwrap_err()
+        ),
+        (403, "priority_not_eligible".into())
+    );
     let (old, _) = session(&c, 0).await;
-    let t = c.create_queue_ticket(&elderly, Some(&old), "key-5").await.unwrap();
+    let t = c
+        .create_queue_ticket(&elderly, Some(&old), "key-5")
+        .await
+        .unwrap();
     assert_eq!(t.waiting_ahead, 0);
     assert!(t.ticket_no.contains('V'));
 
-    assert_eq!(problem_code(c.hall_queues("no-such-hall").await.unwrap_err()), (404, "unknown_hall".into()));
-    let unknown = QueueTicketRequest { business: "karaoke".into(), ..req };
-    assert_eq!(problem_code(c.create_queue_ticket(&unknown, None, "key-6").await.unwrap_err()), (404, "unknown_business".into()));
+    assert_eq!(
+        problem_code(c.hall_queues("no-such-hall").await.unwrap_err()),
+        (404, "unknown_hall".into())
+    );
+    let unknown = QueueTicketRequest {
+        business: "karaoke".into(),
+        ..req
+    };
+    assert_eq!(
+        problem_code(
+            c.create_queue_ticket(&unknown, None, "key-6")
+                .await
+                .unwrap_err()
+        ),
+        (404, "unknown_business".into())
+    );
 }
 
 #[tokio::test]
@@ -151,11 +236,30 @@ async fn cases_move_through_the_back_office() {
     let (me, _) = session(&c, 0).await;
     let list = c.cases(&me).await.unwrap();
     let statuses: Vec<CaseStatus> = list.cases.iter().map(|c| c.status).collect();
-    assert!(statuses.contains(&CaseStatus::Received) && statuses.contains(&CaseStatus::Reviewing) && statuses.contains(&CaseStatus::Rejected));
+    assert!(
+        statuses.contains(&CaseStatus::Received)
+            && statuses.contains(&CaseStatus::Reviewing)
+            && statuses.contains(&CaseStatus::Rejected)
+    );
     let (other, _) = session(&c, 1).await;
-    let all_statuses: Vec<CaseStatus> =
-        c.cases(&other).await.unwrap().cases.iter().map(|c| c.status).chain(statuses.iter().copied()).collect();
-    for s in [CaseStatus::Received, CaseStatus::Accepted, CaseStatus::Reviewing, CaseStatus::Special, CaseStatus::Completed, CaseStatus::Delivered, CaseStatus::Rejected] {
+    let all_statuses: Vec<CaseStatus> = c
+        .cases(&other)
+        .await
+        .unwrap()
+        .cases
+        .iter()
+        .map(|c| c.status)
+        .chain(statuses.iter().copied())
+        .collect();
+    for s in [
+        CaseStatus::Received,
+        CaseStatus::Accepted,
+        CaseStatus::Reviewing,
+        CaseStatus::Special,
+        CaseStatus::Completed,
+        CaseStatus::Delivered,
+        CaseStatus::Rejected,
+    ] {
         assert!(all_statuses.contains(&s), "seeded cases cover {s:?}");
     }
 
@@ -175,17 +279,31 @@ async fn cases_move_through_the_back_office() {
         )
         .await
         .unwrap();
-    assert_eq!(problem_code(c.case(&receipt.case_no, Some(&me), None).await.unwrap_err()), (404, "case_not_found".into()));
-    let d = c.case(&receipt.case_no, None, Some(&receipt.query_code)).await.unwrap();
+    assert_eq!(
+        problem_code(c.case(&receipt.case_no, Some(&me), None).await.unwrap_err()),
+        (404, "case_not_found".into())
+    );
+    let d = c
+        .case(&receipt.case_no, None, Some(&receipt.query_code))
+        .await
+        .unwrap();
     assert_eq!(d.status, CaseStatus::Received);
     sim.advance_cases();
     sim.advance_cases();
-    let d = c.case(&receipt.case_no, None, Some(&receipt.query_code)).await.unwrap();
+    let d = c
+        .case(&receipt.case_no, None, Some(&receipt.query_code))
+        .await
+        .unwrap();
     assert_eq!(d.status, CaseStatus::Reviewing);
     assert_eq!(d.history.len(), 3);
     assert!(!d.rating_allowed);
     sim.advance_cases();
-    assert!(c.case(&receipt.case_no, None, Some(&receipt.query_code)).await.unwrap().rating_allowed);
+    assert!(
+        c.case(&receipt.case_no, None, Some(&receipt.query_code))
+            .await
+            .unwrap()
+            .rating_allowed
+    );
 }
 
 #[tokio::test]
@@ -196,54 +314,185 @@ async fn every_service_area_answers() {
     let (me, _) = session(&c, 1).await;
     let si = c.social_insurance_summary(&me).await.unwrap();
     assert!(si.contribution_months > 0);
-    let recs = c.social_insurance_records(&me, "2026-01", "2026-06").await.unwrap();
+    let recs = c
+        .social_insurance_records(&me, "2026-01", "2026-06")
+        .await
+        .unwrap();
     assert_eq!(recs.records.len(), 6);
-    let cert = c.social_insurance_certificate(&me, &CertificateRequest { kind: "contribution".into(), from: "2026-01".into(), to: "2026-06".into() }, "cert-1").await.unwrap();
+    let cert = c
+        .social_insurance_certificate(
+            &me,
+            &CertificateRequest {
+                kind: "contribution".into(),
+                from: "2026-01".into(),
+                to: "2026-06".into(),
+            },
+            "cert-1",
+        )
+        .await
+        .unwrap();
     assert!(cert.verify_url.is_ascii() && cert.verify_url.contains(&cert.certificate_no));
-    let again = c.social_insurance_certificate(&me, &CertificateRequest { kind: "contribution".into(), from: "2026-01".into(), to: "2026-06".into() }, "cert-1").await.unwrap();
+    let again = c
+        .social_insurance_certificate(
+            &me,
+            &CertificateRequest {
+                kind: "contribution".into(),
+                from: "2026-01".into(),
+                to: "2026-06".into(),
+            },
+            "cert-1",
+        )
+        .await
+        .unwrap();
     assert_eq!(cert.certificate_no, again.certificate_no);
     assert_eq!(sim.count("certificates"), 1);
-    assert_eq!(problem_code(c.social_insurance_records(&me, "2026-13", "2026-06").await.unwrap_err()).0, 400);
+    assert_eq!(
+        problem_code(
+            c.social_insurance_records(&me, "2026-13", "2026-06")
+                .await
+                .unwrap_err()
+        )
+        .0,
+        400
+    );
 
     assert!(c.medical_account(&me).await.unwrap().balance_fen > 0);
-    assert_eq!(c.medical_transactions(&me, "2026-01", "2026-03").await.unwrap().transactions.len(), 3);
-    c.medical_statement(&me, &StatementRequest { from: "2026-01".into(), to: "2026-03".into() }, "st-1").await.unwrap();
+    assert_eq!(
+        c.medical_transactions(&me, "2026-01", "2026-03")
+            .await
+            .unwrap()
+            .transactions
+            .len(),
+        3
+    );
+    c.medical_statement(
+        &me,
+        &StatementRequest {
+            from: "2026-01".into(),
+            to: "2026-03".into(),
+        },
+        "st-1",
+    )
+    .await
+    .unwrap();
     assert!(c.housing_fund_account(&me).await.unwrap().balance_fen > 0);
-    c.housing_fund_deposit_proof(&me, &DepositProofRequest { purpose: "loan".into() }, "hf-1").await.unwrap();
+    c.housing_fund_deposit_proof(
+        &me,
+        &DepositProofRequest {
+            purpose: "loan".into(),
+        },
+        "hf-1",
+    )
+    .await
+    .unwrap();
 
     let bills = c.bills("water", "W10000002").await.unwrap();
     assert_eq!(bills.holder_masked, "李*英");
-    let unpaid: Vec<&Bill> = bills.bills.iter().filter(|b| b.status == "unpaid").collect();
-    let pay = c.create_payment(&PaymentRequest { bill_ids: vec![unpaid[0].bill_id.clone()], amount_fen: unpaid[0].amount_fen + 1 }, "pay-0").await.unwrap_err();
+    let unpaid: Vec<&Bill> = bills
+        .bills
+        .iter()
+        .filter(|b| b.status == "unpaid")
+        .collect();
+    let pay = c
+        .create_payment(
+            &PaymentRequest {
+                bill_ids: vec![unpaid[0].bill_id.clone()],
+                amount_fen: unpaid[0].amount_fen + 1,
+            },
+            "pay-0",
+        )
+        .await
+        .unwrap_err();
     assert_eq!(problem_code(pay), (422, "amount_mismatch".into()));
-    let pay = c.create_payment(&PaymentRequest { bill_ids: vec![unpaid[0].bill_id.clone()], amount_fen: unpaid[0].amount_fen }, "pay-1").await.unwrap();
+    let pay = c
+        .create_payment(
+            &PaymentRequest {
+                bill_ids: vec![unpaid[0].bill_id.clone()],
+                amount_fen: unpaid[0].amount_fen,
+            },
+            "pay-1",
+        )
+        .await
+        .unwrap();
     assert_eq!(pay.status, "pending");
     assert!(pay.qr_payload.is_ascii());
     assert_eq!(c.payment(&pay.payment_id).await.unwrap().status, "pending");
-    assert_eq!(problem_code(c.bills("water", "nobody").await.unwrap_err()), (404, "account_not_found".into()));
+    assert_eq!(
+        problem_code(c.bills("water", "nobody").await.unwrap_err()),
+        (404, "account_not_found".into())
+    );
 
     let types = c.household_certificate_types().await.unwrap();
     let r = c
-        .household_application(&me, &HouseholdApplicationRequest { type_: types.types[0].code.clone(), phone: "13800001001".into(), address: "建设南路18号".into() }, "hh-1")
+        .household_application(
+            &me,
+            &HouseholdApplicationRequest {
+                type_: types.types[0].code.clone(),
+                phone: "13800001001".into(),
+                address: "建设南路18号".into(),
+            },
+            "hh-1",
+        )
         .await
         .unwrap();
     assert!(r.case_no.starts_with("BM"));
-    assert_eq!(problem_code(c.household_application(&me, &HouseholdApplicationRequest { type_: "x".into(), phone: "123".into(), address: "a".into() }, "hh-2").await.unwrap_err()).0, 400);
+    assert_eq!(
+        problem_code(
+            c.household_application(
+                &me,
+                &HouseholdApplicationRequest {
+                    type_: "x".into(),
+                    phone: "123".into(),
+                    address: "a".into()
+                },
+                "hh-2"
+            )
+            .await
+            .unwrap_err()
+        )
+        .0,
+        400
+    );
 
     let programs = c.assistance_programs().await.unwrap();
     assert!(programs.programs.len() >= 3);
-    let poor = EligibilityRequest { program: "dibao".into(), household_size: 3, monthly_income_fen: 200_000 };
+    let poor = EligibilityRequest {
+        program: "dibao".into(),
+        household_size: 3,
+        monthly_income_fen: 200_000,
+    };
     assert!(c.assistance_eligibility(&me, &poor).await.unwrap().eligible);
-    let rich = EligibilityRequest { monthly_income_fen: 2_000_000, ..poor.clone() };
+    let rich = EligibilityRequest {
+        monthly_income_fen: 2_000_000,
+        ..poor.clone()
+    };
     let e = c.assistance_eligibility(&me, &rich).await.unwrap();
     assert!(!e.eligible && !e.reasons.is_empty());
-    let app = AssistanceApplicationRequest { program: "dibao".into(), household_size: 3, monthly_income_fen: 2_000_000, phone: "13800001001".into() };
-    assert_eq!(problem_code(c.assistance_application(&me, &app, "as-1").await.unwrap_err()), (422, "not_eligible".into()));
+    let app = AssistanceApplicationRequest {
+        program: "dibao".into(),
+        household_size: 3,
+        monthly_income_fen: 2_000_000,
+        phone: "13800001001".into(),
+    };
+    assert_eq!(
+        problem_code(
+            c.assistance_application(&me, &app, "as-1")
+                .await
+                .unwrap_err()
+        ),
+        (422, "not_eligible".into())
+    );
 
     let g = c.guides("居住证").await.unwrap();
     assert_eq!(g.guides.len(), 1);
     assert_eq!(c.guides("").await.unwrap().guides.len(), 3);
-    assert!(c.report_categories().await.unwrap().categories.iter().any(|c| c.kind == ReportKind::Appeal));
+    assert!(c
+        .report_categories()
+        .await
+        .unwrap()
+        .categories
+        .iter()
+        .any(|c| c.kind == ReportKind::Appeal));
 }
 
 #[tokio::test]
@@ -261,26 +510,48 @@ async fn faults_become_typed_errors() {
 
     sim.set_fault(Fault::ServerError);
     let err = c.hall_queues(&e.site.hall_id).await.unwrap_err();
-    assert!(matches!(&err, CloudError::Problem(p) if p.status == 500), "{err:?}");
+    assert!(
+        matches!(&err, CloudError::Problem(p) if p.status == 500),
+        "{err:?}"
+    );
     assert!(err.is_retryable());
     assert_eq!(c.reachable(), Some(true));
 
     sim.set_fault(Fault::Malformed);
-    assert!(matches!(c.hall_queues(&e.site.hall_id).await.unwrap_err(), CloudError::Malformed(_)));
+    assert!(matches!(
+        c.hall_queues(&e.site.hall_id).await.unwrap_err(),
+        CloudError::Malformed(_)
+    ));
 
     sim.set_fault(Fault::Slow(Duration::from_secs(2)));
     let quick = CloudClient::new(&sim.url(), Duration::from_millis(300)).unwrap();
     quick.set_device_token(&e.device_token);
     let started = std::time::Instant::now();
-    assert!(matches!(quick.hall_queues(&e.site.hall_id).await.unwrap_err(), CloudError::Timeout(300)));
-    assert!(started.elapsed() < Duration::from_millis(1500), "the timeout is honoured");
+    assert!(matches!(
+        quick.hall_queues(&e.site.hall_id).await.unwrap_err(),
+        CloudError::Timeout(300)
+    ));
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "the timeout is honoured"
+    );
 
     sim.set_fault(Fault::None);
     c.hall_queues(&e.site.hall_id).await.unwrap();
     let calls = c.take_calls();
-    assert!(calls.iter().all(|r| r.error.as_deref() != Some("circuit_open")), "failures in between reset the count");
-    assert!(calls.iter().any(|r| r.status == 0 && r.error.as_deref() == Some("unreachable")));
-    assert!(calls.iter().all(|r| !r.path.contains('?')), "queries never reach the call log");
+    assert!(
+        calls
+            .iter()
+            .all(|r| r.error.as_deref() != Some("circuit_open")),
+        "failures in between reset the count"
+    );
+    assert!(calls
+        .iter()
+        .any(|r| r.status == 0 && r.error.as_deref() == Some("unreachable")));
+    assert!(
+        calls.iter().all(|r| !r.path.contains('?')),
+        "queries never reach the call log"
+    );
 }
 
 #[tokio::test]
@@ -289,7 +560,11 @@ async fn unknown_routes_and_bad_bodies_are_problems() {
     let sim = sim(&dir).await;
     let (_, e) = enrolled(&sim).await;
     let http = reqwest::Client::new();
-    let r = http.get(format!("{}/v1/nowhere", sim.url())).send().await.unwrap();
+    let r = http
+        .get(format!("{}/v1/nowhere", sim.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let r = http
@@ -322,13 +597,19 @@ async fn the_circuit_opens_after_repeated_failures_and_fails_fast() {
     let (c, e) = enrolled(&sim).await;
     sim.set_fault(Fault::Down);
     for _ in 0..bianmin::cloud::client::BREAKER_THRESHOLD {
-        assert!(matches!(c.hall_queues(&e.site.hall_id).await.unwrap_err(), CloudError::Unreachable(_)));
+        assert!(matches!(
+            c.hall_queues(&e.site.hall_id).await.unwrap_err(),
+            CloudError::Unreachable(_)
+        ));
     }
     sim.set_fault(Fault::None);
     // Open: the call does not even reach the (healthy) cloud.
     let started = std::time::Instant::now();
     let err = c.hall_queues(&e.site.hall_id).await.unwrap_err();
-    assert!(matches!(&err, CloudError::Unreachable(m) if m.contains("circuit")), "{err:?}");
+    assert!(
+        matches!(&err, CloudError::Unreachable(m) if m.contains("circuit")),
+        "{err:?}"
+    );
     assert!(started.elapsed() < Duration::from_millis(50));
     assert!(err.is_retryable());
     let calls = c.take_calls();

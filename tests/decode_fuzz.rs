@@ -13,18 +13,34 @@ fn json() -> impl Strategy<Value = serde_json::Value> {
         Just(serde_json::Value::Null),
         any::<bool>().prop_map(serde_json::Value::from),
         any::<i64>().prop_map(serde_json::Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(serde_json::Value::from),
         "\\PC{0,12}".prop_map(serde_json::Value::from),
-        prop_oneof![Just("ticket_no"), Just("status"), Just("received"), Just("code"), Just("")].prop_map(serde_json::Value::from),
+        prop_oneof![
+            Just("ticket_no"),
+            Just("status"),
+            Just("received"),
+            Just("code"),
+            Just("")
+        ]
+        .prop_map(serde_json::Value::from),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
             prop::collection::btree_map(
                 prop_oneof![
-                    Just("ticket_no".to_string()), Just("business".to_string()), Just("waiting_ahead".to_string()),
-                    Just("estimated_wait_min".to_string()), Just("issued_at".to_string()), Just("cases".to_string()),
-                    Just("code".to_string()), Just("status".to_string()), Just("title".to_string()), "[a-z_]{1,8}"
+                    Just("ticket_no".to_string()),
+                    Just("business".to_string()),
+                    Just("waiting_ahead".to_string()),
+                    Just("estimated_wait_min".to_string()),
+                    Just("issued_at".to_string()),
+                    Just("cases".to_string()),
+                    Just("code".to_string()),
+                    Just("status".to_string()),
+                    Just("title".to_string()),
+                    "[a-z_]{1,8}"
                 ],
                 inner,
                 0..6
@@ -72,7 +88,19 @@ async fn serve_once(status: u16, content_type: &'static str, body: Vec<u8>) -> S
 }
 
 fn statuses() -> impl Strategy<Value = u16> {
-    prop_oneof![Just(200u16), Just(201), Just(204), Just(400), Just(401), Just(404), Just(409), Just(422), Just(500), Just(503), 100u16..600]
+    prop_oneof![
+        Just(200u16),
+        Just(201),
+        Just(204),
+        Just(400),
+        Just(401),
+        Just(404),
+        Just(409),
+        Just(422),
+        Just(500),
+        Just(503),
+        100u16..600
+    ]
 }
 
 proptest! {

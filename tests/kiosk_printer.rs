@@ -11,8 +11,19 @@ fn run(fake: &FakePrinter, dir: &std::path::Path, scenario: &str) -> std::proces
     let file = dir.join("journey.toml");
     std::fs::write(&file, scenario).unwrap();
     Command::new(env!("CARGO_BIN_EXE_bianmin"))
-        .args(["--data-dir", dir.join("data").to_str().unwrap(), "scenario", "run", file.to_str().unwrap()])
-        .args(["--out", dir.join("out").to_str().unwrap(), "--printer-port", &fake.path])
+        .args([
+            "--data-dir",
+            dir.join("data").to_str().unwrap(),
+            "scenario",
+            "run",
+            file.to_str().unwrap(),
+        ])
+        .args([
+            "--out",
+            dir.join("out").to_str().unwrap(),
+            "--printer-port",
+            &fake.path,
+        ])
         .env("RUST_LOG", "warn")
         .output()
         .unwrap()
@@ -35,8 +46,16 @@ expect_page = "result"
 fn the_ticket_comes_out_of_the_serial_printer() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakePrinter::start(Behaviour::default());
-    let out = run(&fake, dir.path(), &format!("{TICKET}[[step]]\nexpect_text = \"打印完成，请取走凭条\"\n"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(
+        &fake,
+        dir.path(),
+        &format!("{TICKET}[[step]]\nexpect_text = \"打印完成，请取走凭条\"\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let paper = fake.paperwork();
     let text = paper.lines.join("\n");
     assert!(text.contains("公积金 Housing fund"), "{text}");
@@ -47,7 +66,10 @@ fn the_ticket_comes_out_of_the_serial_printer() {
 #[test]
 fn paper_out_mid_ticket_is_told_and_the_retry_is_one_reprint() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = FakePrinter::start(Behaviour { paper_out_after: Some(150), ..Default::default() });
+    let fake = FakePrinter::start(Behaviour {
+        paper_out_after: Some(150),
+        ..Default::default()
+    });
     // The resident sees why, refills are done by staff (the fault clears), and "print" again.
     let journey = format!(
         "{TICKET}[[step]]\nexpect_text = \"打印机缺纸，请呼叫工作人员\"\n[[step]]\nwait_s = 0.5\n[[step]]\ntap = \"打印凭条\"\n[[step]]\nexpect_text = \"打印完成，请取走凭条\"\n"
@@ -76,12 +98,31 @@ fn paper_out_mid_ticket_is_told_and_the_retry_is_one_reprint() {
     };
     let out = run(&fake, dir.path(), &journey);
     refill.join().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let paper = fake.paperwork();
-    assert_eq!(paper.lines.iter().filter(|l| l.contains("补打 REPRINT")).count(), 1, "one marked reprint");
-    assert_eq!(paper.cuts, 1, "the interrupted ticket never reached its cut; the reprint did");
+    assert_eq!(
+        paper
+            .lines
+            .iter()
+            .filter(|l| l.contains("补打 REPRINT"))
+            .count(),
+        1,
+        "one marked reprint"
+    );
+    assert_eq!(
+        paper.cuts, 1,
+        "the interrupted ticket never reached its cut; the reprint did"
+    );
     let store = bianmin::storage::Store::open_in(&dir.path().join("data")).unwrap();
     let jobs = store.spool_jobs().unwrap();
-    assert_eq!(jobs.len(), 1, "the retry is the same job, not a second one: {jobs:?}");
+    assert_eq!(
+        jobs.len(),
+        1,
+        "the retry is the same job, not a second one: {jobs:?}"
+    );
     assert_eq!((jobs[0].2.as_str(), jobs[0].3), ("done", true));
 }

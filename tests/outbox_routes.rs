@@ -10,8 +10,18 @@ use bianmin::outbox::Outcome;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tickets_are_delivered_once_while_the_resident_waits_and_never_later() {
     let dir = tempfile::tempdir().unwrap();
-    let support::cloud::Kiosk { sim, cloud, enrollment: e, outbox, .. } = support::cloud::kiosk(dir.path()).await;
-    let req = QueueTicketRequest { hall_id: e.site.hall_id.clone(), business: "general".into(), priority: Priority::Normal };
+    let support::cloud::Kiosk {
+        sim,
+        cloud,
+        enrollment: e,
+        outbox,
+        ..
+    } = support::cloud::kiosk(dir.path()).await;
+    let req = QueueTicketRequest {
+        hall_id: e.site.hall_id.clone(),
+        business: "general".into(),
+        priority: Priority::Normal,
+    };
 
     // Delivered while the resident waits; asking again answers the same ticket.
     let q = outbox.enqueue_ticket(&req, None).unwrap();
@@ -29,10 +39,17 @@ async fn tickets_are_delivered_once_while_the_resident_waits_and_never_later() {
     // The cloud is down: the ticket stays pending, the worker does not send it later...
     sim.set_fault(Fault::Down);
     let q2 = outbox.enqueue_ticket(&req, None).unwrap();
-    assert!(matches!(outbox.deliver_entry(&cloud, q2.id).await, Some(Outcome::Later(_))));
+    assert!(matches!(
+        outbox.deliver_entry(&cloud, q2.id).await,
+        Some(Outcome::Later(_))
+    ));
     sim.set_fault(Fault::None);
     let pass = outbox.deliver_due_now(&cloud).await.unwrap();
-    assert_eq!((pass.delivered, pass.retrying), (0, 0), "online-only entries are skipped by the worker");
+    assert_eq!(
+        (pass.delivered, pass.retrying),
+        (0, 0),
+        "online-only entries are skipped by the worker"
+    );
     // ...and when the session ends it is abandoned, never issued.
     assert_eq!(outbox.abandon_online_only().unwrap(), 1);
     assert_eq!(outbox.counts().unwrap(), (0, 1, 1));

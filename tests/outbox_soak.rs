@@ -22,7 +22,15 @@ fn bin() -> &'static str {
 
 fn start_sim(port: u16, db: &Path) -> Child {
     let child = Command::new(bin())
-        .args(["cloud-sim", "--listen", &format!("127.0.0.1:{port}"), "--db", db.to_str().unwrap(), "--enrollment-code", "SOAK"])
+        .args([
+            "cloud-sim",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+            db.to_str().unwrap(),
+            "--enrollment-code",
+            "SOAK",
+        ])
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -30,7 +38,10 @@ fn start_sim(port: u16, db: &Path) -> Child {
         .unwrap();
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(10), "the simulator did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the simulator did not start"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     child
@@ -46,15 +57,32 @@ fn outbox_soak() {
     let dir = tempfile::tempdir().unwrap();
     let kiosk = dir.path().join("kiosk");
     let db = dir.path().join("sim.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}");
     let sim = Arc::new(Mutex::new(start_sim(port, &db)));
 
     // Enrol the kiosk's data dir.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let cloud = CloudClient::new(&url, Duration::from_secs(2)).unwrap();
-    let e = rt.block_on(cloud.enroll(&EnrollRequest { enrollment_code: "SOAK".into(), serial: "SOAK-1".into(), model: "soak".into() })).unwrap();
-    Store::open_in(&kiosk).unwrap().save_enrollment(&Enrollment { device_id: e.device_id, device_token: e.device_token, site: e.site }).unwrap();
+    let e = rt
+        .block_on(cloud.enroll(&EnrollRequest {
+            enrollment_code: "SOAK".into(),
+            serial: "SOAK-1".into(),
+            model: "soak".into(),
+        }))
+        .unwrap();
+    Store::open_in(&kiosk)
+        .unwrap()
+        .save_enrollment(&Enrollment {
+            device_id: e.device_id,
+            device_token: e.device_token,
+            site: e.site,
+        })
+        .unwrap();
 
     // The cloud flaps: killed and restarted at random intervals.
     let flapping = Arc::new(AtomicBool::new(true));
@@ -76,7 +104,18 @@ fn outbox_soak() {
 
     let submit = || {
         Command::new(bin())
-            .args(["--data-dir", kiosk.to_str().unwrap(), "outbox", "soak-submit", "--count", &N.to_string(), "--cloud", &url, "--pace-ms", "8"])
+            .args([
+                "--data-dir",
+                kiosk.to_str().unwrap(),
+                "outbox",
+                "soak-submit",
+                "--count",
+                &N.to_string(),
+                "--cloud",
+                &url,
+                "--pace-ms",
+                "8",
+            ])
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -103,18 +142,45 @@ fn outbox_soak() {
     // The cloud steady again: the submitter finishes the job.
     let status = submit().wait().unwrap();
     assert!(status.success());
-    assert!(started.elapsed() < Duration::from_secs(150), "the soak stays bounded");
+    assert!(
+        started.elapsed() < Duration::from_secs(150),
+        "the soak stays bounded"
+    );
     println!("soak time: {:.1} s", started.elapsed().as_secs_f64());
 
-    let out = Command::new(bin()).args(["--data-dir", kiosk.to_str().unwrap(), "outbox", "status", "--json"]).output().unwrap();
+    let out = Command::new(bin())
+        .args([
+            "--data-dir",
+            kiosk.to_str().unwrap(),
+            "outbox",
+            "status",
+            "--json",
+        ])
+        .output()
+        .unwrap();
     let counts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     stop(&mut sim.lock().unwrap());
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let cases: i64 = conn.query_row("SELECT COUNT(*) FROM cases WHERE kind = 'report'", [], |r| r.get(0)).unwrap();
-    let keys: i64 = conn.query_row("SELECT COUNT(*) FROM idempotency WHERE route = 'reports'", [], |r| r.get(0)).unwrap();
+    let cases: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM cases WHERE kind = 'report'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let keys: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM idempotency WHERE route = 'reports'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     let delivered = counts["delivered"].as_i64().unwrap();
-    println!("soak: {N} submitted, {delivered} delivered, {} duplicates, {kills} kills", cases - N);
+    println!(
+        "soak: {N} submitted, {delivered} delivered, {} duplicates, {kills} kills",
+        cases - N
+    );
     println!("(the cloud was killed and restarted {flap_count} times)");
     assert!(kills >= MIN_KILLS);
     assert_eq!(counts["pending"], 0);

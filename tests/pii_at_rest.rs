@@ -26,8 +26,14 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 fn assert_clean(bytes: &[u8], what: &str) {
     for r in demo_residents() {
         let (gbk, _, _) = encoding_rs::GBK.encode(&r.name);
-        assert!(!contains(bytes, r.id_number.as_str().as_bytes()), "{what}: an ID number");
-        assert!(!contains(bytes, r.name.as_bytes()), "{what}: a name (UTF-8)");
+        assert!(
+            !contains(bytes, r.id_number.as_str().as_bytes()),
+            "{what}: an ID number"
+        );
+        assert!(
+            !contains(bytes, r.name.as_bytes()),
+            "{what}: a name (UTF-8)"
+        );
         assert!(!contains(bytes, &gbk), "{what}: a name (GBK)");
     }
 }
@@ -44,11 +50,23 @@ fn a_whole_session_leaves_no_personal_data_in_the_database_or_the_log() {
     .unwrap();
     let data = dir.path().join("data");
     let out = Command::new(env!("CARGO_BIN_EXE_bianmin"))
-        .args(["--data-dir", data.to_str().unwrap(), "scenario", "run", journey.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap()])
+        .args([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "scenario",
+            "run",
+            journey.to_str().unwrap(),
+            "--out",
+            dir.path().join("out").to_str().unwrap(),
+        ])
         .env("RUST_LOG", "debug")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_clean(&raw_files(&data), "kiosk database");
     assert_clean(&out.stderr, "log output (debug level)");
     // The receipts saved as PNG carry only what the paper shows; their files are images, and the
@@ -58,7 +76,13 @@ fn a_whole_session_leaves_no_personal_data_in_the_database_or_the_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbox_entries_are_sealed_and_deleted_once_delivered() {
     let dir = tempfile::tempdir().unwrap();
-    let support::cloud::Kiosk { sim, cloud, store, outbox, .. } = support::cloud::kiosk(dir.path()).await;
+    let support::cloud::Kiosk {
+        sim,
+        cloud,
+        store,
+        outbox,
+        ..
+    } = support::cloud::kiosk(dir.path()).await;
 
     let phone = "13912345678";
     let description = "李秀英家楼道电线裸露，联系人李秀英";
@@ -75,8 +99,14 @@ async fn outbox_entries_are_sealed_and_deleted_once_delivered() {
     assert_eq!(outbox.deliver_due_now(&cloud).await.unwrap().retrying, 1);
     store.lock().unwrap().checkpoint().unwrap();
     let sealed = raw_files(dir.path());
-    assert!(!contains(&sealed, phone.as_bytes()), "the phone is sealed at rest");
-    assert!(!contains(&sealed, "电线裸露".as_bytes()), "free text is sealed at rest");
+    assert!(
+        !contains(&sealed, phone.as_bytes()),
+        "the phone is sealed at rest"
+    );
+    assert!(
+        !contains(&sealed, "电线裸露".as_bytes()),
+        "free text is sealed at rest"
+    );
 
     sim.set_fault(bianmin::cloud_sim::Fault::None);
     assert_eq!(outbox.deliver_due_now(&cloud).await.unwrap().delivered, 1);
@@ -88,6 +118,13 @@ async fn outbox_entries_are_sealed_and_deleted_once_delivered() {
     assert!(!contains(&after, "李秀英".as_bytes()));
     assert_eq!(outbox.counts().unwrap(), (0, 1, 0));
     // Delivered once, whatever happens next.
-    assert_eq!(outbox.deliver_due_now(&cloud).await.unwrap(), Default::default());
-    assert_eq!(sim.count("idempotency"), 1, "the report was created once, under its one key");
+    assert_eq!(
+        outbox.deliver_due_now(&cloud).await.unwrap(),
+        Default::default()
+    );
+    assert_eq!(
+        sim.count("idempotency"),
+        1,
+        "the report was created once, under its one key"
+    );
 }

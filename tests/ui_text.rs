@@ -24,7 +24,11 @@ fn msgids() -> BTreeMap<String, String> {
                     while let Some(i) = rest.find("@tr(\"") {
                         let after = &rest[i + 5..];
                         let end = after.find('"').expect("closing quote");
-                        out.entry(after[..end].to_string()).or_insert(format!("{}:{}", p.display(), n + 1));
+                        out.entry(after[..end].to_string()).or_insert(format!(
+                            "{}:{}",
+                            p.display(),
+                            n + 1
+                        ));
                         rest = &after[end..];
                     }
                 }
@@ -35,8 +39,12 @@ fn msgids() -> BTreeMap<String, String> {
 }
 
 fn po(lang: &str) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(format!("{UI}/translations/{lang}/LC_MESSAGES/bianmin.po")).unwrap();
-    assert!(!text.contains("#, fuzzy"), "{lang}: fuzzy entries are not translations");
+    let text = std::fs::read_to_string(format!("{UI}/translations/{lang}/LC_MESSAGES/bianmin.po"))
+        .unwrap();
+    assert!(
+        !text.contains("#, fuzzy"),
+        "{lang}: fuzzy entries are not translations"
+    );
     let mut out = BTreeMap::new();
     let mut id: Option<String> = None;
     for line in text.lines() {
@@ -58,14 +66,26 @@ fn every_string_has_an_english_and_chinese_translation() {
     for lang in ["en", "zh_CN"] {
         let table = po(lang);
         for (id, at) in &ids {
-            let t = table.get(id).unwrap_or_else(|| panic!("{lang}: no translation for {id:?} ({at})"));
+            let t = table
+                .get(id)
+                .unwrap_or_else(|| panic!("{lang}: no translation for {id:?} ({at})"));
             assert!(!t.is_empty(), "{lang}: empty translation for {id:?} ({at})");
-            assert_eq!(t.matches("{}").count(), id.matches("{}").count(), "{lang}: placeholders differ for {id:?}");
+            assert_eq!(
+                t.matches("{}").count(),
+                id.matches("{}").count(),
+                "{lang}: placeholders differ for {id:?}"
+            );
         }
     }
     let en = po("en");
-    let untranslated: Vec<&String> = ids.keys().filter(|id| en[*id] == **id && id.chars().any(|c| c as u32 > 0x2e80)).collect();
-    assert!(untranslated.is_empty(), "Chinese left in English: {untranslated:?}");
+    let untranslated: Vec<&String> = ids
+        .keys()
+        .filter(|id| en[*id] == **id && id.chars().any(|c| c as u32 > 0x2e80))
+        .collect();
+    assert!(
+        untranslated.is_empty(),
+        "Chinese left in English: {untranslated:?}"
+    );
 }
 
 #[test]
@@ -87,17 +107,42 @@ fn the_embedded_font_covers_every_ui_string_and_demo_name() {
     for face in ["BianminSans-Regular.otf", "BianminSans-Bold.otf"] {
         let data = std::fs::read(format!("{UI}/fonts/{face}")).unwrap();
         let font = ttf_parser::Face::parse(&data, 0).unwrap();
-        let family = font.names().into_iter().find(|n| n.name_id == ttf_parser::name_id::FAMILY).and_then(|n| n.to_string());
-        assert_eq!(family.as_deref(), Some("Bianmin Sans"), "{face} is the family app.slint asks for");
-        let missing: String = chars.iter().filter(|c| !c.is_whitespace() && font.glyph_index(**c).is_none()).collect();
-        assert!(missing.is_empty(), "{face} lacks {missing:?}: run python3 ui/fonts/make-subset.py");
+        let family = font
+            .names()
+            .into_iter()
+            .find(|n| n.name_id == ttf_parser::name_id::FAMILY)
+            .and_then(|n| n.to_string());
+        assert_eq!(
+            family.as_deref(),
+            Some("Bianmin Sans"),
+            "{face} is the family app.slint asks for"
+        );
+        let missing: String = chars
+            .iter()
+            .filter(|c| !c.is_whitespace() && font.glyph_index(**c).is_none())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{face} lacks {missing:?}: run python3 ui/fonts/make-subset.py"
+        );
     }
-    assert!(Path::new(&format!("{UI}/fonts/OFL.txt")).exists(), "the font's licence ships with it");
+    assert!(
+        Path::new(&format!("{UI}/fonts/OFL.txt")).exists(),
+        "the font's licence ships with it"
+    );
 }
 
 fn render(page: &str, lang: &str, out: &Path) -> Vec<u8> {
     let status = Command::new(env!("CARGO_BIN_EXE_bianmin"))
-        .args(["screenshot", "--page", page, "--lang", lang, "--out", out.to_str().unwrap()])
+        .args([
+            "screenshot",
+            "--page",
+            page,
+            "--lang",
+            lang,
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .env("RUST_LOG", "warn")
         .status()
         .unwrap();
@@ -115,7 +160,11 @@ fn render(page: &str, lang: &str, out: &Path) -> Vec<u8> {
 fn count_near(rgba: &[u8], y0: usize, y1: usize, rgb: (u8, u8, u8), tol: i32) -> usize {
     rgba[y0 * 1080 * 4..y1 * 1080 * 4]
         .chunks(4)
-        .filter(|p| (p[0] as i32 - rgb.0 as i32).abs() <= tol && (p[1] as i32 - rgb.1 as i32).abs() <= tol && (p[2] as i32 - rgb.2 as i32).abs() <= tol)
+        .filter(|p| {
+            (p[0] as i32 - rgb.0 as i32).abs() <= tol
+                && (p[1] as i32 - rgb.1 as i32).abs() <= tol
+                && (p[2] as i32 - rgb.2 as i32).abs() <= tol
+        })
         .count()
 }
 
@@ -131,7 +180,10 @@ fn pages_render_their_text_in_both_languages() {
         assert!(ink > 20_000, "{lang}: tile titles drew only {ink} pixels");
         // White text on the blue title bar.
         let title = count_near(img, 0, 130, (255, 255, 255), 8);
-        assert!(title > 6_000, "{lang}: title bar text drew only {title} pixels");
+        assert!(
+            title > 6_000,
+            "{lang}: title bar text drew only {title} pixels"
+        );
     }
     assert_ne!(zh, en, "the two languages look different");
 }

@@ -47,7 +47,10 @@ pub struct Text {
 
 impl Text {
     pub fn new(zh: &str, en: &str) -> Self {
-        Text { zh: zh.into(), en: en.into() }
+        Text {
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
     pub fn get(&self, lang: crate::Lang) -> &str {
         match lang {

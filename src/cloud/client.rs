@@ -116,7 +116,13 @@ impl CloudClient {
     ) -> Result<T, CloudError> {
         let started = Instant::now();
         let path_only = path.split('?').next().unwrap_or(path).to_string();
-        if self.breaker.lock().expect("breaker lock").open_until.is_some_and(|t| started < t) {
+        if self
+            .breaker
+            .lock()
+            .expect("breaker lock")
+            .open_until
+            .is_some_and(|t| started < t)
+        {
             self.calls.lock().expect("calls lock").push(CallRecord {
                 method: method.to_string(),
                 path: path_only,
@@ -124,7 +130,9 @@ impl CloudClient {
                 millis: 0,
                 error: Some("circuit_open".into()),
             });
-            return Err(CloudError::Unreachable("the cloud is taken as down for a moment (circuit open)".into()));
+            return Err(CloudError::Unreachable(
+                "the cloud is taken as down for a moment (circuit open)".into(),
+            ));
         }
         let url = format!("{}{}", self.base, path);
         let mut req = self.http.request(method.clone(), &url);
@@ -138,10 +146,15 @@ impl CloudClient {
             req = req.header("Idempotency-Key", k);
         }
         if let Some(b) = body {
-            req = req.header("Content-Type", "application/json").body(b.to_json());
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_json());
         }
         let result = self.finish::<T>(req).await;
-        let transport_failure = matches!(&result, Err((_, CloudError::Unreachable(_) | CloudError::Timeout(_))));
+        let transport_failure = matches!(
+            &result,
+            Err((_, CloudError::Unreachable(_) | CloudError::Timeout(_)))
+        );
         *self.reachable.lock().expect("reachable lock") = Some(!transport_failure);
         {
             let mut b = self.breaker.lock().expect("breaker lock");
@@ -172,7 +185,10 @@ impl CloudClient {
         result.map(|(_, t)| t).map_err(|(_, e)| e)
     }
 
-    async fn finish<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<(u16, T), (u16, CloudError)> {
+    async fn finish<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(u16, T), (u16, CloudError)> {
         let resp = req.send().await.map_err(|e| (0, self.transport_error(e)))?;
         let status = resp.status();
         let is_problem = resp
@@ -180,14 +196,30 @@ impl CloudClient {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/problem+json"));
-        let bytes = resp.bytes().await.map_err(|e| (status.as_u16(), self.transport_error(e)))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| (status.as_u16(), self.transport_error(e)))?;
         if status.is_success() {
-            let body: &[u8] = if status == StatusCode::NO_CONTENT || bytes.is_empty() { b"null" } else { &bytes };
+            let body: &[u8] = if status == StatusCode::NO_CONTENT || bytes.is_empty() {
+                b"null"
+            } else {
+                &bytes
+            };
             return serde_json::from_slice(body)
                 .map(|t| (status.as_u16(), t))
-                .map_err(|e| (status.as_u16(), CloudError::Malformed(format!("{status}: {e}"))));
+                .map_err(|e| {
+                    (
+                        status.as_u16(),
+                        CloudError::Malformed(format!("{status}: {e}")),
+                    )
+                });
         }
-        let problem = if is_problem { serde_json::from_slice::<Problem>(&bytes).ok() } else { None };
+        let problem = if is_problem {
+            serde_json::from_slice::<Problem>(&bytes).ok()
+        } else {
+            None
+        };
         Err((
             status.as_u16(),
             match problem {
@@ -208,7 +240,11 @@ impl CloudClient {
         }
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str, session: Option<&ResidentToken>) -> Result<T, CloudError> {
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        session: Option<&ResidentToken>,
+    ) -> Result<T, CloudError> {
         self.call(Method::GET, path, None, session, None).await
     }
 
@@ -219,7 +255,14 @@ impl CloudClient {
         session: Option<&ResidentToken>,
         idempotency_key: Option<&str>,
     ) -> Result<T, CloudError> {
-        self.call(Method::POST, path, Some(&erased::Json(body)), session, idempotency_key).await
+        self.call(
+            Method::POST,
+            path,
+            Some(&erased::Json(body)),
+            session,
+            idempotency_key,
+        )
+        .await
     }
 
     // ---- Device ----
@@ -238,26 +281,54 @@ impl CloudClient {
 
     // ---- Identity ----
 
-    pub async fn open_identity_session(&self, req: &IdentitySessionRequest) -> Result<IdentitySession, CloudError> {
+    pub async fn open_identity_session(
+        &self,
+        req: &IdentitySessionRequest,
+    ) -> Result<IdentitySession, CloudError> {
         self.post("/v1/identity/sessions", req, None, None).await
     }
 
     pub async fn revoke_identity_session(&self, session: &ResidentToken) -> Result<(), CloudError> {
-        self.call::<()>(Method::DELETE, "/v1/identity/sessions/current", None, Some(session), None).await
+        self.call::<()>(
+            Method::DELETE,
+            "/v1/identity/sessions/current",
+            None,
+            Some(session),
+            None,
+        )
+        .await
     }
 
     // ---- 1 社保 ----
 
-    pub async fn social_insurance_summary(&self, s: &ResidentToken) -> Result<SocialInsuranceSummary, CloudError> {
+    pub async fn social_insurance_summary(
+        &self,
+        s: &ResidentToken,
+    ) -> Result<SocialInsuranceSummary, CloudError> {
         self.get("/v1/social-insurance/summary", Some(s)).await
     }
 
-    pub async fn social_insurance_records(&self, s: &ResidentToken, from: &str, to: &str) -> Result<ContributionRecords, CloudError> {
-        self.get(&format!("/v1/social-insurance/records?from={from}&to={to}"), Some(s)).await
+    pub async fn social_insurance_records(
+        &self,
+        s: &ResidentToken,
+        from: &str,
+        to: &str,
+    ) -> Result<ContributionRecords, CloudError> {
+        self.get(
+            &format!("/v1/social-insurance/records?from={from}&to={to}"),
+            Some(s),
+        )
+        .await
     }
 
-    pub async fn social_insurance_certificate(&self, s: &ResidentToken, req: &CertificateRequest, key: &str) -> Result<Certificate, CloudError> {
-        self.post("/v1/social-insurance/certificates", req, Some(s), Some(key)).await
+    pub async fn social_insurance_certificate(
+        &self,
+        s: &ResidentToken,
+        req: &CertificateRequest,
+        key: &str,
+    ) -> Result<Certificate, CloudError> {
+        self.post("/v1/social-insurance/certificates", req, Some(s), Some(key))
+            .await
     }
 
     // ---- 2 医保 ----
@@ -266,31 +337,67 @@ impl CloudClient {
         self.get("/v1/medical-insurance/account", Some(s)).await
     }
 
-    pub async fn medical_transactions(&self, s: &ResidentToken, from: &str, to: &str) -> Result<MedicalTransactions, CloudError> {
-        self.get(&format!("/v1/medical-insurance/transactions?from={from}&to={to}"), Some(s)).await
+    pub async fn medical_transactions(
+        &self,
+        s: &ResidentToken,
+        from: &str,
+        to: &str,
+    ) -> Result<MedicalTransactions, CloudError> {
+        self.get(
+            &format!("/v1/medical-insurance/transactions?from={from}&to={to}"),
+            Some(s),
+        )
+        .await
     }
 
-    pub async fn medical_statement(&self, s: &ResidentToken, req: &StatementRequest, key: &str) -> Result<Certificate, CloudError> {
-        self.post("/v1/medical-insurance/statements", req, Some(s), Some(key)).await
+    pub async fn medical_statement(
+        &self,
+        s: &ResidentToken,
+        req: &StatementRequest,
+        key: &str,
+    ) -> Result<Certificate, CloudError> {
+        self.post("/v1/medical-insurance/statements", req, Some(s), Some(key))
+            .await
     }
 
     // ---- 3 公积金 ----
 
-    pub async fn housing_fund_account(&self, s: &ResidentToken) -> Result<HousingFundAccount, CloudError> {
+    pub async fn housing_fund_account(
+        &self,
+        s: &ResidentToken,
+    ) -> Result<HousingFundAccount, CloudError> {
         self.get("/v1/housing-fund/account", Some(s)).await
     }
 
-    pub async fn housing_fund_deposit_proof(&self, s: &ResidentToken, req: &DepositProofRequest, key: &str) -> Result<Certificate, CloudError> {
-        self.post("/v1/housing-fund/deposit-proofs", req, Some(s), Some(key)).await
+    pub async fn housing_fund_deposit_proof(
+        &self,
+        s: &ResidentToken,
+        req: &DepositProofRequest,
+        key: &str,
+    ) -> Result<Certificate, CloudError> {
+        self.post("/v1/housing-fund/deposit-proofs", req, Some(s), Some(key))
+            .await
     }
 
     // ---- 4 缴费 ----
 
     pub async fn bills(&self, utility: &str, account: &str) -> Result<BillList, CloudError> {
-        self.get(&format!("/v1/bills?utility={}&account={}", enc(utility), enc(account)), None).await
+        self.get(
+            &format!(
+                "/v1/bills?utility={}&account={}",
+                enc(utility),
+                enc(account)
+            ),
+            None,
+        )
+        .await
     }
 
-    pub async fn create_payment(&self, req: &PaymentRequest, key: &str) -> Result<Payment, CloudError> {
+    pub async fn create_payment(
+        &self,
+        req: &PaymentRequest,
+        key: &str,
+    ) -> Result<Payment, CloudError> {
         self.post("/v1/payments", req, None, Some(key)).await
     }
 
@@ -300,22 +407,37 @@ impl CloudClient {
 
     // ---- 5 居住证/户籍 ----
 
-    pub async fn household_certificate_types(&self) -> Result<HouseholdCertificateTypes, CloudError> {
+    pub async fn household_certificate_types(
+        &self,
+    ) -> Result<HouseholdCertificateTypes, CloudError> {
         self.get("/v1/household/certificate-types", None).await
     }
 
-    pub async fn household_application(&self, s: &ResidentToken, req: &HouseholdApplicationRequest, key: &str) -> Result<CaseReceipt, CloudError> {
-        self.post("/v1/household/applications", req, Some(s), Some(key)).await
+    pub async fn household_application(
+        &self,
+        s: &ResidentToken,
+        req: &HouseholdApplicationRequest,
+        key: &str,
+    ) -> Result<CaseReceipt, CloudError> {
+        self.post("/v1/household/applications", req, Some(s), Some(key))
+            .await
     }
 
     // ---- 6 取号·办件 ----
 
     pub async fn hall_queues(&self, hall_id: &str) -> Result<Vec<HallQueue>, CloudError> {
-        self.get(&format!("/v1/halls/{}/queues", enc(hall_id)), None).await
+        self.get(&format!("/v1/halls/{}/queues", enc(hall_id)), None)
+            .await
     }
 
-    pub async fn create_queue_ticket(&self, req: &QueueTicketRequest, session: Option<&ResidentToken>, key: &str) -> Result<QueueTicket, CloudError> {
-        self.post("/v1/queue/tickets", req, session, Some(key)).await
+    pub async fn create_queue_ticket(
+        &self,
+        req: &QueueTicketRequest,
+        session: Option<&ResidentToken>,
+        key: &str,
+    ) -> Result<QueueTicket, CloudError> {
+        self.post("/v1/queue/tickets", req, session, Some(key))
+            .await
     }
 
     pub async fn cases(&self, s: &ResidentToken) -> Result<CaseList, CloudError> {
@@ -323,7 +445,12 @@ impl CloudClient {
     }
 
     /// A case by number: with the resident's session, or with the query code printed on a receipt.
-    pub async fn case(&self, case_no: &str, session: Option<&ResidentToken>, query_code: Option<&str>) -> Result<CaseDetail, CloudError> {
+    pub async fn case(
+        &self,
+        case_no: &str,
+        session: Option<&ResidentToken>,
+        query_code: Option<&str>,
+    ) -> Result<CaseDetail, CloudError> {
         let mut path = format!("/v1/cases/{}", enc(case_no));
         if let Some(q) = query_code {
             path.push_str(&format!("?query_code={}", enc(q)));
@@ -331,8 +458,20 @@ impl CloudClient {
         self.get(&path, session).await
     }
 
-    pub async fn rate_case(&self, s: &ResidentToken, case_no: &str, req: &RatingRequest, key: &str) -> Result<Rating, CloudError> {
-        self.post(&format!("/v1/cases/{}/rating", enc(case_no)), req, Some(s), Some(key)).await
+    pub async fn rate_case(
+        &self,
+        s: &ResidentToken,
+        case_no: &str,
+        req: &RatingRequest,
+        key: &str,
+    ) -> Result<Rating, CloudError> {
+        self.post(
+            &format!("/v1/cases/{}/rating", enc(case_no)),
+            req,
+            Some(s),
+            Some(key),
+        )
+        .await
     }
 
     // ---- 7 诉求·隐患 ----
@@ -341,7 +480,12 @@ impl CloudClient {
         self.get("/v1/reports/categories", None).await
     }
 
-    pub async fn submit_report(&self, req: &ReportRequest, session: Option<&ResidentToken>, key: &str) -> Result<CaseReceipt, CloudError> {
+    pub async fn submit_report(
+        &self,
+        req: &ReportRequest,
+        session: Option<&ResidentToken>,
+        key: &str,
+    ) -> Result<CaseReceipt, CloudError> {
         self.post("/v1/reports", req, session, Some(key)).await
     }
 
@@ -351,12 +495,23 @@ impl CloudClient {
         self.get("/v1/assistance/programs", None).await
     }
 
-    pub async fn assistance_eligibility(&self, s: &ResidentToken, req: &EligibilityRequest) -> Result<Eligibility, CloudError> {
-        self.post("/v1/assistance/eligibility", req, Some(s), None).await
+    pub async fn assistance_eligibility(
+        &self,
+        s: &ResidentToken,
+        req: &EligibilityRequest,
+    ) -> Result<Eligibility, CloudError> {
+        self.post("/v1/assistance/eligibility", req, Some(s), None)
+            .await
     }
 
-    pub async fn assistance_application(&self, s: &ResidentToken, req: &AssistanceApplicationRequest, key: &str) -> Result<CaseReceipt, CloudError> {
-        self.post("/v1/assistance/applications", req, Some(s), Some(key)).await
+    pub async fn assistance_application(
+        &self,
+        s: &ResidentToken,
+        req: &AssistanceApplicationRequest,
+        key: &str,
+    ) -> Result<CaseReceipt, CloudError> {
+        self.post("/v1/assistance/applications", req, Some(s), Some(key))
+            .await
     }
 
     // ---- Guides ----

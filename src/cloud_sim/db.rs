@@ -40,5 +40,7 @@ pub fn next_counter(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
         "INSERT INTO counters(name, value) VALUES (?1, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
         [name],
     )?;
-    conn.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0))
+    conn.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
 }

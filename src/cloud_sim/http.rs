@@ -21,7 +21,9 @@ pub const CST: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
 };
 
 pub fn now_rfc3339() -> String {
-    chrono::Utc::now().with_timezone(&CST).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    chrono::Utc::now()
+        .with_timezone(&CST)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 #[derive(Debug, Clone)]
@@ -56,7 +58,11 @@ impl std::str::FromStr for Fault {
             "slow" => Fault::Slow(Duration::from_secs(8)),
             "error" => Fault::ServerError,
             "malformed" => Fault::Malformed,
-            other => return Err(format!("unknown fault {other:?} (none, down, slow, error, malformed)")),
+            other => {
+                return Err(format!(
+                    "unknown fault {other:?} (none, down, slow, error, malformed)"
+                ))
+            }
         })
     }
 }
@@ -113,7 +119,8 @@ impl CloudSim {
     pub fn count(&self, table: &str) -> i64 {
         assert!(table.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
         let conn = self.state.conn.lock().expect("db lock");
-        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap_or(-1)
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap_or(-1)
     }
 
     /// Runs one back-office step now (tests do not wait for the clock).
@@ -125,7 +132,12 @@ impl CloudSim {
     }
 }
 
-async fn accept_loop(listener: tokio::net::TcpListener, router: axum::Router, state: Arc<SimState>, kill: watch::Sender<u64>) {
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    state: Arc<SimState>,
+    kill: watch::Sender<u64>,
+) {
     loop {
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
@@ -168,18 +180,32 @@ async fn back_office(state: Arc<SimState>, step: Duration) {
 fn advance(conn: &Connection) -> rusqlite::Result<()> {
     use crate::cloud::api::CaseStatus;
     let mut stmt = conn.prepare("SELECT case_no, status FROM cases WHERE auto_advance = 1")?;
-    let rows: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let rows: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
     let now = now_rfc3339();
     for (case_no, status) in rows {
-        let Ok(current) = serde_json::from_value::<CaseStatus>(serde_json::Value::String(status)) else { continue };
+        let Ok(current) = serde_json::from_value::<CaseStatus>(serde_json::Value::String(status))
+        else {
+            continue;
+        };
         if let Some(next) = current.next() {
             let s = serde_json::to_value(next).expect("json");
             let s = s.as_str().expect("string");
-            conn.execute("UPDATE cases SET status = ?1, updated_at = ?2 WHERE case_no = ?3", params![s, now, case_no])?;
-            conn.execute("INSERT INTO case_events VALUES (?1, ?2, ?3)", params![case_no, s, now])?;
+            conn.execute(
+                "UPDATE cases SET status = ?1, updated_at = ?2 WHERE case_no = ?3",
+                params![s, now, case_no],
+            )?;
+            conn.execute(
+                "INSERT INTO case_events VALUES (?1, ?2, ?3)",
+                params![case_no, s, now],
+            )?;
         }
     }
-    conn.execute("UPDATE queues SET waiting = waiting - 1 WHERE waiting > 0", [])?;
+    conn.execute(
+        "UPDATE queues SET waiting = waiting - 1 WHERE waiting > 0",
+        [],
+    )?;
     Ok(())
 }
 
@@ -195,7 +221,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, title: impl Into<String>) -> Self {
-        ApiError { status, code, title: title.into() }
+        ApiError {
+            status,
+            code,
+            title: title.into(),
+        }
     }
     pub fn bad_request(title: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", title)
@@ -211,7 +241,11 @@ impl ApiError {
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
         tracing::error!(error = %e, "simulator database error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "The service had an internal error")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "The service had an internal error",
+        )
     }
 }
 
@@ -224,13 +258,17 @@ impl IntoResponse for ApiError {
 pub fn problem_response(status: StatusCode, code: &str, title: &str) -> Response {
     let body = serde_json::json!({"type": "about:blank", "title": title, "status": status.as_u16(), "code": code});
     let mut r = (status, body.to_string()).into_response();
-    r.headers_mut().insert("content-type", HeaderValue::from_static("application/problem+json"));
+    r.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/problem+json"),
+    );
     r
 }
 
 pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
     let mut r = (status, body.to_string()).into_response();
-    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
     r
 }
 
@@ -246,10 +284,15 @@ pub async fn fault_layer(
             tokio::time::sleep(d).await;
             next.run(req).await
         }
-        Fault::ServerError => problem_response(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Injected server error"),
+        Fault::ServerError => problem_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Injected server error",
+        ),
         Fault::Malformed => {
             let mut r = (StatusCode::OK, "{\"ticket_no\": 12, \"truncated").into_response();
-            r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+            r.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
             r
         }
     }
@@ -258,28 +301,48 @@ pub async fn fault_layer(
 // ---- Request helpers ----
 
 pub fn device_id(state: &SimState, headers: &HeaderMap) -> Result<String, ApiError> {
-    let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "A valid device token is required");
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "A valid device token is required",
+        )
+    };
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(unauthorized)?;
     let conn = state.conn.lock().expect("db lock");
-    conn.query_row("SELECT device_id FROM devices WHERE token = ?1", [token], |r| r.get(0))
-        .optional()?
-        .ok_or_else(unauthorized)
+    conn.query_row(
+        "SELECT device_id FROM devices WHERE token = ?1",
+        [token],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(unauthorized)
 }
 
 /// The resident behind `X-Resident-Session`, if the header is present and the session live.
 pub fn resident(state: &SimState, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(token) = headers.get("x-resident-session") else { return Ok(None) };
-    let expired = || ApiError::new(StatusCode::UNAUTHORIZED, "session_invalid", "The resident session is invalid or has ended");
+    let Some(token) = headers.get("x-resident-session") else {
+        return Ok(None);
+    };
+    let expired = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "session_invalid",
+            "The resident session is invalid or has ended",
+        )
+    };
     let token = token.to_str().map_err(|_| expired())?;
     let conn = state.conn.lock().expect("db lock");
     let row: Option<(String, i64, i64)> = conn
-        .query_row("SELECT id_number, expires_at, revoked FROM sessions WHERE token = ?1", [token], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT id_number, expires_at, revoked FROM sessions WHERE token = ?1",
+            [token],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .optional()?;
     match row {
         Some((id, exp, 0)) if exp > chrono::Utc::now().timestamp() => Ok(Some(id)),
@@ -289,16 +352,28 @@ pub fn resident(state: &SimState, headers: &HeaderMap) -> Result<Option<String>,
 
 pub fn require_resident(state: &SimState, headers: &HeaderMap) -> Result<String, ApiError> {
     resident(state, headers)?.ok_or_else(|| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "session_required", "This service needs the resident's card (X-Resident-Session)")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "session_required",
+            "This service needs the resident's card (X-Resident-Session)",
+        )
     })
 }
 
 pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
-    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !ct.starts_with("application/json") {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send application/json"));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send application/json",
+        ));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The request body is not valid: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("The request body is not valid: {e}")))
 }
 
 pub fn query<T: DeserializeOwned>(raw: Option<String>) -> Result<T, ApiError> {
@@ -315,7 +390,11 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
         .and_then(|v| v.to_str().ok())
         .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()))
         .map(String::from)
-        .ok_or_else(|| ApiError::bad_request("An Idempotency-Key header (1-128 visible ASCII characters) is required"))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "An Idempotency-Key header (1-128 visible ASCII characters) is required",
+            )
+        })
 }
 
 pub fn idempotent(
@@ -329,17 +408,26 @@ pub fn idempotent(
     let request_text = format!("{route} {request}");
     let conn = state.conn.lock().expect("db lock");
     let earlier: Option<(String, u16, String)> = conn
-        .query_row("SELECT request, status, body FROM idempotency WHERE device_id = ?1 AND key = ?2", params![device, key], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT request, status, body FROM idempotency WHERE device_id = ?1 AND key = ?2",
+            params![device, key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .optional()?;
     if let Some((req, status, body)) = earlier {
         if req != request_text {
-            return Err(ApiError::unprocessable("idempotency_key_reused", "This Idempotency-Key was used for another request"));
+            return Err(ApiError::unprocessable(
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for another request",
+            ));
         }
         let value: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        let mut r = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED), &value);
-        r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        let mut r = json_response(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+            &value,
+        );
+        r.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
         return Ok(r);
     }
     let tx = conn.unchecked_transaction()?;

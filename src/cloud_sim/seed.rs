@@ -32,13 +32,26 @@ pub fn catalog() -> Catalog {
             s("housing_fund", "公积金", "Housing fund", true),
             s("utility_bills", "生活缴费", "Utility bills", false),
             s("household", "居住证·户籍", "Residence & household", true),
-            s("queue_and_cases", "预约取号·办件进度", "Queue tickets & my cases", false),
-            s("reports", "诉求·隐患上报", "Appeals & hazard reports", false),
+            s(
+                "queue_and_cases",
+                "预约取号·办件进度",
+                "Queue tickets & my cases",
+                false,
+            ),
+            s(
+                "reports",
+                "诉求·隐患上报",
+                "Appeals & hazard reports",
+                false,
+            ),
             s("assistance", "民政救助", "Social assistance", true),
         ],
         notices: vec![Notice {
             id: "n-2026-11-01".into(),
-            title: Text::new("冬季取暖补贴开始申领", "Winter heating subsidy applications open"),
+            title: Text::new(
+                "冬季取暖补贴开始申领",
+                "Winter heating subsidy applications open",
+            ),
             body: Text::new(
                 "符合条件的老年人家庭可在民政救助中申请，截至12月31日。",
                 "Eligible elderly households can apply under Social assistance until 31 December.",
@@ -58,7 +71,10 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
     }
     let tx = conn.unchecked_transaction()?;
     let put = |kind: &str, v: serde_json::Value| {
-        tx.execute("INSERT INTO reference(kind, json) VALUES (?1, ?2)", params![kind, v.to_string()])
+        tx.execute(
+            "INSERT INTO reference(kind, json) VALUES (?1, ?2)",
+            params![kind, v.to_string()],
+        )
     };
     put("catalog", serde_json::to_value(catalog()).expect("json"))?;
     put(
@@ -125,8 +141,22 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
     )?;
 
     let queues = [
-        ("social", "社保医保", "Social & medical insurance", "A", 5, 4),
-        ("household", "户籍居住证", "Household & residence permits", "B", 3, 6),
+        (
+            "social",
+            "社保医保",
+            "Social & medical insurance",
+            "A",
+            5,
+            4,
+        ),
+        (
+            "household",
+            "户籍居住证",
+            "Household & residence permits",
+            "B",
+            3,
+            6,
+        ),
         ("assistance", "民政救助", "Social assistance", "C", 1, 10),
         ("housing_fund", "公积金", "Housing fund", "D", 8, 5),
         ("general", "综合咨询", "General enquiries", "E", 0, 3),
@@ -134,18 +164,40 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
     for (i, (code, zh, en, prefix, waiting, each)) in queues.iter().enumerate() {
         tx.execute(
             "INSERT INTO queues VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![HALL_ID, code, zh, en, prefix, waiting, each, 1 + waiting + i as i64 * 3],
+            params![
+                HALL_ID,
+                code,
+                zh,
+                en,
+                prefix,
+                waiting,
+                each,
+                1 + waiting + i as i64 * 3
+            ],
         )?;
     }
 
     let today = now8().date_naive();
-    for (n, r) in bianmin_idcard::simulator::demo_residents().iter().enumerate() {
+    for (n, r) in bianmin_idcard::simulator::demo_residents()
+        .iter()
+        .enumerate()
+    {
         let id = r.id_number.as_str();
-        tx.execute("INSERT INTO residents VALUES (?1, ?2, ?3)", params![id, r.name, format!("1380000{:04}", 1000 + n)])?;
-        let employer = ["成都市成华区建设路街道办事处", "四川某某科技有限公司", "成都某某餐饮管理有限公司"][n % 3];
+        tx.execute(
+            "INSERT INTO residents VALUES (?1, ?2, ?3)",
+            params![id, r.name, format!("1380000{:04}", 1000 + n)],
+        )?;
+        let employer = [
+            "成都市成华区建设路街道办事处",
+            "四川某某科技有限公司",
+            "成都某某餐饮管理有限公司",
+        ][n % 3];
         let base = [520000i64, 830000, 460000][n % 3];
         let account = |kind: &str, v: serde_json::Value| {
-            tx.execute("INSERT INTO accounts VALUES (?1, ?2, ?3)", params![id, kind, v.to_string()])
+            tx.execute(
+                "INSERT INTO accounts VALUES (?1, ?2, ?3)",
+                params![id, kind, v.to_string()],
+            )
         };
         let retired = r.age_on(today) >= 60;
         account(
@@ -167,12 +219,26 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
             )?;
         }
         // Bills: a water and an electricity account per household, one unpaid period each.
-        for (utility, amount) in [("water", 4_560i64 + n as i64 * 100), ("electricity", 18_230 + n as i64 * 1_000), ("gas", 6_700)] {
+        for (utility, amount) in [
+            ("water", 4_560i64 + n as i64 * 100),
+            ("electricity", 18_230 + n as i64 * 1_000),
+            ("gas", 6_700),
+        ] {
             let account_no = format!("{}{:08}", &utility[..1].to_uppercase(), 10_000_001 + n);
             for (p, status) in [("2026-10", "unpaid"), ("2026-09", "paid")] {
                 tx.execute(
                     "INSERT INTO bills VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![format!("{account_no}-{p}"), utility, account_no, r.name, r.address, p, amount, format!("{p}-28"), status],
+                    params![
+                        format!("{account_no}-{p}"),
+                        utility,
+                        account_no,
+                        r.name,
+                        r.address,
+                        p,
+                        amount,
+                        format!("{p}-28"),
+                        status
+                    ],
                 )?;
             }
         }
@@ -181,25 +247,66 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
     // Cases in every status for the first two residents; one keeps moving on the back-office clock.
     let statuses = [
         ("received", "居住证办理", "Residence permit", true),
-        ("accepted", "户籍证明", "Household registration certificate", false),
-        ("reviewing", "临时救助申请", "Temporary assistance application", false),
-        ("special", "户口迁入", "Household registration transfer", false),
-        ("completed", "社保缴费证明", "Social insurance contribution certificate", false),
+        (
+            "accepted",
+            "户籍证明",
+            "Household registration certificate",
+            false,
+        ),
+        (
+            "reviewing",
+            "临时救助申请",
+            "Temporary assistance application",
+            false,
+        ),
+        (
+            "special",
+            "户口迁入",
+            "Household registration transfer",
+            false,
+        ),
+        (
+            "completed",
+            "社保缴费证明",
+            "Social insurance contribution certificate",
+            false,
+        ),
         ("delivered", "居住证签注", "Residence permit renewal", false),
-        ("rejected", "最低生活保障申请", "Minimum living allowance application", false),
+        (
+            "rejected",
+            "最低生活保障申请",
+            "Minimum living allowance application",
+            false,
+        ),
     ];
     let residents = bianmin_idcard::simulator::demo_residents();
     for (i, (status, zh, en, auto)) in statuses.iter().enumerate() {
         let owner = residents[i % 2].id_number.as_str().to_string();
-        let at = (now8() - Duration::days(10 - i as i64)).to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        let at = (now8() - Duration::days(10 - i as i64))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
         let case_no = format!("SQ2026{:06}", 100 + i);
         tx.execute(
             "INSERT INTO cases VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'application', ?8, NULL)",
-            params![case_no, owner, zh, en, status, at, format!("Q{:05}", 31_000 + i * 7), *auto as i64],
+            params![
+                case_no,
+                owner,
+                zh,
+                en,
+                status,
+                at,
+                format!("Q{:05}", 31_000 + i * 7),
+                *auto as i64
+            ],
         )?;
-        tx.execute("INSERT INTO case_events VALUES (?1, 'received', ?2)", params![case_no, at])?;
+        tx.execute(
+            "INSERT INTO case_events VALUES (?1, 'received', ?2)",
+            params![case_no, at],
+        )?;
         if *status != "received" {
-            tx.execute("INSERT INTO case_events VALUES (?1, ?2, ?3)", params![case_no, status, at])?;
+            tx.execute(
+                "INSERT INTO case_events VALUES (?1, ?2, ?3)",
+                params![case_no, status, at],
+            )?;
         }
     }
     tx.commit()

@@ -36,7 +36,10 @@ pub enum Outcome {
     /// The cloud's answer (a case receipt, a queue ticket, …).
     Delivered(serde_json::Value),
     /// Refused for good: the cloud's problem code, and the error when the cloud gave one.
-    Refused { code: String, error: Option<CloudError> },
+    Refused {
+        code: String,
+        error: Option<CloudError>,
+    },
     /// Will be tried again.
     Later(CloudError),
 }
@@ -80,18 +83,34 @@ fn now_ms() -> i64 {
 }
 
 impl Outbox {
-    pub fn open(store: Arc<Mutex<Store>>, key_path: &std::path::Path) -> Result<Outbox, OutboxError> {
-        Ok(Outbox { store, sealer: Sealer::load_or_create(key_path)? })
+    pub fn open(
+        store: Arc<Mutex<Store>>,
+        key_path: &std::path::Path,
+    ) -> Result<Outbox, OutboxError> {
+        Ok(Outbox {
+            store,
+            sealer: Sealer::load_or_create(key_path)?,
+        })
     }
 
     /// Writes a report durably; nothing has touched the network yet when this returns.
-    pub fn enqueue_report(&self, req: &ReportRequest, session: Option<&ResidentToken>) -> Result<Queued, OutboxError> {
-        self.enqueue(ROUTE_REPORTS, req, session, None).map(|q| q.expect("no limit"))
+    pub fn enqueue_report(
+        &self,
+        req: &ReportRequest,
+        session: Option<&ResidentToken>,
+    ) -> Result<Queued, OutboxError> {
+        self.enqueue(ROUTE_REPORTS, req, session, None)
+            .map(|q| q.expect("no limit"))
     }
 
     /// Writes a queue-ticket request durably (delivered only while the resident waits).
-    pub fn enqueue_ticket(&self, req: &QueueTicketRequest, session: Option<&ResidentToken>) -> Result<Queued, OutboxError> {
-        self.enqueue(ROUTE_QUEUE_TICKETS, req, session, None).map(|q| q.expect("no limit"))
+    pub fn enqueue_ticket(
+        &self,
+        req: &QueueTicketRequest,
+        session: Option<&ResidentToken>,
+    ) -> Result<Queued, OutboxError> {
+        self.enqueue(ROUTE_QUEUE_TICKETS, req, session, None)
+            .map(|q| q.expect("no limit"))
     }
 
     /// Online-only entries still pending when their resident has gone are abandoned (recorded,
@@ -109,17 +128,32 @@ impl Outbox {
     }
 
     /// As `enqueue_report`, unless the outbox already holds `limit` entries (then None).
-    pub fn enqueue_report_up_to(&self, req: &ReportRequest, limit: i64) -> Result<Option<Queued>, OutboxError> {
+    pub fn enqueue_report_up_to(
+        &self,
+        req: &ReportRequest,
+        limit: i64,
+    ) -> Result<Option<Queued>, OutboxError> {
         self.enqueue(ROUTE_REPORTS, req, None, Some(limit))
     }
 
-    fn enqueue(&self, route: &str, body: &impl Serialize, session: Option<&ResidentToken>, limit: Option<i64>) -> Result<Option<Queued>, OutboxError> {
-        let sub = Submission { session: session.map(|s| s.as_str().to_string()), body: serde_json::to_value(body).expect("json") };
+    fn enqueue(
+        &self,
+        route: &str,
+        body: &impl Serialize,
+        session: Option<&ResidentToken>,
+        limit: Option<i64>,
+    ) -> Result<Option<Queued>, OutboxError> {
+        let sub = Submission {
+            session: session.map(|s| s.as_str().to_string()),
+            body: serde_json::to_value(body).expect("json"),
+        };
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(&sub).expect("json"));
         let sealed = self.sealer.seal(&plain);
         let key = uuid::Uuid::new_v4().to_string();
         let store = self.store.lock().expect("store lock");
-        Ok(store.outbox_insert(&key, route, &sealed, limit)?.map(|(id, local_no)| Queued { id, key, local_no }))
+        Ok(store
+            .outbox_insert(&key, route, &sealed, limit)?
+            .map(|(id, local_no)| Queued { id, key, local_no }))
     }
 
     /// One pass over the entries that are due.
@@ -151,12 +185,22 @@ impl Outbox {
     }
 
     /// Records how a delivery attempt ended.
-    fn record(&self, id: i64, route: &str, attempts: i64, outcome: &Outcome) -> Result<(), OutboxError> {
+    fn record(
+        &self,
+        id: i64,
+        route: &str,
+        attempts: i64,
+        outcome: &Outcome,
+    ) -> Result<(), OutboxError> {
         let store = self.store.lock().expect("store lock");
         match outcome {
             Outcome::Delivered(v) => {
                 store.outbox_delivered(id, &v.to_string())?;
-                let what = v.get("case_no").or_else(|| v.get("ticket_no")).and_then(|x| x.as_str()).unwrap_or("");
+                let what = v
+                    .get("case_no")
+                    .or_else(|| v.get("ticket_no"))
+                    .and_then(|x| x.as_str())
+                    .unwrap_or("");
                 store.audit("outbox_delivered", &format!("{route} {what}"))?;
             }
             Outcome::Refused { code, .. } => {
@@ -164,24 +208,37 @@ impl Outbox {
                 // The resident may have left: the audit log is where staff see it.
                 store.audit("outbox_refused", &format!("{route} {code}"))?;
             }
-            Outcome::Later(e) => store.outbox_retry_later(id, now_ms() + backoff(attempts).as_millis() as i64, e.kind())?,
+            Outcome::Later(e) => store.outbox_retry_later(
+                id,
+                now_ms() + backoff(attempts).as_millis() as i64,
+                e.kind(),
+            )?,
         }
         Ok(())
     }
 
     async fn deliver(&self, cloud: &CloudClient, key: &str, route: &str, sealed: &[u8]) -> Outcome {
-        let refused = |code: &str| Outcome::Refused { code: code.into(), error: None };
+        let refused = |code: &str| Outcome::Refused {
+            code: code.into(),
+            error: None,
+        };
         let plain = match self.sealer.open(sealed) {
             Ok(p) => p,
             Err(e) => return refused(&format!("unsealable: {e}")),
         };
-        let Ok(sub) = serde_json::from_slice::<Submission>(&plain) else { return refused("undecodable") };
+        let Ok(sub) = serde_json::from_slice::<Submission>(&plain) else {
+            return refused("undecodable");
+        };
         let session = sub.session.map(ResidentToken::new);
         let result = match route {
             ROUTE_REPORTS => {
-                let Ok(req) = serde_json::from_value::<ReportRequest>(sub.body) else { return refused("undecodable") };
+                let Ok(req) = serde_json::from_value::<ReportRequest>(sub.body) else {
+                    return refused("undecodable");
+                };
                 let mut result = cloud.submit_report(&req, session.as_ref(), key).await;
-                if matches!(&result, Err(CloudError::Problem(p)) if p.status == 401 && p.code.starts_with("session")) && session.is_some() {
+                if matches!(&result, Err(CloudError::Problem(p)) if p.status == 401 && p.code.starts_with("session"))
+                    && session.is_some()
+                {
                     // The resident's session ended before the network came back: the case is still
                     // theirs by its query code.
                     result = cloud.submit_report(&req, None, key).await;
@@ -189,27 +246,45 @@ impl Outbox {
                 result.map(|r| serde_json::to_value(r).expect("json"))
             }
             ROUTE_QUEUE_TICKETS => {
-                let Ok(req) = serde_json::from_value::<QueueTicketRequest>(sub.body) else { return refused("undecodable") };
-                cloud.create_queue_ticket(&req, session.as_ref(), key).await.map(|t| serde_json::to_value(t).expect("json"))
+                let Ok(req) = serde_json::from_value::<QueueTicketRequest>(sub.body) else {
+                    return refused("undecodable");
+                };
+                cloud
+                    .create_queue_ticket(&req, session.as_ref(), key)
+                    .await
+                    .map(|t| serde_json::to_value(t).expect("json"))
             }
             other => return refused(&format!("unknown route {other}")),
         };
         match result {
             Ok(v) => Outcome::Delivered(v),
             Err(e) if e.is_retryable() => Outcome::Later(e),
-            Err(e) => Outcome::Refused { code: e.code().unwrap_or("refused").into(), error: Some(e) },
+            Err(e) => Outcome::Refused {
+                code: e.code().unwrap_or("refused").into(),
+                error: Some(e),
+            },
         }
     }
 
     /// Tries to deliver one entry now (the resident is waiting for the answer). An entry that is
     /// not pending any more answers with what it ended as.
     pub async fn deliver_entry(&self, cloud: &CloudClient, id: i64) -> Option<Outcome> {
-        let due = self.store.lock().expect("store lock").outbox_due(i64::MAX).ok()?;
+        let due = self
+            .store
+            .lock()
+            .expect("store lock")
+            .outbox_due(i64::MAX)
+            .ok()?;
         let Some((_, key, route, sealed, attempts)) = due.into_iter().find(|d| d.0 == id) else {
             let (state, _, json) = self.store.lock().ok()?.outbox_entry(id).ok()??;
             return match state.as_str() {
-                "delivered" => json.and_then(|j| serde_json::from_str(&j).ok()).map(Outcome::Delivered),
-                _ => Some(Outcome::Refused { code: state, error: None }),
+                "delivered" => json
+                    .and_then(|j| serde_json::from_str(&j).ok())
+                    .map(Outcome::Delivered),
+                _ => Some(Outcome::Refused {
+                    code: state,
+                    error: None,
+                }),
             };
         };
         let outcome = self.deliver(cloud, &key, &route, &sealed).await;
@@ -221,7 +296,13 @@ impl Outbox {
 
     /// The offline receipt number of an entry.
     pub fn local_no(&self, id: i64) -> Option<String> {
-        self.store.lock().ok()?.outbox_entry(id).ok().flatten().map(|e| e.1)
+        self.store
+            .lock()
+            .ok()?
+            .outbox_entry(id)
+            .ok()
+            .flatten()
+            .map(|e| e.1)
     }
 
     /// (pending, delivered, failed)
@@ -232,7 +313,9 @@ impl Outbox {
     /// The case receipt once an entry is delivered.
     pub fn receipt(&self, id: i64) -> Result<Option<CaseReceipt>, OutboxError> {
         let entry = self.store.lock().expect("store lock").outbox_entry(id)?;
-        Ok(entry.and_then(|(state, _, json)| (state == "delivered").then_some(json).flatten()).and_then(|j| serde_json::from_str(&j).ok()))
+        Ok(entry
+            .and_then(|(state, _, json)| (state == "delivered").then_some(json).flatten())
+            .and_then(|j| serde_json::from_str(&j).ok()))
     }
 }
 

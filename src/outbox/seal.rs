@@ -23,7 +23,8 @@ pub struct Sealer {
 impl Sealer {
     /// Loads the key from `path`, creating it (mode 0600) when missing.
     pub fn load_or_create(path: &Path) -> Result<Sealer, SealError> {
-        let err = |e: &dyn std::fmt::Display| SealError::Key(path.display().to_string(), e.to_string());
+        let err =
+            |e: &dyn std::fmt::Display| SealError::Key(path.display().to_string(), e.to_string());
         let key: Zeroizing<Vec<u8>> = match std::fs::read(path) {
             Ok(k) => Zeroizing::new(k),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -42,13 +43,19 @@ impl Sealer {
         if key.len() != 32 {
             return Err(err(&"the key is not 32 bytes"));
         }
-        Ok(Sealer { cipher: XChaCha20Poly1305::new_from_slice(&key).map_err(|e| err(&e))? })
+        Ok(Sealer {
+            cipher: XChaCha20Poly1305::new_from_slice(&key).map_err(|e| err(&e))?,
+        })
     }
 
     pub fn seal(&self, plain: &[u8]) -> Vec<u8> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let mut out = nonce.to_vec();
-        out.extend(self.cipher.encrypt(&nonce, plain).expect("sealing never fails for in-memory data"));
+        out.extend(
+            self.cipher
+                .encrypt(&nonce, plain)
+                .expect("sealing never fails for in-memory data"),
+        );
         out
     }
 
@@ -57,7 +64,10 @@ impl Sealer {
             return Err(SealError::Open);
         }
         let (nonce, ct) = sealed.split_at(24);
-        self.cipher.decrypt(XNonce::from_slice(nonce), ct).map(Zeroizing::new).map_err(|_| SealError::Open)
+        self.cipher
+            .decrypt(XNonce::from_slice(nonce), ct)
+            .map(Zeroizing::new)
+            .map_err(|_| SealError::Open)
     }
 }
 
@@ -73,11 +83,17 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let sealed = s.seal("张建国 510108195003150314".as_bytes());
         assert!(!sealed.windows(6).any(|w| w == "张建".as_bytes()));
-        assert_eq!(&*s.open(&sealed).unwrap(), "张建国 510108195003150314".as_bytes());
+        assert_eq!(
+            &*s.open(&sealed).unwrap(),
+            "张建国 510108195003150314".as_bytes()
+        );
         let again = Sealer::load_or_create(&key).unwrap();
         assert!(again.open(&sealed).is_ok(), "the same key after a restart");
         let mut bad = sealed.clone();

@@ -21,7 +21,9 @@ const SYSTEM_FONTS: &[(&str, u32)] = &[
 /// The receipt preview font chain: the embedded subset first, then system CJK fonts.
 pub fn preview_fonts() -> PreviewFonts {
     let mut fonts = PreviewFonts::new();
-    fonts.push(EMBEDDED_FONT.to_vec(), 0).expect("the embedded font is valid");
+    fonts
+        .push(EMBEDDED_FONT.to_vec(), 0)
+        .expect("the embedded font is valid");
     for (path, index) in SYSTEM_FONTS {
         if let Ok(data) = std::fs::read(path) {
             if let Err(e) = fonts.push(data, *index) {
@@ -57,8 +59,20 @@ pub struct PrintService {
 }
 
 impl PrintService {
-    pub fn new(printer: Box<dyn ReceiptPrinter>, store: Arc<Mutex<Store>>, width: u32, out_dir: PathBuf) -> Self {
-        PrintService { printer, store, fonts: Arc::new(preview_fonts()), width, out_dir, printouts: Arc::default() }
+    pub fn new(
+        printer: Box<dyn ReceiptPrinter>,
+        store: Arc<Mutex<Store>>,
+        width: u32,
+        out_dir: PathBuf,
+    ) -> Self {
+        PrintService {
+            printer,
+            store,
+            fonts: Arc::new(preview_fonts()),
+            width,
+            out_dir,
+            printouts: Arc::default(),
+        }
     }
 
     pub fn printouts(&self) -> Arc<Mutex<Vec<Printout>>> {
@@ -73,7 +87,11 @@ impl PrintService {
         if let Some(outcome) = self.recover_matching(&doc) {
             return outcome;
         }
-        let job = self.store.lock().expect("store lock").spool_add(&receipt.template, &doc);
+        let job = self
+            .store
+            .lock()
+            .expect("store lock")
+            .spool_add(&receipt.template, &doc);
         if let Err(e) = &job {
             // Printing still goes ahead: the resident's paper matters more than the record of it.
             tracing::error!(error = %e, "print job could not be spooled");
@@ -89,7 +107,11 @@ impl PrintService {
             Ok(_) => Some("failed"),
             Err(e) => {
                 tracing::warn!(error = %e, "printer status unknown");
-                Some(if *e.cause() == PrintError::PaperOut { "paper_out" } else { "failed" })
+                Some(if *e.cause() == PrintError::PaperOut {
+                    "paper_out"
+                } else {
+                    "failed"
+                })
             }
         }
     }
@@ -120,7 +142,10 @@ impl PrintService {
                 continue;
             }
             let Ok(original) = serde_json::from_str::<Receipt>(&json) else {
-                let _ = store.lock().expect("store lock").spool_set_state(id, "failed");
+                let _ = store
+                    .lock()
+                    .expect("store lock")
+                    .spool_set_state(id, "failed");
                 continue;
             };
             let _ = store.lock().expect("store lock").spool_mark_reprinted(id);
@@ -139,14 +164,29 @@ impl PrintService {
     /// Sends one spooled job and records how it ended.
     fn send(&mut self, job: Option<i64>, receipt: &Receipt) -> PrintOutcome {
         if let Some(id) = job {
-            let _ = self.store.lock().expect("store lock").spool_set_state(id, "sending");
+            let _ = self
+                .store
+                .lock()
+                .expect("store lock")
+                .spool_set_state(id, "sending");
         }
         let result = self.printer.print(receipt);
         let (spool_state, state) = match &result {
             Ok(()) => ("done", "done"),
             Err(e) => {
-                let row = if matches!(e, PrintError::InDoubt(_)) { "in_doubt" } else { "failed" };
-                (row, if *e.cause() == PrintError::PaperOut { "paper_out" } else { "failed" })
+                let row = if matches!(e, PrintError::InDoubt(_)) {
+                    "in_doubt"
+                } else {
+                    "failed"
+                };
+                (
+                    row,
+                    if *e.cause() == PrintError::PaperOut {
+                        "paper_out"
+                    } else {
+                        "failed"
+                    },
+                )
             }
         };
         if let Some(id) = job {
@@ -159,23 +199,43 @@ impl PrintService {
         }
         let image = preview::render(receipt, &self.fonts, self.width);
         if !image.missing_glyphs.is_empty() {
-            tracing::warn!(count = image.missing_glyphs.len(), "receipt has characters no font covers");
+            tracing::warn!(
+                count = image.missing_glyphs.len(),
+                "receipt has characters no font covers"
+            );
         }
         let png = self.save_png(receipt, &image, job);
-        self.printouts.lock().expect("printouts lock").push(Printout {
-            template: receipt.template.clone(),
-            text: receipt.plain_text(),
-            state: state.into(),
-            png,
-        });
-        let preview = Preview { width: image.width, height: image.height, grey: Arc::new(image.pixels) };
-        PrintOutcome { state, preview: Some(preview) }
+        self.printouts
+            .lock()
+            .expect("printouts lock")
+            .push(Printout {
+                template: receipt.template.clone(),
+                text: receipt.plain_text(),
+                state: state.into(),
+                png,
+            });
+        let preview = Preview {
+            width: image.width,
+            height: image.height,
+            grey: Arc::new(image.pixels),
+        };
+        PrintOutcome {
+            state,
+            preview: Some(preview),
+        }
     }
 
-    fn save_png(&self, receipt: &Receipt, image: &bianmin_printer::PreviewImage, job: Option<i64>) -> Option<PathBuf> {
+    fn save_png(
+        &self,
+        receipt: &Receipt,
+        image: &bianmin_printer::PreviewImage,
+        job: Option<i64>,
+    ) -> Option<PathBuf> {
         let bytes = image.to_png().ok()?;
         std::fs::create_dir_all(&self.out_dir).ok()?;
-        let path = self.out_dir.join(format!("{:05}-{}.png", job.unwrap_or(0), receipt.template));
+        let path = self
+            .out_dir
+            .join(format!("{:05}-{}.png", job.unwrap_or(0), receipt.template));
         std::fs::write(&path, bytes).ok()?;
         Some(path)
     }

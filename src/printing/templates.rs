@@ -1,23 +1,58 @@
 //! What each document says. Paper is bilingual where a resident may not read Chinese; personal
 //! numbers are masked unless the document itself needs them.
 
-use crate::cloud::api::{Bill, CaseDetail, CaseReceipt, CaseStatus, Certificate, Payment, Priority, QueueTicket, Site, Text};
+use crate::cloud::api::{
+    Bill, CaseDetail, CaseReceipt, CaseStatus, Certificate, Payment, Priority, QueueTicket, Site,
+    Text,
+};
 use bianmin_printer::{Align, Receipt, TextSize};
 
 /// The queue ticket: hall, big ticket number, business, people ahead, expected wait, time.
 /// `reprint` marks a copy printed again after a job in doubt (补打).
-pub fn queue_ticket(site: &Site, t: &QueueTicket, business: &Text, priority: Priority, reprint: bool) -> Receipt {
+pub fn queue_ticket(
+    site: &Site,
+    t: &QueueTicket,
+    business: &Text,
+    priority: Priority,
+    reprint: bool,
+) -> Receipt {
     let mut r = Receipt::new("queue_ticket")
-        .styled(site.street_office.clone(), TextSize::Normal, true, Align::Center)
-        .styled(format!("{} 便民服务中心", site.community), TextSize::Normal, false, Align::Center)
+        .styled(
+            site.street_office.clone(),
+            TextSize::Normal,
+            true,
+            Align::Center,
+        )
+        .styled(
+            format!("{} 便民服务中心", site.community),
+            TextSize::Normal,
+            false,
+            Align::Center,
+        )
         .separator()
-        .styled("排队取号  Queue ticket", TextSize::Normal, true, Align::Center)
+        .styled(
+            "排队取号  Queue ticket",
+            TextSize::Normal,
+            true,
+            Align::Center,
+        )
         .styled(t.ticket_no.clone(), TextSize::Huge, true, Align::Center)
-        .styled(format!("{} {}", business.zh, business.en), TextSize::Normal, true, Align::Center)
+        .styled(
+            format!("{} {}", business.zh, business.en),
+            TextSize::Normal,
+            true,
+            Align::Center,
+        )
         .separator()
         .columns("前面等候 Ahead", format!("{} 人", t.waiting_ahead))
-        .columns("预计等候 Wait", format!("约 {} 分钟 min", t.estimated_wait_min))
-        .columns("取号时间 Issued", super::super::services::short_time(&t.issued_at));
+        .columns(
+            "预计等候 Wait",
+            format!("约 {} 分钟 min", t.estimated_wait_min),
+        )
+        .columns(
+            "取号时间 Issued",
+            super::super::services::short_time(&t.issued_at),
+        );
     if priority == Priority::Elderly {
         r = r.columns("类型 Type", "长辈优先 Priority");
     }
@@ -34,8 +69,18 @@ pub fn queue_ticket(site: &Site, t: &QueueTicket, business: &Text, priority: Pri
 
 fn header(site: &Site, title_zh: &str, title_en: &str) -> Receipt {
     Receipt::new("")
-        .styled(site.street_office.clone(), TextSize::Normal, true, Align::Center)
-        .styled(format!("{} 便民服务中心", site.community), TextSize::Normal, false, Align::Center)
+        .styled(
+            site.street_office.clone(),
+            TextSize::Normal,
+            true,
+            Align::Center,
+        )
+        .styled(
+            format!("{} 便民服务中心", site.community),
+            TextSize::Normal,
+            false,
+            Align::Center,
+        )
         .separator()
         .styled(title_zh, TextSize::Double, true, Align::Center)
         .styled(title_en, TextSize::Normal, false, Align::Center)
@@ -51,34 +96,80 @@ fn yuan(fen: i64) -> String {
 }
 
 /// 缴费凭证: what was paid, for which account and period, and the payment's receipt number.
-pub fn payment_receipt(site: &Site, utility: &Text, account: &str, holder_masked: &str, bills: &[Bill], payment: &Payment) -> Receipt {
-    let mut r = named(header(site, "缴费凭证", "Payment receipt"), "payment_receipt")
-        .separator()
-        .columns("缴费项目 Utility", format!("{} {}", utility.zh, utility.en))
-        .columns("户号 Account", account)
-        .columns("户名 Holder", holder_masked);
+pub fn payment_receipt(
+    site: &Site,
+    utility: &Text,
+    account: &str,
+    holder_masked: &str,
+    bills: &[Bill],
+    payment: &Payment,
+) -> Receipt {
+    let mut r = named(
+        header(site, "缴费凭证", "Payment receipt"),
+        "payment_receipt",
+    )
+    .separator()
+    .columns("缴费项目 Utility", format!("{} {}", utility.zh, utility.en))
+    .columns("户号 Account", account)
+    .columns("户名 Holder", holder_masked);
     for b in bills {
         r = r.columns(format!("账期 {}", b.period), yuan(b.amount_fen));
     }
     r = r
         .separator()
-        .styled(format!("合计 Total  {}", yuan(payment.amount_fen)), TextSize::Double, true, Align::Right)
-        .columns("支付时间 Paid", payment.paid_at.as_deref().map(super::super::services::short_time).unwrap_or_default())
-        .columns("凭证号 Receipt No.", payment.receipt_no.clone().unwrap_or_default());
+        .styled(
+            format!("合计 Total  {}", yuan(payment.amount_fen)),
+            TextSize::Double,
+            true,
+            Align::Right,
+        )
+        .columns(
+            "支付时间 Paid",
+            payment
+                .paid_at
+                .as_deref()
+                .map(super::super::services::short_time)
+                .unwrap_or_default(),
+        )
+        .columns(
+            "凭证号 Receipt No.",
+            payment.receipt_no.clone().unwrap_or_default(),
+        );
     if let Some(no) = &payment.receipt_no {
-        r = r.code128(no.clone()).unwrap_or_else(|e| panic!("receipt numbers are ASCII: {e}"));
+        r = r
+            .code128(no.clone())
+            .unwrap_or_else(|e| panic!("receipt numbers are ASCII: {e}"));
     }
-    r.text("本凭证仅作缴费证明，发票请在电子税务局下载。").feed(3).cut()
+    r.text("本凭证仅作缴费证明，发票请在电子税务局下载。")
+        .feed(3)
+        .cut()
 }
 
 /// 受理回执: the case number and the query code to follow it up (here, by phone or online).
-pub fn acceptance_receipt(site: &Site, title: &Text, receipt: &CaseReceipt, submitted_at: &str, resident_masked: Option<&str>) -> Receipt {
-    let mut r = named(header(site, "受理回执", "Acknowledgement of receipt"), "acceptance_receipt")
-        .separator()
-        .styled(format!("{} {}", title.zh, title.en), TextSize::Normal, true, Align::Left)
-        .columns("办件编号 Case No.", receipt.case_no.clone())
-        .columns("查询码 Query code", receipt.query_code.clone())
-        .columns("提交时间 Submitted", super::super::services::short_time(submitted_at));
+pub fn acceptance_receipt(
+    site: &Site,
+    title: &Text,
+    receipt: &CaseReceipt,
+    submitted_at: &str,
+    resident_masked: Option<&str>,
+) -> Receipt {
+    let mut r = named(
+        header(site, "受理回执", "Acknowledgement of receipt"),
+        "acceptance_receipt",
+    )
+    .separator()
+    .styled(
+        format!("{} {}", title.zh, title.en),
+        TextSize::Normal,
+        true,
+        Align::Left,
+    )
+    .columns("办件编号 Case No.", receipt.case_no.clone())
+    .columns("查询码 Query code", receipt.query_code.clone())
+    .columns(
+        "提交时间 Submitted",
+        super::super::services::short_time(submitted_at),
+    );
     if let Some(who) = resident_masked {
         r = r.columns("办理人 Resident", who);
     }
@@ -120,11 +211,19 @@ pub fn certificate(site: &Site, cert: &Certificate, name_masked: &str, id_masked
         r = r.columns(line.label.zh.clone(), line.value.clone());
     }
     r.separator()
-        .columns("出具时间 Issued", super::super::services::short_time(&cert.issued_at))
+        .columns(
+            "出具时间 Issued",
+            super::super::services::short_time(&cert.issued_at),
+        )
         .columns("核验码 Verification", cert.verify_code.clone())
         .qr(cert.verify_url.clone())
         .unwrap_or_else(|e| panic!("verification URLs are ASCII: {e}"))
-        .styled("扫码或凭核验码核验真伪 Scan to verify", TextSize::Normal, false, Align::Center)
+        .styled(
+            "扫码或凭核验码核验真伪 Scan to verify",
+            TextSize::Normal,
+            false,
+            Align::Center,
+        )
         .feed(3)
         .cut()
 }
@@ -145,18 +244,42 @@ fn status_zh(s: CaseStatus) -> &'static str {
 pub fn case_progress(site: &Site, case: &CaseDetail) -> Receipt {
     let mut r = named(header(site, "办件进度", "Case progress"), "case_progress")
         .separator()
-        .styled(format!("{} {}", case.title.zh, case.title.en), TextSize::Normal, true, Align::Left)
+        .styled(
+            format!("{} {}", case.title.zh, case.title.en),
+            TextSize::Normal,
+            true,
+            Align::Left,
+        )
         .columns("办件编号 Case No.", case.case_no.clone())
-        .styled(format!("当前状态：{}", status_zh(case.status)), TextSize::Double, true, Align::Left)
+        .styled(
+            format!("当前状态：{}", status_zh(case.status)),
+            TextSize::Double,
+            true,
+            Align::Left,
+        )
         .separator();
     for e in &case.history {
-        r = r.columns(super::super::services::short_time(&e.at), status_zh(e.status));
+        r = r.columns(
+            super::super::services::short_time(&e.at),
+            status_zh(e.status),
+        );
     }
-    r.code128(case.case_no.clone()).unwrap_or_else(|e| panic!("case numbers are ASCII: {e}")).feed(3).cut()
+    r.code128(case.case_no.clone())
+        .unwrap_or_else(|e| panic!("case numbers are ASCII: {e}"))
+        .feed(3)
+        .cut()
 }
 
 /// Every template `bianmin printer preview` knows.
-pub const NAMES: [&str; 7] = ["queue_ticket", "payment_receipt", "acceptance_receipt", "offline_receipt", "certificate", "case_progress", "test_page"];
+pub const NAMES: [&str; 7] = [
+    "queue_ticket",
+    "payment_receipt",
+    "acceptance_receipt",
+    "offline_receipt",
+    "certificate",
+    "case_progress",
+    "test_page",
+];
 
 /// A template filled with sample data (for previews and docs).
 pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
@@ -169,14 +292,37 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
                 estimated_wait_min: 20,
                 issued_at: "2026-11-29T17:05:00+08:00".into(),
             };
-            Some(queue_ticket(&crate::cloud_sim::site(), &t, &Text::new("社保医保", "Social & medical insurance"), Priority::Elderly, false))
+            Some(queue_ticket(
+                &crate::cloud_sim::site(),
+                &t,
+                &Text::new("社保医保", "Social & medical insurance"),
+                Priority::Elderly,
+                false,
+            ))
         }
         "test_page" => Some(test_page(width_dots)),
-        "offline_receipt" => Some(offline_receipt(&crate::cloud_sim::site(), &Text::new("隐患：消防隐患", "Fire hazard"), "LX20261129000012", "2026-11-29T17:05:00+08:00")),
+        "offline_receipt" => Some(offline_receipt(
+            &crate::cloud_sim::site(),
+            &Text::new("隐患：消防隐患", "Fire hazard"),
+            "LX20261129000012",
+            "2026-11-29T17:05:00+08:00",
+        )),
         "payment_receipt" => {
             let bills = vec![
-                Bill { bill_id: "W10000002-2026-10".into(), period: "2026-10".into(), amount_fen: 4_660, due_date: "2026-10-28".into(), status: "paid".into() },
-                Bill { bill_id: "W10000002-2026-11".into(), period: "2026-11".into(), amount_fen: 5_120, due_date: "2026-11-28".into(), status: "paid".into() },
+                Bill {
+                    bill_id: "W10000002-2026-10".into(),
+                    period: "2026-10".into(),
+                    amount_fen: 4_660,
+                    due_date: "2026-10-28".into(),
+                    status: "paid".into(),
+                },
+                Bill {
+                    bill_id: "W10000002-2026-11".into(),
+                    period: "2026-11".into(),
+                    amount_fen: 5_120,
+                    due_date: "2026-11-28".into(),
+                    status: "paid".into(),
+                },
             ];
             let payment = Payment {
                 payment_id: "PAY2026000007".into(),
@@ -187,12 +333,22 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
                 paid_at: Some("2026-11-29T17:06:12+08:00".into()),
                 receipt_no: Some("RC2026000031".into()),
             };
-            Some(payment_receipt(&crate::cloud_sim::site(), &Text::new("水费", "Water"), "W10000002", "李*英", &bills, &payment))
+            Some(payment_receipt(
+                &crate::cloud_sim::site(),
+                &Text::new("水费", "Water"),
+                "W10000002",
+                "李*英",
+                &bills,
+                &payment,
+            ))
         }
         "acceptance_receipt" => Some(acceptance_receipt(
             &crate::cloud_sim::site(),
             &Text::new("隐患：消防隐患", "Hazard: Fire hazard"),
-            &CaseReceipt { case_no: "BM2026000123".into(), query_code: "K7PQ2MXA".into() },
+            &CaseReceipt {
+                case_no: "BM2026000123".into(),
+                query_code: "K7PQ2MXA".into(),
+            },
             "2026-11-29T17:05:00+08:00",
             None,
         )),
@@ -209,7 +365,12 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
                 ]
             }))
             .expect("sample certificate");
-            Some(certificate(&crate::cloud_sim::site(), &cert, "李*英", "510107********0428"))
+            Some(certificate(
+                &crate::cloud_sim::site(),
+                &cert,
+                "李*英",
+                "510107********0428",
+            ))
         }
         "case_progress" => {
             let case: CaseDetail = serde_json::from_value(serde_json::json!({
@@ -231,8 +392,18 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
 /// The technician's test page: Chinese in text mode, a rare character (image), a QR code, a cut.
 pub fn test_page(width_dots: u32) -> Receipt {
     Receipt::new("test_page")
-        .styled("便民自助终端 打印测试", TextSize::Double, true, Align::Center)
-        .styled("Bianmin printer test", TextSize::Normal, false, Align::Center)
+        .styled(
+            "便民自助终端 打印测试",
+            TextSize::Double,
+            true,
+            Align::Center,
+        )
+        .styled(
+            "Bianmin printer test",
+            TextSize::Normal,
+            false,
+            Align::Center,
+        )
         .separator()
         .text("中文文本模式：国家政务服务平台 社会保障卡 居住证")
         .text("生僻字（图像打印）：𠮷 䶮")
@@ -241,7 +412,12 @@ pub fn test_page(width_dots: u32) -> Receipt {
         .separator()
         .qr("https://zwfw.example.gov.cn/verify/TEST?code=BM2026")
         .expect("ASCII payload")
-        .styled("扫码核验 Scan to verify", TextSize::Normal, false, Align::Center)
+        .styled(
+            "扫码核验 Scan to verify",
+            TextSize::Normal,
+            false,
+            Align::Center,
+        )
         .feed(3)
         .cut()
 }
@@ -262,9 +438,23 @@ mod tests {
 
     #[test]
     fn ticket_says_what_the_resident_needs() {
-        let r = queue_ticket(&crate::cloud_sim::site(), &ticket(), &Text::new("社保医保", "Social & medical insurance"), Priority::Elderly, false);
+        let r = queue_ticket(
+            &crate::cloud_sim::site(),
+            &ticket(),
+            &Text::new("社保医保", "Social & medical insurance"),
+            Priority::Elderly,
+            false,
+        );
         let text = r.plain_text();
-        for want in ["A006", "社保医保", "5 人", "约 20 分钟", "2026-11-29 17:05", "长辈优先", "建设南路社区"] {
+        for want in [
+            "A006",
+            "社保医保",
+            "5 人",
+            "约 20 分钟",
+            "2026-11-29 17:05",
+            "长辈优先",
+            "建设南路社区",
+        ] {
             assert!(text.contains(want), "{want} missing from\n{text}");
         }
         assert!(!text.contains("补打"));
@@ -279,22 +469,45 @@ mod tests {
             let r = sample(name, 576).unwrap();
             assert_eq!(r.template, name);
             let img = bianmin_printer::preview::render(&r, &fonts, 576);
-            let missing: Vec<char> = img.missing_glyphs.iter().copied().filter(|c| !['䶮', '𠮷'].contains(c)).collect();
+            let missing: Vec<char> = img
+                .missing_glyphs
+                .iter()
+                .copied()
+                .filter(|c| !['䶮', '𠮷'].contains(c))
+                .collect();
             assert!(missing.is_empty(), "{name}: {missing:?}");
             let text = r.plain_text();
-            assert!(!text.contains("51010719850722"), "{name}: a full ID number on paper");
+            assert!(
+                !text.contains("51010719850722"),
+                "{name}: a full ID number on paper"
+            );
         }
         let cert = sample("certificate", 576).unwrap().plain_text();
-        for want in ["ZM2026000001", "K7PQ2MXA", "[QR https://zwfw.example.gov.cn/verify/ZM2026000001?code=K7PQ2MXA]", "510107********0428"] {
+        for want in [
+            "ZM2026000001",
+            "K7PQ2MXA",
+            "[QR https://zwfw.example.gov.cn/verify/ZM2026000001?code=K7PQ2MXA]",
+            "510107********0428",
+        ] {
             assert!(cert.contains(want), "{want} missing");
         }
         let ack = sample("acceptance_receipt", 576).unwrap().plain_text();
-        assert!(ack.contains("BM2026000123") && ack.contains("K7PQ2MXA") && ack.contains("[CODE128 BM2026000123]"));
+        assert!(
+            ack.contains("BM2026000123")
+                && ack.contains("K7PQ2MXA")
+                && ack.contains("[CODE128 BM2026000123]")
+        );
     }
 
     #[test]
     fn reprint_is_marked() {
-        let r = queue_ticket(&crate::cloud_sim::site(), &ticket(), &Text::new("a", "b"), Priority::Normal, true);
+        let r = queue_ticket(
+            &crate::cloud_sim::site(),
+            &ticket(),
+            &Text::new("a", "b"),
+            Priority::Normal,
+            true,
+        );
         assert!(r.plain_text().contains("补打"));
         assert!(!r.plain_text().contains("长辈优先"));
     }
@@ -303,9 +516,19 @@ mod tests {
     fn preview_renders_every_character_with_the_embedded_font() {
         let mut fonts = bianmin_printer::PreviewFonts::new();
         fonts.push(super::super::EMBEDDED_FONT.to_vec(), 0).unwrap();
-        let r = queue_ticket(&crate::cloud_sim::site(), &ticket(), &Text::new("户籍居住证", "Household"), Priority::Elderly, true);
+        let r = queue_ticket(
+            &crate::cloud_sim::site(),
+            &ticket(),
+            &Text::new("户籍居住证", "Household"),
+            Priority::Elderly,
+            true,
+        );
         let img = bianmin_printer::preview::render(&r, &fonts, 576);
-        assert!(img.missing_glyphs.is_empty(), "missing {:?}", img.missing_glyphs);
+        assert!(
+            img.missing_glyphs.is_empty(),
+            "missing {:?}",
+            img.missing_glyphs
+        );
         assert_eq!(img.width, 576);
         assert!(img.height > 600, "a ticket is a long strip: {}", img.height);
         let ink = img.pixels.iter().filter(|p| **p < 128).count();

@@ -70,7 +70,11 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
     }
     let landscape = opts.landscape || scenario.landscape;
     let ui = AppWindow::new()?;
-    let (w, h) = if landscape { (1920, 1080) } else { (1080, 1920) };
+    let (w, h) = if landscape {
+        (1920, 1080)
+    } else {
+        (1080, 1920)
+    };
     ui.window().set_size(slint::PhysicalSize::new(w, h));
     let app = App::start(
         AppOptions {
@@ -88,7 +92,13 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
     ui.show()?;
 
     let result: Rc<RefCell<Option<Transcript>>> = Rc::default();
-    let driver = Driver { ui: ui.clone_strong(), app, out_dir: opts.out_dir.clone(), screenshot_pages: opts.screenshot_pages, config };
+    let driver = Driver {
+        ui: ui.clone_strong(),
+        app,
+        out_dir: opts.out_dir.clone(),
+        screenshot_pages: opts.screenshot_pages,
+        config,
+    };
     {
         let result = result.clone();
         slint::spawn_local(async move {
@@ -98,8 +108,14 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
         })?;
     }
     slint::run_event_loop()?;
-    let transcript = result.borrow_mut().take().ok_or_else(|| anyhow::anyhow!("the scenario did not finish"))?;
-    std::fs::write(opts.out_dir.join("transcript.json"), serde_json::to_vec_pretty(&transcript)?)?;
+    let transcript = result
+        .borrow_mut()
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("the scenario did not finish"))?;
+    std::fs::write(
+        opts.out_dir.join("transcript.json"),
+        serde_json::to_vec_pretty(&transcript)?,
+    )?;
     Ok(transcript)
 }
 
@@ -154,7 +170,8 @@ impl Driver {
 
     fn text_on_screen(&self, needle: &str) -> bool {
         self.all_elements().iter().any(|e| {
-            e.accessible_label().is_some_and(|l| l.contains(needle)) || e.accessible_value().is_some_and(|v| v.contains(needle))
+            e.accessible_label().is_some_and(|l| l.contains(needle))
+                || e.accessible_value().is_some_and(|v| v.contains(needle))
         })
     }
 
@@ -163,7 +180,10 @@ impl Driver {
         let all: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(&self.ui, label)
             .filter(|e| e.accessible_enabled() != Some(false))
             .collect();
-        all.iter().find(|e| e.accessible_role() == Some(AccessibleRole::Button)).or(all.first()).cloned()
+        all.iter()
+            .find(|e| e.accessible_role() == Some(AccessibleRole::Button))
+            .or(all.first())
+            .cloned()
     }
 
     async fn settle(&self) {
@@ -180,8 +200,14 @@ impl Driver {
             found.is_some()
         })
         .await;
-        let el = found.ok_or_else(|| format!("no enabled element labelled {label:?} on page {}", self.page().name()))?;
-        el.single_click(slint::platform::PointerEventButton::Left).await;
+        let el = found.ok_or_else(|| {
+            format!(
+                "no enabled element labelled {label:?} on page {}",
+                self.page().name()
+            )
+        })?;
+        el.single_click(slint::platform::PointerEventButton::Left)
+            .await;
         self.settle().await;
         Ok(())
     }
@@ -215,10 +241,21 @@ impl Driver {
     }
 
     async fn drive(self, scenario: &Scenario) -> Transcript {
-        let mut rec = Recorder { pages_seen: Vec::new(), screenshots: Vec::new(), last: None };
-        let mut t = Transcript { scenario: scenario.name.clone(), ..Default::default() };
+        let mut rec = Recorder {
+            pages_seen: Vec::new(),
+            screenshots: Vec::new(),
+            last: None,
+        };
+        let mut t = Transcript {
+            scenario: scenario.name.clone(),
+            ..Default::default()
+        };
         // The kiosk is ready once its first view (with the site's name) has arrived.
-        if !until(Duration::from_secs(15), || !self.ui.global::<AppState>().get_site_name().is_empty()).await {
+        if !until(Duration::from_secs(15), || {
+            !self.ui.global::<AppState>().get_site_name().is_empty()
+        })
+        .await
+        {
             t.failure = Some("the kiosk did not show its first page within 15 s".into());
         }
         self.observe(&mut rec);
@@ -247,8 +284,18 @@ impl Driver {
         t.pages_seen = rec.pages_seen;
         t.screenshots = rec.screenshots;
         t.cloud_calls = self.app.cloud.take_calls();
-        t.printouts = self.app.printouts.lock().map(|p| p.clone()).unwrap_or_default();
-        t.spoken = self.app.log.lock().map(|l| l.spoken.clone()).unwrap_or_default();
+        t.printouts = self
+            .app
+            .printouts
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default();
+        t.spoken = self
+            .app
+            .log
+            .lock()
+            .map(|l| l.spoken.clone())
+            .unwrap_or_default();
         t
     }
 
@@ -256,7 +303,9 @@ impl Driver {
         let wait = Duration::from_secs(10);
         match step {
             Step::InsertCard(n) => {
-                let id = self.app.residents.get(n - 1).ok_or_else(|| format!("there are {} demo residents", self.app.residents.len()))?;
+                let id = self.app.residents.get(n - 1).ok_or_else(|| {
+                    format!("there are {} demo residents", self.app.residents.len())
+                })?;
                 self.app.reader.insert(id.clone());
                 self.settle().await;
                 Ok(())
@@ -270,8 +319,14 @@ impl Driver {
             Step::Type(text) => {
                 for c in text.chars() {
                     let s: slint::SharedString = c.to_string().into();
-                    self.ui.window().dispatch_event(slint::platform::WindowEvent::KeyPressed { text: s.clone() });
-                    self.ui.window().dispatch_event(slint::platform::WindowEvent::KeyReleased { text: s });
+                    self.ui
+                        .window()
+                        .dispatch_event(slint::platform::WindowEvent::KeyPressed {
+                            text: s.clone(),
+                        });
+                    self.ui
+                        .window()
+                        .dispatch_event(slint::platform::WindowEvent::KeyReleased { text: s });
                 }
                 self.settle().await;
                 Ok(())
@@ -280,12 +335,18 @@ impl Driver {
                 if until(wait, || self.text_on_screen(s)).await {
                     Ok(())
                 } else {
-                    Err(format!("{s:?} is not on the screen (page {})", self.page().name()))
+                    Err(format!(
+                        "{s:?} is not on the screen (page {})",
+                        self.page().name()
+                    ))
                 }
             }
             Step::ExpectNoText(s) => {
                 if self.text_on_screen(s) {
-                    Err(format!("{s:?} is on the screen (page {})", self.page().name()))
+                    Err(format!(
+                        "{s:?} is on the screen (page {})",
+                        self.page().name()
+                    ))
                 } else {
                     Ok(())
                 }
@@ -294,11 +355,23 @@ impl Driver {
                 if until(wait, || self.page().name() == p).await {
                     Ok(())
                 } else {
-                    Err(format!("expected page {p}, the kiosk shows {}", self.page().name()))
+                    Err(format!(
+                        "expected page {p}, the kiosk shows {}",
+                        self.page().name()
+                    ))
                 }
             }
             Step::ExpectPrint(s) => {
-                let printed = || self.app.printouts.lock().map(|p| p.iter().any(|x| x.state == "done" && x.text.contains(s.as_str()))).unwrap_or(false);
+                let printed = || {
+                    self.app
+                        .printouts
+                        .lock()
+                        .map(|p| {
+                            p.iter()
+                                .any(|x| x.state == "done" && x.text.contains(s.as_str()))
+                        })
+                        .unwrap_or(false)
+                };
                 if until(wait, printed).await {
                     Ok(())
                 } else {
@@ -310,7 +383,11 @@ impl Driver {
                 if until(limit, || self.page() == PageId::Attract).await {
                     Ok(())
                 } else {
-                    Err(format!("still on page {} after {} s", self.page().name(), limit.as_secs()))
+                    Err(format!(
+                        "still on page {} after {} s",
+                        self.page().name(),
+                        limit.as_secs()
+                    ))
                 }
             }
             Step::Lang(l) => {
@@ -319,7 +396,11 @@ impl Driver {
                     // The switch is labelled with the other language's own name.
                     self.tap_any(&["English", "中文"]).await?;
                 }
-                if until(wait, || self.ui.global::<AppState>().get_english() == want_en).await {
+                if until(wait, || {
+                    self.ui.global::<AppState>().get_english() == want_en
+                })
+                .await
+                {
                     Ok(())
                 } else {
                     Err("the language did not change".into())
@@ -337,17 +418,23 @@ impl Driver {
             }
             Step::OpenService(code) => {
                 if self.page() == PageId::Attract {
-                    self.tap_any(&["点击屏幕开始办理", "Touch here to start"]).await?;
+                    self.tap_any(&["点击屏幕开始办理", "Touch here to start"])
+                        .await?;
                 }
                 if self.page() != PageId::Home {
                     self.tap_any(&["首页", "Home"]).await?;
                 }
                 self.observe(rec);
-                let label = ui_bridge::tile_label(&self.ui, code).ok_or_else(|| format!("no tile for {code}"))?;
+                let label = ui_bridge::tile_label(&self.ui, code)
+                    .ok_or_else(|| format!("no tile for {code}"))?;
                 self.tap(&label).await
             }
             Step::CloudFault(f) => {
-                let sim = self.app.sim.as_ref().ok_or("cloud_fault needs the embedded simulator (no --cloud)")?;
+                let sim = self
+                    .app
+                    .sim
+                    .as_ref()
+                    .ok_or("cloud_fault needs the embedded simulator (no --cloud)")?;
                 let fault: Fault = f.parse()?;
                 sim.set_fault(fault);
                 Ok(())
@@ -366,7 +453,18 @@ impl Driver {
             }
             Step::ExpectSpoken(p) => {
                 let said = || {
-                    self.app.log.lock().map(|l| l.spoken.iter().any(|x| serde_json::to_value(x).ok().and_then(|v| v.as_str().map(|s| s == p)).unwrap_or(false))).unwrap_or(false)
+                    self.app
+                        .log
+                        .lock()
+                        .map(|l| {
+                            l.spoken.iter().any(|x| {
+                                serde_json::to_value(x)
+                                    .ok()
+                                    .and_then(|v| v.as_str().map(|s| s == p))
+                                    .unwrap_or(false)
+                            })
+                        })
+                        .unwrap_or(false)
                 };
                 if until(wait, said).await {
                     Ok(())
@@ -379,16 +477,32 @@ impl Driver {
 }
 
 /// Saves the page the kiosk shows after `steps` as `out` (used by `bianmin screenshot`).
-pub fn screenshot_after(steps: Vec<Step>, opts: RunOptions, out: &Path, lang: crate::Lang, elderly: bool) -> anyhow::Result<()> {
+pub fn screenshot_after(
+    steps: Vec<Step>,
+    opts: RunOptions,
+    out: &Path,
+    lang: crate::Lang,
+    elderly: bool,
+) -> anyhow::Result<()> {
     let mut all = vec![Step::Lang(lang), Step::Elderly(elderly)];
     all.extend(steps);
     all.push(Step::Screenshot("final".into()));
     let out_dir = opts.out_dir.clone();
-    let t = run(Scenario { name: "screenshot".into(), steps: all, ..Default::default() }, opts)?;
+    let t = run(
+        Scenario {
+            name: "screenshot".into(),
+            steps: all,
+            ..Default::default()
+        },
+        opts,
+    )?;
     if let Some(f) = t.failure {
         anyhow::bail!("could not reach the page: {f}");
     }
-    let last = t.screenshots.last().ok_or_else(|| anyhow::anyhow!("no screenshot taken"))?;
+    let last = t
+        .screenshots
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("no screenshot taken"))?;
     std::fs::copy(out_dir.join(last), out)?;
     Ok(())
 }

@@ -37,11 +37,33 @@ pub enum Step {
 }
 
 pub const STEP_KEYS: &[&str] = &[
-    "insert_card", "remove_card", "tap", "type", "expect_text", "expect_no_text", "expect_page", "expect_print",
-    "wait_attract", "lang", "elderly", "open_service", "cloud_fault", "printer_fault", "wait_s", "screenshot", "expect_spoken",
+    "insert_card",
+    "remove_card",
+    "tap",
+    "type",
+    "expect_text",
+    "expect_no_text",
+    "expect_page",
+    "expect_print",
+    "wait_attract",
+    "lang",
+    "elderly",
+    "open_service",
+    "cloud_fault",
+    "printer_fault",
+    "wait_s",
+    "screenshot",
+    "expect_spoken",
 ];
 
-const HEADER_KEYS: &[&str] = &["name", "description", "page_timeout_s", "warning_s", "landscape", "step"];
+const HEADER_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "page_timeout_s",
+    "warning_s",
+    "landscape",
+    "step",
+];
 
 #[derive(Debug, Clone, Default)]
 pub struct Scenario {
@@ -86,8 +108,14 @@ pub struct SpecError {
 
 impl Scenario {
     pub fn load(path: &Path) -> Result<Scenario, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SpecError { path: path.display().to_string(), message: e.to_string() })?;
-        Scenario::parse(&text).map_err(|message| SpecError { path: path.display().to_string(), message })
+        let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Scenario::parse(&text).map_err(|message| SpecError {
+            path: path.display().to_string(),
+            message,
+        })
     }
 
     pub fn parse(text: &str) -> Result<Scenario, String> {
@@ -96,40 +124,83 @@ impl Scenario {
         for (k, v) in &table {
             match k.as_str() {
                 "name" => sc.name = v.as_str().ok_or("name must be a string")?.into(),
-                "description" => sc.description = v.as_str().ok_or("description must be a string")?.into(),
-                "page_timeout_s" => sc.page_timeout_s = Some(v.as_integer().filter(|n| *n > 0).ok_or("page_timeout_s must be a positive integer")? as u64),
-                "warning_s" => sc.warning_s = Some(v.as_integer().filter(|n| *n > 0).ok_or("warning_s must be a positive integer")? as u64),
-                "landscape" => sc.landscape = v.as_bool().ok_or("landscape must be true or false")?,
+                "description" => {
+                    sc.description = v.as_str().ok_or("description must be a string")?.into()
+                }
+                "page_timeout_s" => {
+                    sc.page_timeout_s = Some(
+                        v.as_integer()
+                            .filter(|n| *n > 0)
+                            .ok_or("page_timeout_s must be a positive integer")?
+                            as u64,
+                    )
+                }
+                "warning_s" => {
+                    sc.warning_s = Some(
+                        v.as_integer()
+                            .filter(|n| *n > 0)
+                            .ok_or("warning_s must be a positive integer")?
+                            as u64,
+                    )
+                }
+                "landscape" => {
+                    sc.landscape = v.as_bool().ok_or("landscape must be true or false")?
+                }
                 "step" => {}
-                other => return Err(format!("unknown top-level key `{other}` (known: {})", HEADER_KEYS.join(", "))),
+                other => {
+                    return Err(format!(
+                        "unknown top-level key `{other}` (known: {})",
+                        HEADER_KEYS.join(", ")
+                    ))
+                }
             }
         }
-        let steps = table.get("step").and_then(|s| s.as_array()).ok_or("a scenario needs [[step]] entries")?;
+        let steps = table
+            .get("step")
+            .and_then(|s| s.as_array())
+            .ok_or("a scenario needs [[step]] entries")?;
         for (i, raw) in steps.iter().enumerate() {
             let n = i + 1;
-            let t = raw.as_table().ok_or_else(|| format!("step {n}: must be a table"))?;
+            let t = raw
+                .as_table()
+                .ok_or_else(|| format!("step {n}: must be a table"))?;
             if t.len() != 1 {
                 let keys: Vec<&str> = t.keys().map(String::as_str).collect();
-                return Err(format!("step {n}: needs exactly one action, found {}", if keys.is_empty() { "none".into() } else { keys.join(", ") }));
+                return Err(format!(
+                    "step {n}: needs exactly one action, found {}",
+                    if keys.is_empty() {
+                        "none".into()
+                    } else {
+                        keys.join(", ")
+                    }
+                ));
             }
             let (k, v) = t.iter().next().expect("one entry");
-            sc.steps.push(parse_step(k, v).map_err(|e| format!("step {n}: {e}"))?);
+            sc.steps
+                .push(parse_step(k, v).map_err(|e| format!("step {n}: {e}"))?);
         }
         Ok(sc)
     }
 }
 
 fn string(k: &str, v: &toml::Value) -> Result<String, String> {
-    v.as_str().map(String::from).ok_or_else(|| format!("`{k}` needs a string"))
+    v.as_str()
+        .map(String::from)
+        .ok_or_else(|| format!("`{k}` needs a string"))
 }
 
 fn truth(k: &str, v: &toml::Value) -> Result<bool, String> {
-    v.as_bool().ok_or_else(|| format!("`{k}` needs true or false"))
+    v.as_bool()
+        .ok_or_else(|| format!("`{k}` needs true or false"))
 }
 
 fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
     Ok(match k {
-        "insert_card" => Step::InsertCard(v.as_integer().filter(|n| *n >= 1).ok_or("`insert_card` needs a resident number from 1")? as usize),
+        "insert_card" => Step::InsertCard(
+            v.as_integer()
+                .filter(|n| *n >= 1)
+                .ok_or("`insert_card` needs a resident number from 1")? as usize,
+        ),
         "remove_card" => {
             truth(k, v)?;
             Step::RemoveCard
@@ -171,10 +242,20 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
             }
             Step::PrinterFault(f)
         }
-        "wait_s" => Step::WaitSeconds(v.as_float().or(v.as_integer().map(|i| i as f64)).filter(|s| *s >= 0.0 && *s <= 600.0).ok_or("`wait_s` needs seconds, 0 to 600")?),
+        "wait_s" => Step::WaitSeconds(
+            v.as_float()
+                .or(v.as_integer().map(|i| i as f64))
+                .filter(|s| *s >= 0.0 && *s <= 600.0)
+                .ok_or("`wait_s` needs seconds, 0 to 600")?,
+        ),
         "screenshot" => Step::Screenshot(string(k, v)?),
         "expect_spoken" => Step::ExpectSpoken(string(k, v)?),
-        other => return Err(format!("unknown key `{other}` (known: {})", STEP_KEYS.join(", "))),
+        other => {
+            return Err(format!(
+                "unknown key `{other}` (known: {})",
+                STEP_KEYS.join(", ")
+            ))
+        }
     })
 }
 

@@ -69,7 +69,13 @@ impl ServiceCode {
 
     /// Services this kiosk carries out itself; the rest send the resident to a window for now.
     pub fn on_kiosk(self) -> bool {
-        matches!(self, ServiceCode::QueueAndCases | ServiceCode::Guides | ServiceCode::MyCases | ServiceCode::Reports)
+        matches!(
+            self,
+            ServiceCode::QueueAndCases
+                | ServiceCode::Guides
+                | ServiceCode::MyCases
+                | ServiceCode::Reports
+        )
     }
 }
 
@@ -81,7 +87,9 @@ pub enum Next {
     /// Show this page in place of the current one (no way "back" into a finished step).
     Replace(PageId),
     /// Ask for the resident's card; the flow continues in `identified` (or `skip_identify`).
-    Identify { optional: bool },
+    Identify {
+        optional: bool,
+    },
     Stay,
 }
 
@@ -115,15 +123,27 @@ impl Ctx<'_> {
 /// Fills the result page with a clear, translated message for a cloud failure. Offers retry
 /// when trying again can help. Returns the page to show.
 pub fn show_cloud_error(view: &mut FlowView, err: &CloudError) -> Next {
-    tracing::warn!(kind = err.kind(), code = err.code().unwrap_or(""), "cloud call failed");
+    tracing::warn!(
+        kind = err.kind(),
+        code = err.code().unwrap_or(""),
+        "cloud call failed"
+    );
     let (title, message, retry) = match err {
         CloudError::Unreachable(_) => ("error.unreachable", "error.unreachable.msg", true),
         CloudError::Timeout(_) => ("error.timeout", "error.timeout.msg", true),
         CloudError::Malformed(_) => ("error.malformed", "error.malformed.msg", true),
-        CloudError::Problem(p) if p.code == "priority_not_eligible" => ("error.priority", "error.priority.msg", false),
-        CloudError::Problem(p) if p.code == "card_expired" => ("error.card_expired", "error.card_expired.msg", false),
-        CloudError::Problem(p) if p.code == "invalid_id_number" => ("error.card_invalid", "error.card_invalid.msg", false),
-        CloudError::Problem(p) if p.status >= 500 || p.status == 429 => ("error.unreachable", "error.unreachable.msg", true),
+        CloudError::Problem(p) if p.code == "priority_not_eligible" => {
+            ("error.priority", "error.priority.msg", false)
+        }
+        CloudError::Problem(p) if p.code == "card_expired" => {
+            ("error.card_expired", "error.card_expired.msg", false)
+        }
+        CloudError::Problem(p) if p.code == "invalid_id_number" => {
+            ("error.card_invalid", "error.card_invalid.msg", false)
+        }
+        CloudError::Problem(p) if p.status >= 500 || p.status == 429 => {
+            ("error.unreachable", "error.unreachable.msg", true)
+        }
         CloudError::Problem(_) => ("error.refused", "error.refused.msg", false),
     };
     show_error(view, title, message, retry);
@@ -145,6 +165,10 @@ pub fn show_error(view: &mut FlowView, title: &str, message: &str, retry: bool) 
 /// `2026-11-29T17:05:00+08:00` → `2026-11-29 17:05` for screens and paper.
 pub fn short_time(rfc3339: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.with_timezone(&crate::cloud_sim::CST).format("%Y-%m-%d %H:%M").to_string())
+        .map(|t| {
+            t.with_timezone(&crate::cloud_sim::CST)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
         .unwrap_or_else(|_| rfc3339.to_string())
 }

@@ -1,7 +1,7 @@
 //! 6 排队取号: pick the business (with people waiting and the expected wait), optionally put a
 //! card on the reader for elderly priority, confirm, get the ticket, and the ticket prints.
 
-use super::{show_cloud_error, short_time, Ctx, Next};
+use super::{short_time, show_cloud_error, Ctx, Next};
 use crate::cloud::api::{HallQueue, Priority, QueueTicket, QueueTicketRequest};
 use crate::cloud::CloudError;
 use crate::outbox::Outcome;
@@ -60,14 +60,20 @@ impl QueueFlow {
     }
 
     pub async fn choose(&mut self, ctx: &mut Ctx<'_>, id: &str) -> Next {
-        let Some(q) = self.queues.iter().find(|q| q.business == id).cloned() else { return Next::Stay };
+        let Some(q) = self.queues.iter().find(|q| q.business == id).cloned() else {
+            return Next::Stay;
+        };
         if self.chosen.as_ref().map(|c| &c.business) != Some(&q.business) {
             self.entry = None;
         }
         self.chosen = Some(q);
         match ctx.resident {
             Some(r) => {
-                self.priority = Some(if r.summary.elderly { Priority::Elderly } else { Priority::Normal });
+                self.priority = Some(if r.summary.elderly {
+                    Priority::Elderly
+                } else {
+                    Priority::Normal
+                });
                 self.fill_confirm(ctx);
                 Next::Go(PageId::Confirm)
             }
@@ -80,7 +86,11 @@ impl QueueFlow {
             return Next::Stay;
         }
         let elderly = ctx.resident.is_some_and(|r| r.summary.elderly);
-        self.priority = Some(if elderly { Priority::Elderly } else { Priority::Normal });
+        self.priority = Some(if elderly {
+            Priority::Elderly
+        } else {
+            Priority::Normal
+        });
         self.fill_confirm(ctx);
         Next::Replace(PageId::Confirm)
     }
@@ -96,7 +106,11 @@ impl QueueFlow {
 
     fn fill_confirm(&self, ctx: &mut Ctx<'_>) {
         let Some(q) = &self.chosen else { return };
-        let priority = if self.priority == Some(Priority::Elderly) { "priority.elderly" } else { "priority.normal" };
+        let priority = if self.priority == Some(Priority::Elderly) {
+            "priority.elderly"
+        } else {
+            "priority.normal"
+        };
         let mut rows = vec![
             RowView::new("business", ctx.text(&q.name)),
             RowView::with_unit("waiting", q.waiting.to_string(), "people"),
@@ -115,9 +129,19 @@ impl QueueFlow {
             // Already issued: a second tap never takes a second number.
             return Next::Replace(PageId::Result);
         }
-        let (Some(q), Some(priority)) = (self.chosen.clone(), self.priority) else { return Next::Stay };
-        let req = QueueTicketRequest { hall_id: ctx.site.hall_id.clone(), business: q.business.clone(), priority };
-        let session = if priority == Priority::Elderly { ctx.resident.map(|r| &r.token) } else { None };
+        let (Some(q), Some(priority)) = (self.chosen.clone(), self.priority) else {
+            return Next::Stay;
+        };
+        let req = QueueTicketRequest {
+            hall_id: ctx.site.hall_id.clone(),
+            business: q.business.clone(),
+            priority,
+        };
+        let session = if priority == Priority::Elderly {
+            ctx.resident.map(|r| &r.token)
+        } else {
+            None
+        };
         let id = match self.entry {
             Some(id) => id,
             None => match ctx.outbox.enqueue_ticket(&req, session) {
@@ -139,7 +163,8 @@ impl QueueFlow {
                 Ok(ticket) => {
                     self.failed = None;
                     self.fill_ticket(ctx, &q, &ticket);
-                    let receipt = templates::queue_ticket(ctx.site, &ticket, &q.name, priority, false);
+                    let receipt =
+                        templates::queue_ticket(ctx.site, &ticket, &q.name, priority, false);
                     self.ticket = Some(ticket);
                     ctx.print(&receipt);
                     Next::Go(PageId::Result)
@@ -199,7 +224,9 @@ impl QueueFlow {
 
     /// Prints the ticket again after a failed print (the resident pressed "print").
     pub async fn print(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        let (Some(q), Some(t), Some(p)) = (&self.chosen, &self.ticket, self.priority) else { return Next::Stay };
+        let (Some(q), Some(t), Some(p)) = (&self.chosen, &self.ticket, self.priority) else {
+            return Next::Stay;
+        };
         let receipt = templates::queue_ticket(ctx.site, t, &q.name, p, false);
         ctx.print(&receipt);
         Next::Stay

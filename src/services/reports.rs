@@ -5,7 +5,9 @@
 //! with a local number, and the report is sent when the network returns.
 
 use super::{short_time, Ctx, Next};
-use crate::cloud::api::{CaseReceipt, ReportCategories, ReportCategory, ReportKind, ReportRequest, Text};
+use crate::cloud::api::{
+    CaseReceipt, ReportCategories, ReportCategory, ReportKind, ReportRequest, Text,
+};
 use crate::outbox::{Outbox, Outcome};
 use crate::printing::templates;
 use crate::session::PageId;
@@ -23,15 +25,31 @@ const PLACES: [(&str, &str); 4] = [
 
 /// 常用语: what residents most often report, per kind.
 const PHRASES: [(ReportKind, &str, &str); 9] = [
-    (ReportKind::Hazard, "report.phrase.wires", "电线裸露或私拉乱接"),
+    (
+        ReportKind::Hazard,
+        "report.phrase.wires",
+        "电线裸露或私拉乱接",
+    ),
     (ReportKind::Hazard, "report.phrase.exit", "消防通道被占用"),
     (ReportKind::Hazard, "report.phrase.gas", "闻到燃气异味"),
-    (ReportKind::Hazard, "report.phrase.manhole", "井盖缺失或破损"),
+    (
+        ReportKind::Hazard,
+        "report.phrase.manhole",
+        "井盖缺失或破损",
+    ),
     (ReportKind::Hazard, "report.phrase.light", "路灯不亮"),
     (ReportKind::Appeal, "report.phrase.noise", "夜间噪声扰民"),
-    (ReportKind::Appeal, "report.phrase.rubbish", "垃圾清运不及时"),
+    (
+        ReportKind::Appeal,
+        "report.phrase.rubbish",
+        "垃圾清运不及时",
+    ),
     (ReportKind::Appeal, "report.phrase.property", "物业服务问题"),
-    (ReportKind::Appeal, "report.phrase.suggestion", "对办事流程的建议"),
+    (
+        ReportKind::Appeal,
+        "report.phrase.suggestion",
+        "对办事流程的建议",
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,14 +127,24 @@ impl ReportsFlow {
         match ctx.cloud.report_categories().await {
             Ok(c) => {
                 if let Ok(s) = self.store.lock() {
-                    let _ = s.cache_put("report_categories", &serde_json::to_string(&c).expect("json"));
+                    let _ = s.cache_put(
+                        "report_categories",
+                        &serde_json::to_string(&c).expect("json"),
+                    );
                 }
                 self.categories = c.categories;
             }
             Err(e) => {
                 tracing::warn!(kind = e.kind(), "report categories from the cache");
-                let cached = self.store.lock().ok().and_then(|s| s.cache_get("report_categories").ok().flatten());
-                self.categories = cached.and_then(|c| serde_json::from_str::<ReportCategories>(&c).ok()).map(|c| c.categories).unwrap_or_default();
+                let cached = self
+                    .store
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.cache_get("report_categories").ok().flatten());
+                self.categories = cached
+                    .and_then(|c| serde_json::from_str::<ReportCategories>(&c).ok())
+                    .map(|c| c.categories)
+                    .unwrap_or_default();
             }
         }
         self.step = Step::Kind;
@@ -125,13 +153,21 @@ impl ReportsFlow {
     }
 
     fn fill(&self, ctx: &mut Ctx<'_>) {
-        let choice = |id: &str, title: &str| ChoiceView { id: id.into(), title: title.into(), enabled: true, ..Default::default() };
+        let choice = |id: &str, title: &str| ChoiceView {
+            id: id.into(),
+            title: title.into(),
+            enabled: true,
+            ..Default::default()
+        };
         let v = &mut *ctx.view;
         match self.step {
             Step::Kind => {
                 v.form_title = "report.kind".into();
                 v.form_hint = "report.kind.hint".into();
-                v.choices = vec![choice("hazard", "report.kind.hazard"), choice("appeal", "report.kind.appeal")];
+                v.choices = vec![
+                    choice("hazard", "report.kind.hazard"),
+                    choice("appeal", "report.kind.appeal"),
+                ];
             }
             Step::Category => {
                 v.form_title = "report.category".into();
@@ -146,12 +182,22 @@ impl ReportsFlow {
             Step::Place => {
                 v.form_title = "report.place".into();
                 v.form_hint = String::new();
-                v.choices = PLACES.iter().map(|(key, _)| ChoiceView { detail: ctx.site.community.clone(), ..choice(key, key) }).collect();
+                v.choices = PLACES
+                    .iter()
+                    .map(|(key, _)| ChoiceView {
+                        detail: ctx.site.community.clone(),
+                        ..choice(key, key)
+                    })
+                    .collect();
             }
             Step::Phrase => {
                 v.form_title = "report.phrase".into();
                 v.form_hint = "report.phrase.hint".into();
-                v.choices = PHRASES.iter().filter(|p| Some(p.0) == self.kind).map(|p| choice(p.1, p.1)).collect();
+                v.choices = PHRASES
+                    .iter()
+                    .filter(|p| Some(p.0) == self.kind)
+                    .map(|p| choice(p.1, p.1))
+                    .collect();
             }
             Step::Text => {
                 v.input_mode = "text".into();
@@ -171,7 +217,10 @@ impl ReportsFlow {
             Step::Named => {
                 v.form_title = "report.named".into();
                 v.form_hint = "report.named.hint".into();
-                v.choices = vec![choice("named", "report.named.yes"), choice("anonymous", "report.named.no")];
+                v.choices = vec![
+                    choice("named", "report.named.yes"),
+                    choice("anonymous", "report.named.no"),
+                ];
             }
         }
     }
@@ -179,7 +228,11 @@ impl ReportsFlow {
     pub async fn choose(&mut self, ctx: &mut Ctx<'_>, id: &str) -> Next {
         match self.step {
             Step::Kind => {
-                self.kind = Some(if id == "appeal" { ReportKind::Appeal } else { ReportKind::Hazard });
+                self.kind = Some(if id == "appeal" {
+                    ReportKind::Appeal
+                } else {
+                    ReportKind::Hazard
+                });
                 self.step = Step::Category;
             }
             Step::Category => {
@@ -218,7 +271,9 @@ impl ReportsFlow {
                 self.digits.pop();
             }
             "clear" => self.digits.clear(),
-            d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() && self.digits.len() < 11 => self.digits.push_str(d),
+            d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() && self.digits.len() < 11 => {
+                self.digits.push_str(d)
+            }
             _ => {}
         }
         ctx.view.input_error = false;
@@ -230,7 +285,12 @@ impl ReportsFlow {
     pub fn input_submit(&mut self, ctx: &mut Ctx<'_>, value: &str) -> Next {
         match self.step {
             Step::Text => {
-                let text: String = value.trim().chars().filter(|c| !c.is_control()).take(200).collect();
+                let text: String = value
+                    .trim()
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect();
                 self.extra = (!text.is_empty()).then_some(text);
                 self.step = Step::Phone;
                 ctx.view.input_error = false;
@@ -239,7 +299,11 @@ impl ReportsFlow {
             }
             Step::Phone => {
                 let p = value.trim();
-                if !p.is_empty() && !(p.len() == 11 && p.starts_with('1') && p.bytes().all(|b| b.is_ascii_digit())) {
+                if !p.is_empty()
+                    && !(p.len() == 11
+                        && p.starts_with('1')
+                        && p.bytes().all(|b| b.is_ascii_digit()))
+                {
                     ctx.view.input_error = true;
                     ctx.view.input_hint = "report.phone.bad".into();
                     self.fill(ctx);
@@ -276,7 +340,12 @@ impl ReportsFlow {
     }
 
     fn request(&self, ctx: &Ctx<'_>) -> Option<ReportRequest> {
-        let (kind, category, place, phrase) = (self.kind?, self.category.as_ref()?, self.place?, self.phrase?);
+        let (kind, category, place, phrase) = (
+            self.kind?,
+            self.category.as_ref()?,
+            self.place?,
+            self.phrase?,
+        );
         let mut description = PHRASES[phrase].2.to_string();
         if let Some(extra) = &self.extra {
             description.push_str("；");
@@ -285,7 +354,10 @@ impl ReportsFlow {
         Some(ReportRequest {
             kind,
             category: category.code.clone(),
-            location: format!("{}{} {}", ctx.site.street_office, ctx.site.community, PLACES[place].1),
+            location: format!(
+                "{}{} {}",
+                ctx.site.street_office, ctx.site.community, PLACES[place].1
+            ),
             description,
             anonymous: self.anonymous,
             contact_phone: self.phone.clone(),
@@ -294,30 +366,60 @@ impl ReportsFlow {
 
     fn fill_confirm(&self, ctx: &mut Ctx<'_>) {
         let Some(req) = self.request(ctx) else { return };
-        let category = self.category.as_ref().map(|c| c.name.get(ctx.lang).to_string()).unwrap_or_default();
-        let kind = if req.kind == ReportKind::Hazard { "report.kind.hazard" } else { "report.kind.appeal" };
+        let category = self
+            .category
+            .as_ref()
+            .map(|c| c.name.get(ctx.lang).to_string())
+            .unwrap_or_default();
+        let kind = if req.kind == ReportKind::Hazard {
+            "report.kind.hazard"
+        } else {
+            "report.kind.appeal"
+        };
         ctx.view.confirm_title = "report.confirm".into();
         ctx.view.confirm_rows = vec![
             RowView::with_unit("report.row.kind", kind, "key"),
             RowView::new("report.row.category", category),
             RowView::with_unit("report.row.place", PLACES[self.place.unwrap_or(0)].0, "key"),
-            RowView::with_unit("report.row.what", PHRASES[self.phrase.unwrap_or(0)].1, "key"),
-            RowView::with_unit("report.row.named", if self.anonymous { "report.named.no" } else { "report.named.yes" }, "key"),
+            RowView::with_unit(
+                "report.row.what",
+                PHRASES[self.phrase.unwrap_or(0)].1,
+                "key",
+            ),
+            RowView::with_unit(
+                "report.row.named",
+                if self.anonymous {
+                    "report.named.no"
+                } else {
+                    "report.named.yes"
+                },
+                "key",
+            ),
         ];
         if let Some(extra) = &self.extra {
-            ctx.view.confirm_rows.insert(4, RowView::new("report.row.extra", extra.clone()));
+            ctx.view
+                .confirm_rows
+                .insert(4, RowView::new("report.row.extra", extra.clone()));
         }
         if let Some(p) = &self.phone {
-            ctx.view.confirm_rows.push(RowView::new("report.row.phone", mask_phone(p)));
+            ctx.view
+                .confirm_rows
+                .push(RowView::new("report.row.phone", mask_phone(p)));
         }
     }
 
     pub async fn confirm(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        let Some(req) = self.request(ctx) else { return Next::Stay };
+        let Some(req) = self.request(ctx) else {
+            return Next::Stay;
+        };
         let id = match self.submitted {
             Some(id) => id,
             None => {
-                let session = if self.anonymous { None } else { ctx.resident.map(|r| &r.token) };
+                let session = if self.anonymous {
+                    None
+                } else {
+                    ctx.resident.map(|r| &r.token)
+                };
                 match self.outbox.enqueue_report(&req, session) {
                     Ok(q) => {
                         self.submitted = Some(q.id);
@@ -326,7 +428,12 @@ impl ReportsFlow {
                     Err(e) => {
                         // Nothing was kept: say so plainly rather than pretend.
                         tracing::error!(error = %e, "report could not be stored");
-                        super::show_error(ctx.view, "report.store_failed", "report.store_failed.msg", true);
+                        super::show_error(
+                            ctx.view,
+                            "report.store_failed",
+                            "report.store_failed.msg",
+                            true,
+                        );
                         return Next::Go(PageId::Result);
                     }
                 }
@@ -334,7 +441,18 @@ impl ReportsFlow {
         };
         // Deliver now if the cloud answers; the outbox worker keeps trying otherwise.
         let outcome = self.outbox.deliver_entry(ctx.cloud, id).await;
-        let title = self.category.as_ref().map(|c| Text { zh: format!("{}：{}", if req.kind == ReportKind::Hazard { "隐患" } else { "诉求" }, c.name.zh), en: c.name.en.clone() });
+        let title = self.category.as_ref().map(|c| Text {
+            zh: format!(
+                "{}：{}",
+                if req.kind == ReportKind::Hazard {
+                    "隐患"
+                } else {
+                    "诉求"
+                },
+                c.name.zh
+            ),
+            en: c.name.en.clone(),
+        });
         let title = title.unwrap_or_default();
         let local_no = self.outbox.local_no(id).unwrap_or_default();
         match outcome {
@@ -357,9 +475,16 @@ impl ReportsFlow {
         v.result_title = "report.done".into();
         v.result_headline = r.case_no.clone();
         v.result_message = "report.done.msg".into();
-        v.result_rows = vec![RowView::new("case_no", r.case_no.clone()), RowView::new("report.row.query_code", r.query_code.clone()), RowView::new("report.row.submitted", short_time(&now))];
+        v.result_rows = vec![
+            RowView::new("case_no", r.case_no.clone()),
+            RowView::new("report.row.query_code", r.query_code.clone()),
+            RowView::new("report.row.submitted", short_time(&now)),
+        ];
         v.can_retry = false;
-        let masked = ctx.resident.filter(|_| !self.anonymous).map(|s| s.summary.name_masked.clone());
+        let masked = ctx
+            .resident
+            .filter(|_| !self.anonymous)
+            .map(|s| s.summary.name_masked.clone());
         let receipt = templates::acceptance_receipt(ctx.site, title, r, &now, masked.as_deref());
         ctx.print(&receipt);
     }
@@ -371,7 +496,10 @@ impl ReportsFlow {
         v.result_title = "report.offline".into();
         v.result_headline = local_no.to_string();
         v.result_message = "report.offline.msg".into();
-        v.result_rows = vec![RowView::new("report.row.local_no", local_no.to_string()), RowView::new("report.row.submitted", short_time(&now))];
+        v.result_rows = vec![
+            RowView::new("report.row.local_no", local_no.to_string()),
+            RowView::new("report.row.submitted", short_time(&now)),
+        ];
         v.can_retry = false;
         let receipt = templates::offline_receipt(ctx.site, title, local_no, &now);
         ctx.print(&receipt);

@@ -39,8 +39,16 @@ impl PageId {
         }
     }
 
-    pub const ALL: [PageId; 8] =
-        [PageId::Attract, PageId::Home, PageId::Identify, PageId::Form, PageId::Input, PageId::Confirm, PageId::Result, PageId::Print];
+    pub const ALL: [PageId; 8] = [
+        PageId::Attract,
+        PageId::Home,
+        PageId::Identify,
+        PageId::Form,
+        PageId::Input,
+        PageId::Confirm,
+        PageId::Result,
+        PageId::Print,
+    ];
 
     pub fn from_name(s: &str) -> Option<PageId> {
         PageId::ALL.into_iter().find(|p| p.name() == s)
@@ -90,7 +98,10 @@ pub struct Timing {
 
 impl Default for Timing {
     fn default() -> Self {
-        Timing { page_timeout: Duration::from_secs(60), warning: Duration::from_secs(20) }
+        Timing {
+            page_timeout: Duration::from_secs(60),
+            warning: Duration::from_secs(20),
+        }
     }
 }
 
@@ -321,12 +332,18 @@ mod tests {
     fn session() -> ResidentSession {
         ResidentSession {
             token: ResidentToken::new("rs_test".into()),
-            summary: ResidentSummary { name_masked: "张*国".into(), id_masked: "510108********0314".into(), age: 76, elderly: true },
+            summary: ResidentSummary {
+                name_masked: "张*国".into(),
+                id_masked: "510108********0314".into(),
+                age: 76,
+                elderly: true,
+            },
         }
     }
 
     fn revoked(fx: &[Effect]) -> bool {
-        fx.iter().any(|e| matches!(e, Effect::RevokeSession(t) if t.as_str() == "rs_test"))
+        fx.iter()
+            .any(|e| matches!(e, Effect::RevokeSession(t) if t.as_str() == "rs_test"))
     }
 
     #[test]
@@ -356,12 +373,21 @@ mod tests {
         assert_eq!(e.countdown(t0 + Duration::from_secs(40)), Some(20));
         let fx = e.tick(t0 + Duration::from_secs(41));
         assert!(matches!(fx[..], [Effect::Speak(Prompt::CountdownWarning)]));
-        assert!(e.tick(t0 + Duration::from_secs(42)).is_empty(), "warned once");
+        assert!(
+            e.tick(t0 + Duration::from_secs(42)).is_empty(),
+            "warned once"
+        );
         assert_eq!(e.countdown(t0 + Duration::from_millis(59_500)), Some(1));
         let fx = e.tick(t0 + Duration::from_secs(60));
-        assert!(fx.iter().any(|f| matches!(f, Effect::Wiped(WipeReason::Timeout))));
+        assert!(fx
+            .iter()
+            .any(|f| matches!(f, Effect::Wiped(WipeReason::Timeout))));
         assert_eq!(e.page(), PageId::Attract);
-        assert_eq!(e.countdown(t0 + Duration::from_secs(500)), None, "attract never times out");
+        assert_eq!(
+            e.countdown(t0 + Duration::from_secs(500)),
+            None,
+            "attract never times out"
+        );
     }
 
     #[test]
@@ -372,8 +398,14 @@ mod tests {
         e.tick(t0 + Duration::from_secs(45));
         e.more_time(t0 + Duration::from_secs(50));
         assert_eq!(e.countdown(t0 + Duration::from_secs(89)), None);
-        assert!(e.tick(t0 + Duration::from_secs(109)).iter().all(|f| !matches!(f, Effect::Wiped(_))));
-        assert!(e.tick(t0 + Duration::from_secs(110)).iter().any(|f| matches!(f, Effect::Wiped(_))));
+        assert!(e
+            .tick(t0 + Duration::from_secs(109))
+            .iter()
+            .all(|f| !matches!(f, Effect::Wiped(_))));
+        assert!(e
+            .tick(t0 + Duration::from_secs(110))
+            .iter()
+            .any(|f| matches!(f, Effect::Wiped(_))));
     }
 
     #[test]
@@ -389,7 +421,9 @@ mod tests {
         assert_eq!(e.lang(), Lang::Zh, "language resets for the next resident");
         assert!(!e.elderly());
         assert!(e.remind_take_card(), "card still in the reader");
-        assert!(fx.iter().any(|f| matches!(f, Effect::Speak(Prompt::TakeCard))));
+        assert!(fx
+            .iter()
+            .any(|f| matches!(f, Effect::Speak(Prompt::TakeCard))));
     }
 
     #[test]
@@ -397,16 +431,25 @@ mod tests {
         let t0 = Instant::now();
         let mut e = engine(t0);
         let fx = e.card_inserted(demo_residents().remove(0), t0);
-        assert_eq!(e.page(), PageId::Home, "a card on the attract screen starts the session");
+        assert_eq!(
+            e.page(),
+            PageId::Home,
+            "a card on the attract screen starts the session"
+        );
         assert!(matches!(fx[..], [Effect::Speak(Prompt::Welcome)]));
         assert!(e.pending_identity().is_some());
         e.identified(session(), t0);
-        assert!(e.pending_identity().is_none(), "card data dropped once the cloud session is open");
+        assert!(
+            e.pending_identity().is_none(),
+            "card data dropped once the cloud session is open"
+        );
         assert!(e.elderly(), "elderly residents start in elderly mode");
         e.go(PageId::Form, t0);
         let fx = e.card_removed(t0);
         assert!(revoked(&fx));
-        assert!(fx.iter().any(|f| matches!(f, Effect::Wiped(WipeReason::CardRemoved))));
+        assert!(fx
+            .iter()
+            .any(|f| matches!(f, Effect::Wiped(WipeReason::CardRemoved))));
         assert_eq!(e.page(), PageId::Attract);
         assert!(!e.remind_take_card());
         assert!(e.card_removed(t0).is_empty(), "removing again does nothing");
@@ -422,7 +465,10 @@ mod tests {
         assert!(revoked(&fx));
         assert!(e.remind_take_card());
         let fx = e.card_removed(t0);
-        assert!(fx.is_empty(), "session already wiped: nothing to revoke twice");
+        assert!(
+            fx.is_empty(),
+            "session already wiped: nothing to revoke twice"
+        );
         assert!(!e.remind_take_card());
     }
 

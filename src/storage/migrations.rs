@@ -30,7 +30,11 @@ pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
-        return Err(StorageError::TooNew { path: path.into(), found, known: SCHEMA_VERSION });
+        return Err(StorageError::TooNew {
+            path: path.into(),
+            found,
+            known: SCHEMA_VERSION,
+        });
     }
     for (i, step) in STEPS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;

@@ -12,11 +12,18 @@ pub use migrations::SCHEMA_VERSION;
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("cannot create the data folder {path}: {source}")]
-    Folder { path: PathBuf, source: std::io::Error },
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("the database {path} has schema version {found}, newer than this program knows ({known}); refusing to touch it")]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
 }
 
 pub struct Store {
@@ -35,7 +42,10 @@ pub struct Enrollment {
 impl Store {
     /// Opens (creating if needed) `DIR/bianmin.db` and brings its schema up to date.
     pub fn open_in(dir: &Path) -> Result<Store, StorageError> {
-        std::fs::create_dir_all(dir).map_err(|source| StorageError::Folder { path: dir.into(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| StorageError::Folder {
+            path: dir.into(),
+            source,
+        })?;
         Self::open(&dir.join("bianmin.db"))
     }
 
@@ -48,7 +58,10 @@ impl Store {
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations::migrate(&mut conn, path)?;
-        Ok(Store { conn, path: path.into() })
+        Ok(Store {
+            conn,
+            path: path.into(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -56,7 +69,9 @@ impl Store {
     }
 
     pub fn schema_version(&self) -> Result<i64, StorageError> {
-        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     // ---- device ----
@@ -64,10 +79,18 @@ impl Store {
     pub fn enrollment(&self) -> Result<Option<Enrollment>, StorageError> {
         let row: Option<(String, String, String)> = self
             .conn
-            .query_row("SELECT device_id, device_token, site_json FROM device WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(
+                "SELECT device_id, device_token, site_json FROM device WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?;
         Ok(row.and_then(|(device_id, device_token, site)| {
-            serde_json::from_str(&site).ok().map(|site| Enrollment { device_id, device_token, site })
+            serde_json::from_str(&site).ok().map(|site| Enrollment {
+                device_id,
+                device_token,
+                site,
+            })
         }))
     }
 
@@ -91,7 +114,10 @@ impl Store {
     }
 
     pub fn cache_get(&self, key: &str) -> Result<Option<String>, StorageError> {
-        Ok(self.conn.query_row("SELECT json FROM cache WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT json FROM cache WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
 
     // ---- audit ----
@@ -99,13 +125,20 @@ impl Store {
     /// Records what happened. `detail` must never carry a name or ID number: callers pass codes,
     /// ticket numbers, case numbers and outcomes only.
     pub fn audit(&self, action: &str, detail: &str) -> Result<(), StorageError> {
-        self.conn.execute("INSERT INTO audit_log(at, action, detail) VALUES (?1, ?2, ?3)", params![now(), action, detail])?;
+        self.conn.execute(
+            "INSERT INTO audit_log(at, action, detail) VALUES (?1, ?2, ?3)",
+            params![now(), action, detail],
+        )?;
         Ok(())
     }
 
     pub fn audit_entries(&self) -> Result<Vec<(String, String)>, StorageError> {
-        let mut stmt = self.conn.prepare("SELECT action, detail FROM audit_log ORDER BY id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT action, detail FROM audit_log ORDER BY id")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
@@ -121,24 +154,35 @@ impl Store {
     }
 
     pub fn spool_set_state(&self, id: i64, state: &str) -> Result<(), StorageError> {
-        self.conn.execute("UPDATE print_spool SET state = ?1, updated_at = ?2 WHERE id = ?3", params![state, now(), id])?;
+        self.conn.execute(
+            "UPDATE print_spool SET state = ?1, updated_at = ?2 WHERE id = ?3",
+            params![state, now(), id],
+        )?;
         Ok(())
     }
 
     /// Jobs a dead process left half-sent are in doubt: nobody knows what reached the paper.
     pub fn spool_sending_to_in_doubt(&self) -> Result<usize, StorageError> {
-        Ok(self.conn.execute("UPDATE print_spool SET state = 'in_doubt', updated_at = ?1 WHERE state = 'sending'", [now()])?)
+        Ok(self.conn.execute(
+            "UPDATE print_spool SET state = 'in_doubt', updated_at = ?1 WHERE state = 'sending'",
+            [now()],
+        )?)
     }
 
     /// In-doubt jobs, oldest first: (id, document JSON, already reprinted).
     pub fn spool_in_doubt(&self) -> Result<Vec<(i64, String, bool)>, StorageError> {
         let mut stmt = self.conn.prepare("SELECT id, document_json, reprint FROM print_spool WHERE state = 'in_doubt' ORDER BY id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0)))?.collect::<Result<_, _>>()?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0)))?
+            .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
     pub fn spool_mark_reprinted(&self, id: i64) -> Result<(), StorageError> {
-        self.conn.execute("UPDATE print_spool SET reprint = 1, updated_at = ?1 WHERE id = ?2", params![now(), id])?;
+        self.conn.execute(
+            "UPDATE print_spool SET reprint = 1, updated_at = ?1 WHERE id = ?2",
+            params![now(), id],
+        )?;
         Ok(())
     }
 
@@ -147,7 +191,13 @@ impl Store {
     /// Writes a submission durably (synchronous=FULL for this commit) before any network byte.
     /// `limit`: refuse when the outbox already holds this many entries in all (the soak test's
     /// submitter uses it to stay exactly-once across kills); returns None then.
-    pub fn outbox_insert(&self, key: &str, route: &str, sealed: &[u8], limit: Option<i64>) -> Result<Option<(i64, String)>, StorageError> {
+    pub fn outbox_insert(
+        &self,
+        key: &str,
+        route: &str,
+        sealed: &[u8],
+        limit: Option<i64>,
+    ) -> Result<Option<(i64, String)>, StorageError> {
         self.conn.pragma_update(None, "synchronous", "FULL")?;
         let result = (|| {
             let tx = self.conn.unchecked_transaction()?;
@@ -157,8 +207,16 @@ impl Store {
                     return Ok(None);
                 }
             }
-            let n: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox", [], |r| r.get(0))?;
-            let local_no = format!("LX{}{:06}", chrono::Utc::now().with_timezone(&crate::cloud_sim::CST).format("%Y%m%d"), n);
+            let n: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox", [], |r| {
+                r.get(0)
+            })?;
+            let local_no = format!(
+                "LX{}{:06}",
+                chrono::Utc::now()
+                    .with_timezone(&crate::cloud_sim::CST)
+                    .format("%Y%m%d"),
+                n
+            );
             tx.execute(
                 "INSERT INTO outbox(created_at, idempotency_key, route, body_sealed, state, attempts, next_attempt_at, local_no)
                  VALUES (?1, ?2, ?3, ?4, 'pending', 0, 0, ?5)",
@@ -173,11 +231,18 @@ impl Store {
     }
 
     /// Pending entries due by `now_ms`: (id, key, route, sealed body, attempts).
-    pub fn outbox_due(&self, now_ms: i64) -> Result<Vec<(i64, String, String, Vec<u8>, i64)>, StorageError> {
+    pub fn outbox_due(
+        &self,
+        now_ms: i64,
+    ) -> Result<Vec<(i64, String, String, Vec<u8>, i64)>, StorageError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, idempotency_key, route, body_sealed, attempts FROM outbox WHERE state = 'pending' AND CAST(next_attempt_at AS INTEGER) <= ?1 ORDER BY id",
         )?;
-        let rows = stmt.query_map([now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
+        let rows = stmt
+            .query_map([now_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
@@ -192,7 +257,10 @@ impl Store {
 
     /// Refused for good (a 4xx that will never succeed): the body is deleted, the reason kept.
     pub fn outbox_failed(&self, id: i64, code: &str) -> Result<(), StorageError> {
-        self.conn.execute("UPDATE outbox SET state = 'failed', body_sealed = x'', last_error = ?1 WHERE id = ?2", params![code, id])?;
+        self.conn.execute(
+            "UPDATE outbox SET state = 'failed', body_sealed = x'', last_error = ?1 WHERE id = ?2",
+            params![code, id],
+        )?;
         Ok(())
     }
 
@@ -204,7 +272,12 @@ impl Store {
         )?)
     }
 
-    pub fn outbox_retry_later(&self, id: i64, next_ms: i64, error: &str) -> Result<(), StorageError> {
+    pub fn outbox_retry_later(
+        &self,
+        id: i64,
+        next_ms: i64,
+        error: &str,
+    ) -> Result<(), StorageError> {
         self.conn.execute(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2 WHERE id = ?3",
             params![next_ms, error, id],
@@ -215,41 +288,65 @@ impl Store {
     /// (pending, delivered, failed)
     pub fn outbox_counts(&self) -> Result<(i64, i64, i64), StorageError> {
         let c = |state: &str| -> Result<i64, StorageError> {
-            Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = ?1", [state], |r| r.get(0))?)
+            Ok(self.conn.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state = ?1",
+                [state],
+                |r| r.get(0),
+            )?)
         };
         Ok((c("pending")?, c("delivered")?, c("failed")?))
     }
 
     /// (state, local number, result JSON) of an entry.
-    pub fn outbox_entry(&self, id: i64) -> Result<Option<(String, String, Option<String>)>, StorageError> {
+    pub fn outbox_entry(
+        &self,
+        id: i64,
+    ) -> Result<Option<(String, String, Option<String>)>, StorageError> {
         Ok(self
             .conn
-            .query_row("SELECT state, local_no, result_json FROM outbox WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(
+                "SELECT state, local_no, result_json FROM outbox WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?)
     }
 
     /// Folds the WAL into the main file (so a raw-bytes check sees what is really stored).
     pub fn checkpoint(&self) -> Result<(), StorageError> {
-        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 
     /// (id, template, state, reprint) of every job, for technicians and tests.
     pub fn spool_jobs(&self) -> Result<Vec<(i64, String, String, bool)>, StorageError> {
-        let mut stmt = self.conn.prepare("SELECT id, template, state, reprint FROM print_spool ORDER BY id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0)))?.collect::<Result<_, _>>()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, template, state, reprint FROM print_spool ORDER BY id")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0))
+            })?
+            .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
     pub fn spool_states(&self) -> Result<Vec<(String, String)>, StorageError> {
-        let mut stmt = self.conn.prepare("SELECT template, state FROM print_spool ORDER BY id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT template, state FROM print_spool ORDER BY id")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 }
 
 fn now() -> String {
-    chrono::Utc::now().with_timezone(&crate::cloud_sim::CST).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    chrono::Utc::now()
+        .with_timezone(&crate::cloud_sim::CST)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 #[cfg(test)]
@@ -261,20 +358,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open_in(dir.path()).unwrap();
         assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
-        let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = s
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
         s.audit("queue_ticket", "A006").unwrap();
         drop(s);
         let s = Store::open_in(dir.path()).unwrap();
-        assert_eq!(s.audit_entries().unwrap(), vec![("queue_ticket".to_string(), "A006".to_string())]);
+        assert_eq!(
+            s.audit_entries().unwrap(),
+            vec![("queue_ticket".to_string(), "A006".to_string())]
+        );
     }
 
     #[test]
     fn refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bianmin.db");
-        Connection::open(&path).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION + 5).unwrap();
-        assert!(matches!(Store::open(&path), Err(StorageError::TooNew { .. })));
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+            .unwrap();
+        assert!(matches!(
+            Store::open(&path),
+            Err(StorageError::TooNew { .. })
+        ));
     }
 
     #[test]
@@ -282,7 +391,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open_in(dir.path()).unwrap();
         assert!(s.enrollment().unwrap().is_none());
-        let e = Enrollment { device_id: "kiosk-0001".into(), device_token: "dev_x".into(), site: crate::cloud_sim::site() };
+        let e = Enrollment {
+            device_id: "kiosk-0001".into(),
+            device_token: "dev_x".into(),
+            site: crate::cloud_sim::site(),
+        };
         s.save_enrollment(&e).unwrap();
         let back = s.enrollment().unwrap().unwrap();
         assert_eq!(back.device_token, "dev_x");
@@ -295,9 +408,15 @@ mod tests {
         let s = Store::open_in(dir.path()).unwrap();
         let id = s.spool_add("queue_ticket", "{}").unwrap();
         s.spool_set_state(id, "done").unwrap();
-        assert_eq!(s.spool_states().unwrap(), vec![("queue_ticket".into(), "done".into())]);
+        assert_eq!(
+            s.spool_states().unwrap(),
+            vec![("queue_ticket".into(), "done".into())]
+        );
         s.cache_put("catalog", "{\"v\":1}").unwrap();
         s.cache_put("catalog", "{\"v\":2}").unwrap();
-        assert_eq!(s.cache_get("catalog").unwrap().as_deref(), Some("{\"v\":2}"));
+        assert_eq!(
+            s.cache_get("catalog").unwrap().as_deref(),
+            Some("{\"v\":2}")
+        );
     }
 }

@@ -9,17 +9,23 @@ use std::path::Path;
 /// Installs the testing backend with a real event loop and the software renderer.
 /// Must run before any window is created; once per process.
 pub fn init() -> anyhow::Result<()> {
-    let backend = i_slint_backend_testing::TestingBackend::new(i_slint_backend_testing::TestingBackendOptions {
-        mock_time: false,
-        threading: true,
-        renderer_name: Some("software".into()),
-    });
-    slint::platform::set_platform(Box::new(backend)).map_err(|e| anyhow::anyhow!("cannot start the headless UI: {e}"))
+    let backend = i_slint_backend_testing::TestingBackend::new(
+        i_slint_backend_testing::TestingBackendOptions {
+            mock_time: false,
+            threading: true,
+            renderer_name: Some("software".into()),
+        },
+    );
+    slint::platform::set_platform(Box::new(backend))
+        .map_err(|e| anyhow::anyhow!("cannot start the headless UI: {e}"))
 }
 
 /// Renders the window as it is now and writes a PNG.
 pub fn screenshot(ui: &AppWindow, path: &Path) -> anyhow::Result<()> {
-    let shot = ui.window().take_snapshot().map_err(|e| anyhow::anyhow!("snapshot failed: {e}"))?;
+    let shot = ui
+        .window()
+        .take_snapshot()
+        .map_err(|e| anyhow::anyhow!("snapshot failed: {e}"))?;
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, shot.width(), shot.height());

@@ -51,7 +51,15 @@ fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
 }
 
 fn rows(rs: &[view::RowView]) -> ModelRc<Row> {
-    model(rs.iter().map(|r| Row { label: r.label.as_str().into(), value: r.value.as_str().into(), unit: r.unit.as_str().into() }).collect())
+    model(
+        rs.iter()
+            .map(|r| Row {
+                label: r.label.as_str().into(),
+                value: r.value.as_str().into(),
+                unit: r.unit.as_str().into(),
+            })
+            .collect(),
+    )
 }
 
 /// Selects the bundled translation for `lang` (Chinese is the source language).
@@ -104,14 +112,25 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
         ));
     }
     if changed(&|s| s.demo_cards.join("\n")) {
-        app.set_demo_cards(model(v.demo_cards.iter().map(|l| DemoCard { label: l.as_str().into() }).collect()));
+        app.set_demo_cards(model(
+            v.demo_cards
+                .iter()
+                .map(|l| DemoCard {
+                    label: l.as_str().into(),
+                })
+                .collect(),
+        ));
     }
 
     let flow = ui.global::<Flow>();
     let f = &v.flow;
     flow.set_service_code(f.service_code.as_str().into());
     flow.set_service_title(f.service_title.as_str().into());
-    flow.set_identify_mode(if f.identify_mode.is_empty() { "required".into() } else { f.identify_mode.as_str().into() });
+    flow.set_identify_mode(if f.identify_mode.is_empty() {
+        "required".into()
+    } else {
+        f.identify_mode.as_str().into()
+    });
     flow.set_form_title(f.form_title.as_str().into());
     flow.set_form_hint(f.form_hint.as_str().into());
     if changed(&|s| serde_json::to_string(&s.flow.choices).unwrap_or_default()) {
@@ -130,11 +149,18 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
                 .collect(),
         ));
     }
-    if prev.as_ref().is_none_or(|p| p.flow.input_mode != f.input_mode || p.flow.input_title != f.input_title) {
+    if prev
+        .as_ref()
+        .is_none_or(|p| p.flow.input_mode != f.input_mode || p.flow.input_title != f.input_title)
+    {
         // A new question starts empty.
         flow.set_input_text(SharedString::new());
     }
-    flow.set_input_mode(if f.input_mode.is_empty() { "text".into() } else { f.input_mode.as_str().into() });
+    flow.set_input_mode(if f.input_mode.is_empty() {
+        "text".into()
+    } else {
+        f.input_mode.as_str().into()
+    });
     flow.set_input_title(f.input_title.as_str().into());
     flow.set_input_hint(f.input_hint.as_str().into());
     flow.set_input_error(f.input_error);
@@ -158,14 +184,22 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
     flow.set_can_retry(f.can_retry);
     flow.set_print_state(f.print_state.as_str().into());
     let preview_changed = prev.as_ref().is_none_or(|p| {
-        p.flow.preview.as_ref().map(|x| std::sync::Arc::as_ptr(&x.grey)) != f.preview.as_ref().map(|x| std::sync::Arc::as_ptr(&x.grey))
+        p.flow
+            .preview
+            .as_ref()
+            .map(|x| std::sync::Arc::as_ptr(&x.grey))
+            != f.preview.as_ref().map(|x| std::sync::Arc::as_ptr(&x.grey))
     });
     if preview_changed {
         match &f.preview {
             Some(p) => {
                 let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(p.width, p.height);
                 for (dst, g) in buf.make_mut_slice().iter_mut().zip(p.grey.iter()) {
-                    *dst = slint::Rgb8Pixel { r: *g, g: *g, b: *g };
+                    *dst = slint::Rgb8Pixel {
+                        r: *g,
+                        g: *g,
+                        b: *g,
+                    };
                 }
                 flow.set_receipt_preview(slint::Image::from_rgb8(buf));
                 flow.set_has_preview(true);

@@ -22,16 +22,39 @@ pub struct Kiosk {
 pub async fn kiosk(dir: &std::path::Path) -> Kiosk {
     let sim = CloudSim::start(
         "127.0.0.1:0".parse().unwrap(),
-        SimOptions { db: dir.join("sim.db"), enrollment_code: "C".into(), case_step: Duration::from_secs(3600) },
+        SimOptions {
+            db: dir.join("sim.db"),
+            enrollment_code: "C".into(),
+            case_step: Duration::from_secs(3600),
+        },
     )
     .await
     .unwrap();
     let cloud = CloudClient::new(&sim.url(), Duration::from_secs(2)).unwrap();
-    let e = cloud.enroll(&EnrollRequest { enrollment_code: "C".into(), serial: "S".into(), model: "M".into() }).await.unwrap();
+    let e = cloud
+        .enroll(&EnrollRequest {
+            enrollment_code: "C".into(),
+            serial: "S".into(),
+            model: "M".into(),
+        })
+        .await
+        .unwrap();
     cloud.set_device_token(&e.device_token);
     let store = Store::open_in(dir).unwrap();
-    store.save_enrollment(&Enrollment { device_id: e.device_id.clone(), device_token: e.device_token.clone(), site: e.site.clone() }).unwrap();
+    store
+        .save_enrollment(&Enrollment {
+            device_id: e.device_id.clone(),
+            device_token: e.device_token.clone(),
+            site: e.site.clone(),
+        })
+        .unwrap();
     let store = Arc::new(Mutex::new(store));
     let outbox = Outbox::open(store.clone(), &dir.join("outbox.key")).unwrap();
-    Kiosk { sim, cloud, enrollment: e, store, outbox }
+    Kiosk {
+        sim,
+        cloud,
+        enrollment: e,
+        store,
+        outbox,
+    }
 }

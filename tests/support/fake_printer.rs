@@ -5,8 +5,8 @@
 
 #![allow(dead_code)]
 
-use bianmin_printer::status::{self, Paper, PrinterStatus};
 use super::pty::openpty;
+use bianmin_printer::status::{self, Paper, PrinterStatus};
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 
@@ -40,7 +40,12 @@ pub struct Behaviour {
 impl Default for Behaviour {
     fn default() -> Self {
         Behaviour {
-            status: PrinterStatus { online: true, cover_open: false, paper: Paper::Ok, cutter_error: false },
+            status: PrinterStatus {
+                online: true,
+                cover_open: false,
+                paper: Paper::Ok,
+                cutter_error: false,
+            },
             paper_out_after: None,
             cover_open_after: None,
             silent: false,
@@ -64,7 +69,12 @@ impl FakePrinter {
         let behaviour = Arc::new(Mutex::new(behaviour));
         let (p, b) = (paper.clone(), behaviour.clone());
         std::thread::spawn(move || run(master, p, b));
-        FakePrinter { path, paper, behaviour, _slave: slave }
+        FakePrinter {
+            path,
+            paper,
+            behaviour,
+            _slave: slave,
+        }
     }
 
     pub fn paperwork(&self) -> Paperwork {
@@ -110,14 +120,22 @@ fn run(master: OwnedFd, paper: Arc<Mutex<Paperwork>>, behaviour: Arc<Mutex<Behav
     use std::io::Write;
     let file = std::fs::File::from(master);
     let mut out = file.try_clone().unwrap();
-    let mut r = Reader { file, buf: Vec::new(), pos: 0 };
+    let mut r = Reader {
+        file,
+        buf: Vec::new(),
+        pos: 0,
+    };
     let mut line: Vec<u8> = Vec::new();
     let mut job_bytes = 0usize;
     let mut stalled = false;
     let flush_line = |line: &mut Vec<u8>, paper: &Arc<Mutex<Paperwork>>| {
         if !line.is_empty() {
             let (text, _, _) = encoding_rs::GB18030.decode(line);
-            paper.lock().unwrap().lines.push(text.trim_end().to_string());
+            paper
+                .lock()
+                .unwrap()
+                .lines
+                .push(text.trim_end().to_string());
             line.clear();
         }
     };
@@ -190,13 +208,25 @@ fn run(master: OwnedFd, paper: Arc<Mutex<Paperwork>>, behaviour: Arc<Mutex<Behav
                         let len = h[1] as usize | (h[2] as usize) << 8;
                         let Some(body) = r.take(len) else { break };
                         // fn 80 (store): cn=49, fn=80, m=48, then the data.
-                        if h[0] == b'k' && body.len() >= 3 && body[0] == 49 && body[1] == 80 && !stalled {
-                            paper.lock().unwrap().qr_payloads.push(String::from_utf8_lossy(&body[3..]).to_string());
+                        if h[0] == b'k'
+                            && body.len() >= 3
+                            && body[0] == 49
+                            && body[1] == 80
+                            && !stalled
+                        {
+                            paper
+                                .lock()
+                                .unwrap()
+                                .qr_payloads
+                                .push(String::from_utf8_lossy(&body[3..]).to_string());
                         }
                     }
                     b'v' => {
                         let Some(h) = r.take(6) else { break };
-                        let (xb, y) = (h[2] as usize | (h[3] as usize) << 8, h[4] as usize | (h[5] as usize) << 8);
+                        let (xb, y) = (
+                            h[2] as usize | (h[3] as usize) << 8,
+                            h[4] as usize | (h[5] as usize) << 8,
+                        );
                         if r.take(xb * y).is_none() {
                             break;
                         }
@@ -220,7 +250,11 @@ fn run(master: OwnedFd, paper: Arc<Mutex<Paperwork>>, behaviour: Arc<Mutex<Behav
                         if m >= 65 {
                             let data = r.take(n).unwrap_or_default();
                             if m == 73 && data.len() >= 2 && !stalled {
-                                paper.lock().unwrap().barcodes.push(String::from_utf8_lossy(&data[2..]).to_string());
+                                paper
+                                    .lock()
+                                    .unwrap()
+                                    .barcodes
+                                    .push(String::from_utf8_lossy(&data[2..]).to_string());
                             }
                         }
                     }

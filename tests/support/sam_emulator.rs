@@ -35,7 +35,11 @@ impl SamEmulator {
         let state: Arc<Mutex<SamState>> = Arc::default();
         let s = state.clone();
         std::thread::spawn(move || serve(master, s));
-        SamEmulator { path, state, _slave: slave }
+        SamEmulator {
+            path,
+            state,
+            _slave: slave,
+        }
     }
 
     pub fn set(&self, f: impl FnOnce(&mut SamState)) {

@@ -24,7 +24,11 @@ pub fn check_char(first17: &[u8]) -> Option<char> {
     if first17.len() != 17 || !first17.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+    let sum: u32 = first17
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
     Some(CHECK_CHARS[(sum % 11) as usize] as char)
 }
 
@@ -47,7 +51,9 @@ impl IdNumber {
         let b = s.as_bytes();
         let full = match b.len() {
             18 => {
-                if !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X') {
+                if !b[..17].iter().all(u8::is_ascii_digit)
+                    || !(b[17].is_ascii_digit() || b[17] == b'X')
+                {
                     return Err(IdNumberError::Characters);
                 }
                 let expected = check_char(&b[..17]).ok_or(IdNumberError::Characters)?;
@@ -81,7 +87,11 @@ impl IdNumber {
 
     pub fn birth_date(&self) -> Option<NaiveDate> {
         let s = &self.0[6..14];
-        NaiveDate::from_ymd_opt(s[..4].parse().ok()?, s[4..6].parse().ok()?, s[6..8].parse().ok()?)
+        NaiveDate::from_ymd_opt(
+            s[..4].parse().ok()?,
+            s[4..6].parse().ok()?,
+            s[6..8].parse().ok()?,
+        )
     }
 
     /// Odd sequence digit = male.
@@ -104,7 +114,10 @@ mod tests {
     fn valid_numbers_pass() {
         // Built from the algorithm by hand: 11010519491231002 → weights sum 167, 167 % 11 = 2 → X.
         assert!(IdNumber::parse("11010519491231002X").is_ok());
-        assert!(IdNumber::parse("11010519491231002x").is_ok(), "lower-case x is accepted");
+        assert!(
+            IdNumber::parse("11010519491231002x").is_ok(),
+            "lower-case x is accepted"
+        );
         let id = IdNumber::parse("510108198001011234").err();
         // 510108198001011234 does not check out; the expected character is reported.
         assert!(matches!(id, Some(IdNumberError::CheckDigit { .. })));
@@ -119,7 +132,10 @@ mod tests {
 
     #[test]
     fn wrong_check_digit_is_reported_as_such() {
-        assert_eq!(IdNumber::parse("110105194912310021"), Err(IdNumberError::CheckDigit { expected: 'X' }));
+        assert_eq!(
+            IdNumber::parse("110105194912310021"),
+            Err(IdNumberError::CheckDigit { expected: 'X' })
+        );
     }
 
     #[test]
@@ -132,7 +148,10 @@ mod tests {
     #[test]
     fn bad_shapes_are_rejected() {
         assert_eq!(IdNumber::parse("1234"), Err(IdNumberError::Length(4)));
-        assert_eq!(IdNumber::parse("11010519491231002Y"), Err(IdNumberError::Characters));
+        assert_eq!(
+            IdNumber::parse("11010519491231002Y"),
+            Err(IdNumberError::Characters)
+        );
         // 1949-13-31 is no date; fix the check char so only the date is wrong.
         let mut s = String::from("11010519491331002");
         s.push(check_char(s.as_bytes()).unwrap());
@@ -143,7 +162,10 @@ mod tests {
     fn sex_and_age_come_from_the_number() {
         let id = IdNumber::parse("11010519491231002X").unwrap();
         assert!(!id.is_male(), "sequence 002 is even: female");
-        assert_eq!(id.age_on(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()), 76);
+        assert_eq!(
+            id.age_on(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()),
+            76
+        );
     }
 
     #[test]

@@ -11,9 +11,9 @@ pub mod identity;
 pub mod mask;
 pub mod pcsc_reader;
 pub mod reader;
-pub mod sscard;
 pub mod sam;
 pub mod simulator;
+pub mod sscard;
 
 pub use gb11643::{IdNumber, IdNumberError};
 pub use identity::{CardType, Identity, Sex, ValidTo};

@@ -13,7 +13,10 @@
 use crate::reader::{IdentityReader, ReadFailure, ReaderEvent};
 use crate::sscard::{identity_from, parse_tlv, read_record, EF05, EF06, SELECT_SSSE};
 use crate::Identity;
-use pcsc::{Card, Context, Disposition, Error, Protocols, ReaderState, Scope, ShareMode, State, PNP_NOTIFICATION};
+use pcsc::{
+    Card, Context, Disposition, Error, Protocols, ReaderState, Scope, ShareMode, State,
+    PNP_NOTIFICATION,
+};
 use std::collections::{BTreeMap, VecDeque};
 use std::ffi::CString;
 use std::time::Duration;
@@ -53,7 +56,13 @@ impl PcscReader {
     }
 
     pub fn with_vendor_profiles(vendors: Vec<VendorSamProfile>) -> Self {
-        PcscReader { ctx: None, readers: Vec::new(), pnp: State::UNAWARE, pending: VecDeque::new(), vendors }
+        PcscReader {
+            ctx: None,
+            readers: Vec::new(),
+            pnp: State::UNAWARE,
+            pending: VecDeque::new(),
+            vendors,
+        }
     }
 
     fn lose_all(&mut self) {
@@ -62,7 +71,9 @@ impl PcscReader {
         for r in self.readers.drain(..) {
             let reader = r.name.to_string_lossy().to_string();
             if r.present {
-                self.pending.push_back(ReaderEvent::CardRemoved { reader: reader.clone() });
+                self.pending.push_back(ReaderEvent::CardRemoved {
+                    reader: reader.clone(),
+                });
             }
             self.pending.push_back(ReaderEvent::ReaderLost { reader });
         }
@@ -83,15 +94,23 @@ impl PcscReader {
             } else {
                 let reader = r.name.to_string_lossy().to_string();
                 if r.present {
-                    self.pending.push_back(ReaderEvent::CardRemoved { reader: reader.clone() });
+                    self.pending.push_back(ReaderEvent::CardRemoved {
+                        reader: reader.clone(),
+                    });
                 }
                 self.pending.push_back(ReaderEvent::ReaderLost { reader });
             }
         }
         for n in names {
             if !kept.iter().any(|r| r.name == n) {
-                self.pending.push_back(ReaderEvent::ReaderAttached { reader: n.to_string_lossy().to_string() });
-                kept.push(Watched { name: n, state: State::UNAWARE, present: false });
+                self.pending.push_back(ReaderEvent::ReaderAttached {
+                    reader: n.to_string_lossy().to_string(),
+                });
+                kept.push(Watched {
+                    name: n,
+                    state: State::UNAWARE,
+                    present: false,
+                });
             }
         }
         self.readers = kept;
@@ -100,7 +119,11 @@ impl PcscReader {
 
     fn wait(&mut self, timeout: Duration) -> Result<(), Error> {
         let ctx = self.ctx.as_ref().expect("context");
-        let mut states: Vec<ReaderState> = self.readers.iter().map(|r| ReaderState::new(r.name.clone(), r.state)).collect();
+        let mut states: Vec<ReaderState> = self
+            .readers
+            .iter()
+            .map(|r| ReaderState::new(r.name.clone(), r.state))
+            .collect();
         states.push(ReaderState::new(PNP_NOTIFICATION(), self.pnp));
         match ctx.get_status_change(timeout, &mut states) {
             Ok(()) => {}
@@ -118,15 +141,25 @@ impl PcscReader {
             if present && !w.present {
                 arrived.push(w.name.clone());
             } else if !present && w.present {
-                self.pending.push_back(ReaderEvent::CardRemoved { reader: w.name.to_string_lossy().to_string() });
+                self.pending.push_back(ReaderEvent::CardRemoved {
+                    reader: w.name.to_string_lossy().to_string(),
+                });
             }
             w.present = present;
         }
         for name in arrived {
             let reader = name.to_string_lossy().to_string();
-            let vendor = self.vendors.iter().find(|v| reader.contains(&v.reader_name_contains)).cloned();
-            let event = match read_card(self.ctx.as_ref().expect("context"), &name, vendor.as_ref()) {
-                Ok(identity) => ReaderEvent::CardInserted { reader, identity: Box::new(identity) },
+            let vendor = self
+                .vendors
+                .iter()
+                .find(|v| reader.contains(&v.reader_name_contains))
+                .cloned();
+            let event = match read_card(self.ctx.as_ref().expect("context"), &name, vendor.as_ref())
+            {
+                Ok(identity) => ReaderEvent::CardInserted {
+                    reader,
+                    identity: Box::new(identity),
+                },
                 Err(reason) => ReaderEvent::ReadFailed { reader, reason },
             };
             self.pending.push_back(event);
@@ -146,7 +179,10 @@ fn transmit(card: &Card, apdu: &[u8]) -> Result<(Vec<u8>, u16), ReadFailure> {
         if card.status2_owned().is_err() {
             return Err(ReadFailure::CardRemoved);
         }
-        return Err(ReadFailure::Garbled(format!("a {}-byte answer has no status word", resp.len())));
+        return Err(ReadFailure::Garbled(format!(
+            "a {}-byte answer has no status word",
+            resp.len()
+        )));
     }
     let (data, sw) = resp.split_at(resp.len() - 2);
     Ok((data.to_vec(), u16::from_be_bytes([sw[0], sw[1]])))
@@ -154,7 +190,9 @@ fn transmit(card: &Card, apdu: &[u8]) -> Result<(Vec<u8>, u16), ReadFailure> {
 
 fn card_error(e: Error) -> ReadFailure {
     match e {
-        Error::RemovedCard | Error::ResetCard | Error::NoSmartcard | Error::UnpoweredCard => ReadFailure::CardRemoved,
+        Error::RemovedCard | Error::ResetCard | Error::NoSmartcard | Error::UnpoweredCard => {
+            ReadFailure::CardRemoved
+        }
         Error::UnresponsiveCard | Error::UnsupportedCard => ReadFailure::UnsupportedCard,
         other => ReadFailure::Reader(other.to_string()),
     }
@@ -167,7 +205,11 @@ fn read_file(card: &Card, sfi: u8, tags: &mut BTreeMap<u8, Vec<u8>>) -> Result<(
         match sw {
             0x9000 => parse_tlv(&data, tags)?,
             0x6A83 | 0x6A82 => return Ok(()),
-            other => return Err(ReadFailure::Garbled(format!("READ RECORD {sfi}/{rec}: status {other:04X}"))),
+            other => {
+                return Err(ReadFailure::Garbled(format!(
+                    "READ RECORD {sfi}/{rec}: status {other:04X}"
+                )))
+            }
         }
     }
     Ok(())
@@ -176,9 +218,14 @@ fn read_file(card: &Card, sfi: u8, tags: &mut BTreeMap<u8, Vec<u8>>) -> Result<(
 /// The vendor SAM profile: one APDU, answered like GA/T 467's read (lengths, text, photo).
 fn read_vendor(card: &Card, profile: &VendorSamProfile) -> Result<Identity, ReadFailure> {
     let mut buf = vec![0u8; 4096];
-    let resp = card.transmit(&profile.read_apdu, &mut buf).map_err(card_error)?;
+    let resp = card
+        .transmit(&profile.read_apdu, &mut buf)
+        .map_err(card_error)?;
     if resp.len() < 2 {
-        return Err(ReadFailure::Garbled(format!("a {}-byte answer has no status word", resp.len())));
+        return Err(ReadFailure::Garbled(format!(
+            "a {}-byte answer has no status word",
+            resp.len()
+        )));
     }
     let (d, sw) = resp.split_at(resp.len() - 2);
     if sw != [0x90, 0x00] {
@@ -187,8 +234,14 @@ fn read_vendor(card: &Card, profile: &VendorSamProfile) -> Result<Identity, Read
     crate::sam::reader::decode_read_answer(d)
 }
 
-fn read_card(ctx: &Context, reader: &CString, vendor: Option<&VendorSamProfile>) -> Result<Identity, ReadFailure> {
-    let card = ctx.connect(reader, ShareMode::Shared, Protocols::ANY).map_err(card_error)?;
+fn read_card(
+    ctx: &Context,
+    reader: &CString,
+    vendor: Option<&VendorSamProfile>,
+) -> Result<Identity, ReadFailure> {
+    let card = ctx
+        .connect(reader, ShareMode::Shared, Protocols::ANY)
+        .map_err(card_error)?;
     let result = (|| {
         if let Some(profile) = vendor {
             return read_vendor(&card, profile);
@@ -236,7 +289,10 @@ impl IdentityReader for PcscReader {
             }
         }
         if let Err(e) = self.wait(timeout) {
-            let quiet = matches!(e, Error::NoService | Error::ServiceStopped | Error::InvalidHandle | Error::CommError);
+            let quiet = matches!(
+                e,
+                Error::NoService | Error::ServiceStopped | Error::InvalidHandle | Error::CommError
+            );
             if !quiet {
                 std::thread::sleep(timeout);
             }

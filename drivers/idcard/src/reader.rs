@@ -23,11 +23,23 @@ pub enum ReadFailure {
 
 #[derive(Debug, Clone)]
 pub enum ReaderEvent {
-    ReaderAttached { reader: String },
-    ReaderLost { reader: String },
-    CardInserted { reader: String, identity: Box<Identity> },
-    CardRemoved { reader: String },
-    ReadFailed { reader: String, reason: ReadFailure },
+    ReaderAttached {
+        reader: String,
+    },
+    ReaderLost {
+        reader: String,
+    },
+    CardInserted {
+        reader: String,
+        identity: Box<Identity>,
+    },
+    CardRemoved {
+        reader: String,
+    },
+    ReadFailed {
+        reader: String,
+        reason: ReadFailure,
+    },
 }
 
 /// A family of card readers (PC/SC, serial SAM, simulator). Blocking by design: backends wait

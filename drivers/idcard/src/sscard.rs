@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 
 /// SELECT by DF name "sx1.sh.社会保障" (the name in GBK).
 pub const SELECT_SSSE: [u8; 20] = [
-    0x00, 0xA4, 0x04, 0x00, 0x0F, 0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1, 0xB1, 0xA3, 0xD5, 0xCF,
+    0x00, 0xA4, 0x04, 0x00, 0x0F, 0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1,
+    0xB1, 0xA3, 0xD5, 0xCF,
 ];
 
 /// READ RECORD `rec` of the file with short identifier `sfi`.
@@ -39,7 +40,9 @@ pub fn parse_tlv(data: &[u8], into: &mut BTreeMap<u8, Vec<u8>>) -> Result<(), Re
         }
         let (tag, len) = (data[i], data[i + 1] as usize);
         if i + 2 + len > data.len() {
-            return Err(ReadFailure::Garbled(format!("TLV item {tag:02X} longer than its record")));
+            return Err(ReadFailure::Garbled(format!(
+                "TLV item {tag:02X} longer than its record"
+            )));
         }
         into.insert(tag, data[i + 2..i + 2 + len].to_vec());
         i += 2 + len;
@@ -57,31 +60,52 @@ fn bcd_date(v: &[u8]) -> Option<NaiveDate> {
 
 fn gbk(v: &[u8]) -> String {
     let (s, _, _) = encoding_rs::GB18030.decode(v);
-    s.trim_matches(|c: char| c == ' ' || c == '\0' || c == '\u{3000}').to_string()
+    s.trim_matches(|c: char| c == ' ' || c == '\0' || c == '\u{3000}')
+        .to_string()
 }
 
 /// Builds the identity from the tags of EF05 and EF06.
 pub fn identity_from(tags: &BTreeMap<u8, Vec<u8>>) -> Result<Identity, ReadFailure> {
-    let need = |t: u8| tags.get(&t).ok_or_else(|| ReadFailure::Garbled(format!("record {t:02X} missing")));
+    let need = |t: u8| {
+        tags.get(&t)
+            .ok_or_else(|| ReadFailure::Garbled(format!("record {t:02X} missing")))
+    };
     let number = gbk(need(0x08)?);
     let id = IdNumber::parse(&number).map_err(|e| ReadFailure::InvalidNumber(e.to_string()))?;
     let mut name = gbk(need(0x09)?);
     if let Some(ext) = tags.get(&0x4E) {
         name.push_str(&gbk(ext));
     }
-    let birth = tags.get(&0x0D).and_then(|v| bcd_date(v)).or(id.birth_date()).ok_or_else(|| ReadFailure::Garbled("no birth date".into()))?;
+    let birth = tags
+        .get(&0x0D)
+        .and_then(|v| bcd_date(v))
+        .or(id.birth_date())
+        .ok_or_else(|| ReadFailure::Garbled("no birth date".into()))?;
     if id.birth_date() != Some(birth) {
-        return Err(ReadFailure::Garbled("the birth date does not match the number".into()));
+        return Err(ReadFailure::Garbled(
+            "the birth date does not match the number".into(),
+        ));
     }
     let sex = match tags.get(&0x0A).map(|v| v.first().copied()) {
         Some(Some(b'1')) => Sex::Male,
         Some(Some(b'2')) => Sex::Female,
-        _ => if id.is_male() { Sex::Male } else { Sex::Female },
+        _ => {
+            if id.is_male() {
+                Sex::Male
+            } else {
+                Sex::Female
+            }
+        }
     };
     if (sex == Sex::Male) != id.is_male() {
-        return Err(ReadFailure::Garbled("the sex does not match the number".into()));
+        return Err(ReadFailure::Garbled(
+            "the sex does not match the number".into(),
+        ));
     }
-    let ethnicity = tags.get(&0x0B).and_then(|v| v.first()).map(|b| (b >> 4) * 10 + (b & 0x0F));
+    let ethnicity = tags
+        .get(&0x0B)
+        .and_then(|v| v.first())
+        .map(|b| (b >> 4) * 10 + (b & 0x0F));
     let valid_to = match tags.get(&0x06).and_then(|v| bcd_date(v)) {
         Some(d) if d.format("%Y").to_string() != "9999" => ValidTo::Date(d),
         _ => ValidTo::LongTerm,
@@ -140,7 +164,10 @@ mod tests {
         assert_eq!(id.card_type, CardType::SocialSecurity);
         assert_eq!(id.name, "王小明");
         assert_eq!(id.ethnicity, Some(3));
-        assert_eq!(id.valid_to, ValidTo::Date(NaiveDate::from_ymd_opt(2031, 1, 1).unwrap()));
+        assert_eq!(
+            id.valid_to,
+            ValidTo::Date(NaiveDate::from_ymd_opt(2031, 1, 1).unwrap())
+        );
         assert_eq!(id.card_number.as_deref(), Some("S51010400015"));
     }
 
@@ -149,10 +176,16 @@ mod tests {
         let mut tags = BTreeMap::new();
         assert!(parse_tlv(&[0x08, 0x12, b'5'], &mut tags).is_err());
         assert!(parse_tlv(&[0x08], &mut tags).is_err());
-        assert!(matches!(identity_from(&BTreeMap::new()), Err(ReadFailure::Garbled(_))));
+        assert!(matches!(
+            identity_from(&BTreeMap::new()),
+            Err(ReadFailure::Garbled(_))
+        ));
         let mut tags = BTreeMap::new();
         parse_tlv(&tlv(0x08, b"110105194912310021"), &mut tags).unwrap();
         parse_tlv(&tlv(0x09, b"X"), &mut tags).unwrap();
-        assert!(matches!(identity_from(&tags), Err(ReadFailure::InvalidNumber(_))));
+        assert!(matches!(
+            identity_from(&tags),
+            Err(ReadFailure::InvalidNumber(_))
+        ));
     }
 }

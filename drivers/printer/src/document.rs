@@ -37,17 +37,35 @@ impl TextSize {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Block {
-    Text { text: String, size: TextSize, bold: bool, align: Align },
+    Text {
+        text: String,
+        size: TextSize,
+        bold: bool,
+        align: Align,
+    },
     /// A label on the left and a value on the right of one line.
-    Columns { left: String, right: String },
+    Columns {
+        left: String,
+        right: String,
+    },
     Separator,
     /// A QR code; payloads stay ASCII (verification URLs, codes) so every printer can encode them.
-    Qr { payload: String },
+    Qr {
+        payload: String,
+    },
     /// A CODE128 barcode (code set B: printable ASCII), for case and receipt numbers.
-    Code128 { data: String },
+    Code128 {
+        data: String,
+    },
     /// A raster image (logo, emblem): 8-bit grey, `width` × `height`, 0 = black.
-    Image { width: u32, height: u32, grey: Vec<u8> },
-    Feed { lines: u8 },
+    Image {
+        width: u32,
+        height: u32,
+        grey: Vec<u8>,
+    },
+    Feed {
+        lines: u8,
+    },
     Cut,
 }
 
@@ -60,21 +78,43 @@ pub struct Receipt {
 
 impl Receipt {
     pub fn new(template: impl Into<String>) -> Self {
-        Receipt { template: template.into(), blocks: Vec::new() }
+        Receipt {
+            template: template.into(),
+            blocks: Vec::new(),
+        }
     }
 
     pub fn text(mut self, text: impl Into<String>) -> Self {
-        self.blocks.push(Block::Text { text: text.into(), size: TextSize::Normal, bold: false, align: Align::Left });
+        self.blocks.push(Block::Text {
+            text: text.into(),
+            size: TextSize::Normal,
+            bold: false,
+            align: Align::Left,
+        });
         self
     }
 
-    pub fn styled(mut self, text: impl Into<String>, size: TextSize, bold: bool, align: Align) -> Self {
-        self.blocks.push(Block::Text { text: text.into(), size, bold, align });
+    pub fn styled(
+        mut self,
+        text: impl Into<String>,
+        size: TextSize,
+        bold: bool,
+        align: Align,
+    ) -> Self {
+        self.blocks.push(Block::Text {
+            text: text.into(),
+            size,
+            bold,
+            align,
+        });
         self
     }
 
     pub fn columns(mut self, left: impl Into<String>, right: impl Into<String>) -> Self {
-        self.blocks.push(Block::Columns { left: left.into(), right: right.into() });
+        self.blocks.push(Block::Columns {
+            left: left.into(),
+            right: right.into(),
+        });
         self
     }
 
@@ -105,7 +145,11 @@ impl Receipt {
 
     pub fn image(mut self, width: u32, height: u32, grey: Vec<u8>) -> Self {
         assert_eq!(grey.len(), (width * height) as usize, "image size");
-        self.blocks.push(Block::Image { width, height, grey });
+        self.blocks.push(Block::Image {
+            width,
+            height,
+            grey,
+        });
         self
     }
 
@@ -123,7 +167,15 @@ impl Receipt {
     /// second, different document.
     pub fn marked_reprint(&self) -> Receipt {
         let mut r = self.clone();
-        r.blocks.insert(0, Block::Text { text: "补打 REPRINT".into(), size: TextSize::Double, bold: true, align: Align::Center });
+        r.blocks.insert(
+            0,
+            Block::Text {
+                text: "补打 REPRINT".into(),
+                size: TextSize::Double,
+                bold: true,
+                align: Align::Center,
+            },
+        );
         r
     }
 
@@ -177,7 +229,10 @@ mod tests {
             .qr("https://verify.example/abc")
             .unwrap()
             .cut();
-        assert_eq!(r.plain_text(), "A001\n前面等候 3 人\n[QR https://verify.example/abc]\n");
+        assert_eq!(
+            r.plain_text(),
+            "A001\n前面等候 3 人\n[QR https://verify.example/abc]\n"
+        );
     }
 
     #[test]

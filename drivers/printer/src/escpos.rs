@@ -26,7 +26,11 @@ pub struct EncodeOptions {
 
 impl Default for EncodeOptions {
     fn default() -> Self {
-        EncodeOptions { width_dots: 576, chinese_font: true, missing_chars: Vec::new() }
+        EncodeOptions {
+            width_dots: 576,
+            chinese_font: true,
+            missing_chars: Vec::new(),
+        }
     }
 }
 
@@ -61,7 +65,9 @@ fn align_byte(a: Align) -> u8 {
 
 /// GBK bytes for `text` when the printer can print every character in text mode.
 fn text_mode_bytes(text: &str, opts: &EncodeOptions) -> Option<Vec<u8>> {
-    if text.chars().any(|c| opts.missing_chars.contains(&c) || (!c.is_ascii() && !opts.chinese_font) || c.is_control()) {
+    if text.chars().any(|c| {
+        opts.missing_chars.contains(&c) || (!c.is_ascii() && !opts.chinese_font) || c.is_control()
+    }) {
         return None;
     }
     let (bytes, _, had_errors) = encoding_rs::GBK.encode(text);
@@ -73,7 +79,16 @@ fn raster(out: &mut Out, blocks: &[Block], fonts: &PreviewFonts, width: u32) {
     let img = preview::render_blocks(blocks, fonts, width, 0);
     let row_bytes = img.width.div_ceil(8) as usize;
     out.cmd(&[ESC, b'a', 0]);
-    out.cmd(&[GS, b'v', b'0', 0, (row_bytes & 0xff) as u8, (row_bytes >> 8) as u8, (img.height & 0xff) as u8, (img.height >> 8) as u8]);
+    out.cmd(&[
+        GS,
+        b'v',
+        b'0',
+        0,
+        (row_bytes & 0xff) as u8,
+        (row_bytes >> 8) as u8,
+        (img.height & 0xff) as u8,
+        (img.height >> 8) as u8,
+    ]);
     for y in 0..img.height as usize {
         for bx in 0..row_bytes {
             let mut byte = 0u8;
@@ -96,26 +111,50 @@ fn size_byte(size: TextSize) -> u8 {
 
 /// Encodes a whole job: initialise, Chinese mode, the blocks, and whatever cut the document asks for.
 pub fn encode(receipt: &Receipt, fonts: &PreviewFonts, opts: &EncodeOptions) -> Encoded {
-    let mut out = Out { bytes: Vec::new(), raster_lines: 0, minimum: 0 };
+    let mut out = Out {
+        bytes: Vec::new(),
+        raster_lines: 0,
+        minimum: 0,
+    };
     out.cmd(&[ESC, b'@']);
     if opts.chinese_font {
         out.cmd(&[FS, b'&']);
     }
     for block in &receipt.blocks {
         match block {
-            Block::Text { text, size, bold, align } => {
+            Block::Text {
+                text,
+                size,
+                bold,
+                align,
+            } => {
                 for line in wrap_cells(text, columns(opts.width_dots, size.scale())) {
                     let (gb, _, _) = encoding_rs::GB18030.encode(&line);
                     out.minimum += gb.len() + 1;
                     match text_mode_bytes(&line, opts) {
                         Some(bytes) => {
-                            out.cmd(&[ESC, b'a', align_byte(*align), ESC, b'E', u8::from(*bold), GS, b'!', size_byte(*size)]);
+                            out.cmd(&[
+                                ESC,
+                                b'a',
+                                align_byte(*align),
+                                ESC,
+                                b'E',
+                                u8::from(*bold),
+                                GS,
+                                b'!',
+                                size_byte(*size),
+                            ]);
                             out.cmd(&bytes);
                             out.cmd(b"\n");
                         }
                         None => raster(
                             &mut out,
-                            &[Block::Text { text: line.clone(), size: *size, bold: *bold, align: *align }],
+                            &[Block::Text {
+                                text: line.clone(),
+                                size: *size,
+                                bold: *bold,
+                                align: *align,
+                            }],
                             fonts,
                             opts.width_dots,
                         ),
@@ -130,7 +169,10 @@ pub fn encode(receipt: &Receipt, fonts: &PreviewFonts, opts: &EncodeOptions) -> 
                 let text = if lw + rw + 2 <= cols {
                     format!("{left}{}{right}", " ".repeat((cols - lw - rw) as usize))
                 } else {
-                    format!("{left}\n{}{right}", " ".repeat(cols.saturating_sub(rw) as usize))
+                    format!(
+                        "{left}\n{}{right}",
+                        " ".repeat(cols.saturating_sub(rw) as usize)
+                    )
                 };
                 out.minimum += text.len() + 1;
                 match text_mode_bytes(&text, opts) {
@@ -171,7 +213,12 @@ pub fn encode(receipt: &Receipt, fonts: &PreviewFonts, opts: &EncodeOptions) -> 
                 out.cmd(b"\n");
                 out.minimum += data.len() + 19;
             }
-            Block::Image { .. } => raster(&mut out, std::slice::from_ref(block), fonts, opts.width_dots),
+            Block::Image { .. } => raster(
+                &mut out,
+                std::slice::from_ref(block),
+                fonts,
+                opts.width_dots,
+            ),
             Block::Feed { lines } => {
                 out.cmd(&[ESC, b'd', *lines]);
                 out.minimum += 3;
@@ -183,7 +230,11 @@ pub fn encode(receipt: &Receipt, fonts: &PreviewFonts, opts: &EncodeOptions) -> 
         }
     }
     let minimum = out.minimum + 4;
-    Encoded { bytes: out.bytes, raster_lines: out.raster_lines, text_bytes_minimum: minimum }
+    Encoded {
+        bytes: out.bytes,
+        raster_lines: out.raster_lines,
+        text_bytes_minimum: minimum,
+    }
 }
 
 #[cfg(test)]
@@ -196,12 +247,17 @@ mod tests {
 
     #[test]
     fn chinese_text_goes_out_as_gb18030_in_chinese_mode() {
-        let r = Receipt::new("t").styled("排队号 A006", TextSize::Double, true, Align::Center).cut();
+        let r = Receipt::new("t")
+            .styled("排队号 A006", TextSize::Double, true, Align::Center)
+            .cut();
         let e = encode(&r, &PreviewFonts::new(), &EncodeOptions::default());
         assert!(e.bytes.starts_with(&[ESC, b'@', FS, b'&']));
         let (gb, _, _) = encoding_rs::GB18030.encode("排队号 A006");
         assert!(contains(&e.bytes, &gb));
-        assert!(contains(&e.bytes, &[ESC, b'a', 1, ESC, b'E', 1, GS, b'!', 0x11]));
+        assert!(contains(
+            &e.bytes,
+            &[ESC, b'a', 1, ESC, b'E', 1, GS, b'!', 0x11]
+        ));
         assert!(e.bytes.ends_with(&[GS, b'V', 66, 0]));
         assert_eq!(e.raster_lines, 0);
     }
@@ -212,11 +268,24 @@ mod tests {
         let r = Receipt::new("t").text("吉").text("𠮷野家");
         let e = encode(&r, &PreviewFonts::new(), &EncodeOptions::default());
         assert_eq!(e.raster_lines, 1);
-        assert!(contains(&e.bytes, &[GS, b'v', b'0', 0, 72, 0]), "72 bytes per row at 576 dots");
-        let opts = EncodeOptions { missing_chars: vec!['吉'], ..Default::default() };
+        assert!(
+            contains(&e.bytes, &[GS, b'v', b'0', 0, 72, 0]),
+            "72 bytes per row at 576 dots"
+        );
+        let opts = EncodeOptions {
+            missing_chars: vec!['吉'],
+            ..Default::default()
+        };
         assert_eq!(encode(&r, &PreviewFonts::new(), &opts).raster_lines, 2);
-        let no_rom = EncodeOptions { chinese_font: false, ..Default::default() };
-        let e = encode(&Receipt::new("t").text("ABC").text("中文"), &PreviewFonts::new(), &no_rom);
+        let no_rom = EncodeOptions {
+            chinese_font: false,
+            ..Default::default()
+        };
+        let e = encode(
+            &Receipt::new("t").text("ABC").text("中文"),
+            &PreviewFonts::new(),
+            &no_rom,
+        );
         assert_eq!(e.raster_lines, 1);
         assert!(!contains(&e.bytes, &[FS, b'&']));
     }
@@ -245,12 +314,22 @@ mod tests {
     #[test]
     fn columns_fill_the_line_and_lines_break_by_cells() {
         let r = Receipt::new("t").columns("前面等候", "3 人");
-        let e = encode(&r, &PreviewFonts::new(), &EncodeOptions { width_dots: 384, ..Default::default() });
+        let e = encode(
+            &r,
+            &PreviewFonts::new(),
+            &EncodeOptions {
+                width_dots: 384,
+                ..Default::default()
+            },
+        );
         // 32 columns: 8 + 4 cells of text, 20 spaces between.
         let line = format!("前面等候{}3 人", " ".repeat(20));
         let (gb, _, _) = encoding_rs::GBK.encode(&line);
         assert!(contains(&e.bytes, &gb));
         assert_eq!(wrap_cells("一二三四五", 6), vec!["一二三", "四五"]);
-        assert_eq!(wrap_cells("Watch the display", 10), vec!["Watch the", "display"]);
+        assert_eq!(
+            wrap_cells("Watch the display", 10),
+            vec!["Watch the", "display"]
+        );
     }
 }

@@ -7,10 +7,10 @@
 
 pub mod document;
 pub mod escpos;
-pub mod serial;
-pub mod status;
 pub mod preview;
+pub mod serial;
 pub mod simulator;
+pub mod status;
 
 pub use document::{Align, Block, Receipt, TextSize};
 pub use preview::{PreviewFonts, PreviewImage};

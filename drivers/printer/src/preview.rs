@@ -25,7 +25,8 @@ impl PreviewFonts {
 
     /// Adds a face (TTF/OTF, or face `index` of a collection) to the end of the chain.
     pub fn push(&mut self, data: Vec<u8>, index: u32) -> Result<(), FontError> {
-        let face = FontVec::try_from_vec_and_index(data, index).map_err(|e| FontError(e.to_string()))?;
+        let face =
+            FontVec::try_from_vec_and_index(data, index).map_err(|e| FontError(e.to_string()))?;
         self.faces.push(face);
         Ok(())
     }
@@ -116,7 +117,15 @@ impl Canvas {
         }
     }
 
-    fn draw_run(&mut self, fonts: &PreviewFonts, text: &str, x0: f32, top: u32, px: f32, bold: bool) {
+    fn draw_run(
+        &mut self,
+        fonts: &PreviewFonts,
+        text: &str,
+        x0: f32,
+        top: u32,
+        px: f32,
+        bold: bool,
+    ) {
         let mut x = x0;
         for c in text.chars() {
             match fonts.lookup(c) {
@@ -129,7 +138,11 @@ impl Canvas {
                         let passes: &[i32] = if bold { &[0, 1] } else { &[0] };
                         for dx in passes {
                             outline.draw(|gx, gy, cov| {
-                                self.ink(b.min.x as i32 + gx as i32 + dx, b.min.y as i32 + gy as i32, cov)
+                                self.ink(
+                                    b.min.x as i32 + gx as i32 + dx,
+                                    b.min.y as i32 + gy as i32,
+                                    cov,
+                                )
                             });
                         }
                     }
@@ -160,7 +173,11 @@ fn width_of(fonts: &PreviewFonts, text: &str, px: f32) -> f32 {
 /// Printer character cells a character takes: ASCII is half-width (12 dots in font A), the rest
 /// full-width (24 dots).
 pub fn cells(c: char) -> u32 {
-    if c.is_ascii() { 1 } else { 2 }
+    if c.is_ascii() {
+        1
+    } else {
+        2
+    }
 }
 
 /// Line breaks as the printer makes them: greedy by character cells, at character boundaries
@@ -206,12 +223,27 @@ pub fn render(receipt: &Receipt, fonts: &PreviewFonts, width: u32) -> PreviewIma
 }
 
 /// Renders blocks with `margin` dots above and below (0 for raster lines sent to a printer).
-pub fn render_blocks(blocks: &[Block], fonts: &PreviewFonts, width: u32, margin: u32) -> PreviewImage {
-    let mut cv = Canvas { width, rows: Vec::new(), y: margin, missing: Vec::new() };
+pub fn render_blocks(
+    blocks: &[Block],
+    fonts: &PreviewFonts,
+    width: u32,
+    margin: u32,
+) -> PreviewImage {
+    let mut cv = Canvas {
+        width,
+        rows: Vec::new(),
+        y: margin,
+        missing: Vec::new(),
+    };
     let max = width as f32;
     for block in blocks {
         match block {
-            Block::Text { text, size, bold, align } => {
+            Block::Text {
+                text,
+                size,
+                bold,
+                align,
+            } => {
                 let px = (BASE_DOTS * size.scale()) as f32;
                 let line_h = (px * 1.25) as u32;
                 for line in wrap_cells(text, columns(width, size.scale())) {
@@ -261,7 +293,12 @@ pub fn render_blocks(blocks: &[Block], fonts: &PreviewFonts, width: u32, margin:
                     for (i, c) in colors.iter().enumerate() {
                         if *c == qrcode::Color::Dark {
                             let (mx, my) = (i as u32 % n, i as u32 / n);
-                            cv.rect(x0 + mx * QR_MODULE_DOTS, y0 + my * QR_MODULE_DOTS, QR_MODULE_DOTS, QR_MODULE_DOTS);
+                            cv.rect(
+                                x0 + mx * QR_MODULE_DOTS,
+                                y0 + my * QR_MODULE_DOTS,
+                                QR_MODULE_DOTS,
+                                QR_MODULE_DOTS,
+                            );
                         }
                     }
                     cv.y = y0 + side + 2 * QR_MODULE_DOTS;
@@ -285,11 +322,22 @@ pub fn render_blocks(blocks: &[Block], fonts: &PreviewFonts, width: u32, margin:
                     let px = BASE_DOTS as f32;
                     let tw = width_of(fonts, data, px);
                     cv.ensure(cv.y + BASE_DOTS + 6);
-                    cv.draw_run(fonts, data, ((width as f32 - tw) / 2.0).max(0.0), cv.y, px, false);
+                    cv.draw_run(
+                        fonts,
+                        data,
+                        ((width as f32 - tw) / 2.0).max(0.0),
+                        cv.y,
+                        px,
+                        false,
+                    );
                     cv.y += BASE_DOTS + 6;
                 }
             }
-            Block::Image { width: iw, height: ih, grey } => {
+            Block::Image {
+                width: iw,
+                height: ih,
+                grey,
+            } => {
                 let x0 = width.saturating_sub(*iw) / 2;
                 cv.ensure(cv.y + ih);
                 for y in 0..*ih {
@@ -325,7 +373,12 @@ pub fn render_blocks(blocks: &[Block], fonts: &PreviewFonts, width: u32, margin:
     let height = cv.y + margin;
     cv.ensure(height);
     cv.rows.truncate(height as usize * width as usize);
-    PreviewImage { width, height, pixels: cv.rows, missing_glyphs: cv.missing }
+    PreviewImage {
+        width,
+        height,
+        pixels: cv.rows,
+        missing_glyphs: cv.missing,
+    }
 }
 
 #[cfg(test)]
@@ -338,16 +391,25 @@ mod tests {
         let img = render(&Receipt::new("t").text("号"), &fonts, 384);
         assert_eq!(img.missing_glyphs, vec!['号']);
         assert_eq!(img.width, 384);
-        assert!(img.pixels.iter().any(|p| *p < 128), "a box is drawn for the missing glyph");
+        assert!(
+            img.pixels.iter().any(|p| *p < 128),
+            "a box is drawn for the missing glyph"
+        );
     }
 
     #[test]
     fn the_preview_qr_decodes_to_its_payload() {
         let payload = "https://zwfw.example.gov.cn/verify/ZM2026000001?code=K7PQ2MXA";
-        let img = render(&Receipt::new("t").qr(payload).unwrap(), &PreviewFonts::new(), 576);
-        let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(img.width as usize, img.height as usize, |x, y| {
-            img.pixels[y * img.width as usize + x]
-        });
+        let img = render(
+            &Receipt::new("t").qr(payload).unwrap(),
+            &PreviewFonts::new(),
+            576,
+        );
+        let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+            img.width as usize,
+            img.height as usize,
+            |x, y| img.pixels[y * img.width as usize + x],
+        );
         let grids = prepared.detect_grids();
         assert_eq!(grids.len(), 1);
         let (_, content) = grids[0].decode().unwrap();
@@ -356,16 +418,27 @@ mod tests {
 
     #[test]
     fn code128_bars_are_drawn() {
-        let img = render(&Receipt::new("t").code128("BM2026000123").unwrap(), &PreviewFonts::new(), 576);
+        let img = render(
+            &Receipt::new("t").code128("BM2026000123").unwrap(),
+            &PreviewFonts::new(),
+            576,
+        );
         let row = (MARGIN_Y + 8 + 40) as usize * 576;
-        let bars = img.pixels[row..row + 576].windows(2).filter(|w| w[0] == 255 && w[1] < 128).count();
+        let bars = img.pixels[row..row + 576]
+            .windows(2)
+            .filter(|w| w[0] == 255 && w[1] < 128)
+            .count();
         // 12 characters + start, check, stop: each CODE128 symbol has 3 bars.
         assert!(bars >= 40, "{bars} bars");
     }
 
     #[test]
     fn qr_is_drawn_centred() {
-        let img = render(&Receipt::new("t").qr("HELLO").unwrap(), &PreviewFonts::new(), 576);
+        let img = render(
+            &Receipt::new("t").qr("HELLO").unwrap(),
+            &PreviewFonts::new(),
+            576,
+        );
         let dark: usize = img.pixels.iter().filter(|p| **p == 0).count();
         assert!(dark > 100);
         // No ink in the outer 150 dots either side for a 21-module code (126 dots wide).

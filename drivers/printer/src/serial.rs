@@ -26,7 +26,9 @@ impl std::str::FromStr for FlowControl {
             "none" => Ok(FlowControl::None),
             "rts-cts" => Ok(FlowControl::RtsCts),
             "xon-xoff" => Ok(FlowControl::XonXoff),
-            other => Err(format!("unknown flow control {other:?} (none, rts-cts, xon-xoff)")),
+            other => Err(format!(
+                "unknown flow control {other:?} (none, rts-cts, xon-xoff)"
+            )),
         }
     }
 }
@@ -68,7 +70,12 @@ fn io(e: impl std::fmt::Display) -> PrintError {
 impl SerialPrinter {
     /// Does not touch the port yet: a printer that is off at start-up is reported by `status`.
     pub fn new(cfg: SerialConfig, fonts: Arc<PreviewFonts>, opts: EncodeOptions) -> Self {
-        SerialPrinter { cfg, port: None, fonts, opts }
+        SerialPrinter {
+            cfg,
+            port: None,
+            fonts,
+            opts,
+        }
     }
 
     fn port(&mut self) -> Result<&mut Box<dyn serialport::SerialPort>, PrintError> {
@@ -93,7 +100,10 @@ impl SerialPrinter {
     }
 
     /// Runs `f` on the open port; an I/O failure closes it so the next call reopens.
-    fn with_port<T>(&mut self, f: impl FnOnce(&mut Box<dyn serialport::SerialPort>) -> Result<T, PrintError>) -> Result<T, PrintError> {
+    fn with_port<T>(
+        &mut self,
+        f: impl FnOnce(&mut Box<dyn serialport::SerialPort>) -> Result<T, PrintError>,
+    ) -> Result<T, PrintError> {
         let port = self.port()?;
         let r = f(port);
         if matches!(r, Err(PrintError::Io(_))) {
@@ -102,7 +112,10 @@ impl SerialPrinter {
         r
     }
 
-    fn read_byte(port: &mut Box<dyn serialport::SerialPort>, within: Duration) -> Result<u8, PrintError> {
+    fn read_byte(
+        port: &mut Box<dyn serialport::SerialPort>,
+        within: Duration,
+    ) -> Result<u8, PrintError> {
         let end = Instant::now() + within;
         let mut b = [0u8; 1];
         loop {
@@ -125,11 +138,13 @@ impl SerialPrinter {
             let _ = port.clear(serialport::ClearBuffer::Input);
             let mut answers = [0u8; 4];
             for (i, n) in [1u8, 2, 3, 4].into_iter().enumerate() {
-                port.write_all(&[status::DLE_EOT[0], status::DLE_EOT[1], n]).map_err(io)?;
+                port.write_all(&[status::DLE_EOT[0], status::DLE_EOT[1], n])
+                    .map_err(io)?;
                 port.flush().map_err(io)?;
                 answers[i] = Self::read_byte(port, timeout)?;
             }
-            status::decode(answers[0], answers[1], answers[2], answers[3]).map_err(|e| PrintError::Io(e.to_string()))
+            status::decode(answers[0], answers[1], answers[2], answers[3])
+                .map_err(|e| PrintError::Io(e.to_string()))
         })
     }
 
@@ -177,7 +192,8 @@ impl SerialPrinter {
                     Ok(_) | Err(PrintError::NoAnswer) => {}
                     Err(e) => return Err(e),
                 }
-                port.write_all(&[status::DLE_EOT[0], status::DLE_EOT[1], 2]).map_err(io)?;
+                port.write_all(&[status::DLE_EOT[0], status::DLE_EOT[1], 2])
+                    .map_err(io)?;
                 port.flush().map_err(io)?;
             }
             Err(PrintError::NotConfirmed)

@@ -30,14 +30,22 @@ impl ReceiptPrinter for SimulatedPrinter {
     }
     fn status(&mut self) -> Result<PrinterStatus, PrintError> {
         let out = *self.paper_out.lock().expect("printer lock");
-        Ok(PrinterStatus { online: !out, cover_open: false, paper: if out { Paper::Out } else { Paper::Ok }, cutter_error: false })
+        Ok(PrinterStatus {
+            online: !out,
+            cover_open: false,
+            paper: if out { Paper::Out } else { Paper::Ok },
+            cutter_error: false,
+        })
     }
 
     fn print(&mut self, receipt: &Receipt) -> Result<(), PrintError> {
         if *self.paper_out.lock().expect("printer lock") {
             return Err(PrintError::PaperOut);
         }
-        self.printed.lock().expect("printer lock").push(receipt.clone());
+        self.printed
+            .lock()
+            .expect("printer lock")
+            .push(receipt.clone());
         Ok(())
     }
 }

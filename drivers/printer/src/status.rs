@@ -70,7 +70,9 @@ pub fn decode(printer: u8, offline: u8, error: u8, paper: u8) -> Result<PrinterS
 pub fn encode(status: &PrinterStatus) -> [u8; 4] {
     let base = 0x12;
     let printer = base | if status.online { 0 } else { 0x08 };
-    let offline = base | if status.cover_open { 0x04 } else { 0 } | if status.paper == Paper::Out { 0x20 } else { 0 };
+    let offline = base
+        | if status.cover_open { 0x04 } else { 0 }
+        | if status.paper == Paper::Out { 0x20 } else { 0 };
     let error = base | if status.cutter_error { 0x08 | 0x40 } else { 0 };
     let paper = base
         | match status.paper {
@@ -88,7 +90,15 @@ mod tests {
     #[test]
     fn idle_printer_is_ready() {
         let s = decode(0x12, 0x12, 0x12, 0x12).unwrap();
-        assert_eq!(s, PrinterStatus { online: true, cover_open: false, paper: Paper::Ok, cutter_error: false });
+        assert_eq!(
+            s,
+            PrinterStatus {
+                online: true,
+                cover_open: false,
+                paper: Paper::Ok,
+                cutter_error: false
+            }
+        );
         assert!(s.can_print());
     }
 
@@ -96,15 +106,24 @@ mod tests {
     fn faults_decode() {
         let s = decode(0x1a, 0x16, 0x12, 0x12).unwrap();
         assert!(!s.online && s.cover_open && !s.can_print());
-        assert_eq!(decode(0x12, 0x12, 0x12, 0x1e).unwrap().paper, Paper::NearEnd);
-        assert!(decode(0x12, 0x12, 0x12, 0x1e).unwrap().can_print(), "near end still prints");
+        assert_eq!(
+            decode(0x12, 0x12, 0x12, 0x1e).unwrap().paper,
+            Paper::NearEnd
+        );
+        assert!(
+            decode(0x12, 0x12, 0x12, 0x1e).unwrap().can_print(),
+            "near end still prints"
+        );
         assert_eq!(decode(0x1a, 0x32, 0x12, 0x7e).unwrap().paper, Paper::Out);
         assert!(decode(0x12, 0x12, 0x5a, 0x12).unwrap().cutter_error);
     }
 
     #[test]
     fn noise_is_not_a_status() {
-        assert_eq!(decode(0xff, 0x12, 0x12, 0x12), Err(NotAStatus { n: 1, byte: 0xff }));
+        assert_eq!(
+            decode(0xff, 0x12, 0x12, 0x12),
+            Err(NotAStatus { n: 1, byte: 0xff })
+        );
         assert!(decode(0x12, 0x12, 0x12, 0x00).is_err());
     }
 
@@ -114,7 +133,12 @@ mod tests {
             for cover_open in [true, false] {
                 for paper in [Paper::Ok, Paper::NearEnd, Paper::Out] {
                     for cutter_error in [true, false] {
-                        let s = PrinterStatus { online, cover_open, paper, cutter_error };
+                        let s = PrinterStatus {
+                            online,
+                            cover_open,
+                            paper,
+                            cutter_error,
+                        };
                         let [a, b, c, d] = encode(&s);
                         assert_eq!(decode(a, b, c, d).unwrap(), s);
                     }

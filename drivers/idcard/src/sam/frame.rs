@@ -114,7 +114,10 @@ pub struct Answer {
 pub fn decode_frame(buf: &[u8]) -> (Result<Answer, FrameError>, usize) {
     let Some(start) = buf.windows(PREAMBLE.len()).position(|w| w == PREAMBLE) else {
         // Keep a possible partial preamble at the end.
-        let keep = (1..PREAMBLE.len()).rev().find(|k| buf.len() >= *k && buf[buf.len() - k..] == PREAMBLE[..*k]).unwrap_or(0);
+        let keep = (1..PREAMBLE.len())
+            .rev()
+            .find(|k| buf.len() >= *k && buf[buf.len() - k..] == PREAMBLE[..*k])
+            .unwrap_or(0);
         return (Err(FrameError::Incomplete), buf.len() - keep);
     };
     let rest = &buf[start..];
@@ -136,7 +139,13 @@ pub fn decode_frame(buf: &[u8]) -> (Result<Answer, FrameError>, usize) {
         return (Err(FrameError::Checksum), consumed);
     }
     let body = &frame[7..frame.len() - 1];
-    (Ok(Answer { sw3: Sw3::from_byte(body[2]), data: body[3..].to_vec() }), consumed)
+    (
+        Ok(Answer {
+            sw3: Sw3::from_byte(body[2]),
+            data: body[3..].to_vec(),
+        }),
+        consumed,
+    )
 }
 
 #[cfg(test)]
@@ -146,9 +155,18 @@ mod tests {
     #[test]
     fn request_frames_match_the_standard_find_card() {
         // The find-card request every GA/T 467 document shows.
-        assert_eq!(encode_request(0x20, 0x01, &[]), vec![0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x03, 0x20, 0x01, 0x22]);
-        assert_eq!(encode_request(0x20, 0x02, &[]), vec![0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x03, 0x20, 0x02, 0x21]);
-        assert_eq!(encode_request(0x30, 0x01, &[]), vec![0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x03, 0x30, 0x01, 0x32]);
+        assert_eq!(
+            encode_request(0x20, 0x01, &[]),
+            vec![0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x03, 0x20, 0x01, 0x22]
+        );
+        assert_eq!(
+            encode_request(0x20, 0x02, &[]),
+            vec![0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x03, 0x20, 0x02, 0x21]
+        );
+        assert_eq!(
+            encode_request(0x30, 0x01, &[]),
+            vec![0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x03, 0x30, 0x01, 0x32]
+        );
     }
 
     #[test]
@@ -159,7 +177,13 @@ mod tests {
         let (a, n) = decode_frame(&buf);
         assert_eq!(a.unwrap().sw3, Sw3::FindOk);
         let (b, m) = decode_frame(&buf[n..]);
-        assert_eq!(b.unwrap(), Answer { sw3: Sw3::Ok, data: b"hello".to_vec() });
+        assert_eq!(
+            b.unwrap(),
+            Answer {
+                sw3: Sw3::Ok,
+                data: b"hello".to_vec()
+            }
+        );
         assert_eq!(n + m, buf.len());
     }
 
@@ -188,7 +212,14 @@ mod tests {
 
     #[test]
     fn sw3_codes_are_typed() {
-        for (b, s) in [(0x90, Sw3::Ok), (0x9F, Sw3::FindOk), (0x80, Sw3::FindFailed), (0x81, Sw3::SelectFailed), (0x41, Sw3::ReadCard), (0x24, Sw3::Unauthorised)] {
+        for (b, s) in [
+            (0x90, Sw3::Ok),
+            (0x9F, Sw3::FindOk),
+            (0x80, Sw3::FindFailed),
+            (0x81, Sw3::SelectFailed),
+            (0x41, Sw3::ReadCard),
+            (0x24, Sw3::Unauthorised),
+        ] {
             assert_eq!(Sw3::from_byte(b), s);
         }
         assert_eq!(Sw3::from_byte(0x55), Sw3::Other(0x55));

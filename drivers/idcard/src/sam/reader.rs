@@ -32,13 +32,23 @@ impl SamReader<Box<dyn serialport::SerialPort>> {
 
 impl<P: Read + Write + Send> SamReader<P> {
     pub fn new(port: P, name: &str, answer_timeout: Duration) -> Self {
-        SamReader { port, name: name.into(), buf: Vec::new(), answer_timeout, attached: false, card_present: false, misses: 0 }
+        SamReader {
+            port,
+            name: name.into(),
+            buf: Vec::new(),
+            answer_timeout,
+            attached: false,
+            card_present: false,
+            misses: 0,
+        }
     }
 
     /// One command and its answer.
     fn transact(&mut self, cmd: u8, para: u8) -> Result<Answer, ReadFailure> {
         self.buf.clear();
-        self.port.write_all(&encode_request(cmd, para, &[])).map_err(|e| ReadFailure::Reader(e.to_string()))?;
+        self.port
+            .write_all(&encode_request(cmd, para, &[]))
+            .map_err(|e| ReadFailure::Reader(e.to_string()))?;
         let _ = self.port.flush();
         let end = Instant::now() + self.answer_timeout;
         let mut chunk = [0u8; 2048];
@@ -47,7 +57,9 @@ impl<P: Read + Write + Send> SamReader<P> {
             self.buf.drain(..consumed);
             match result {
                 Ok(a) => return Ok(a),
-                Err(FrameError::Checksum) => return Err(ReadFailure::Garbled("frame checksum mismatch".into())),
+                Err(FrameError::Checksum) => {
+                    return Err(ReadFailure::Garbled("frame checksum mismatch".into()))
+                }
                 Err(FrameError::Length(_)) => continue,
                 Err(FrameError::Incomplete) => {}
             }
@@ -56,7 +68,13 @@ impl<P: Read + Write + Send> SamReader<P> {
             }
             match self.port.read(&mut chunk) {
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
                 Err(e) => return Err(ReadFailure::Reader(e.to_string())),
             }
         }
@@ -81,12 +99,16 @@ impl<P: Read + Write + Send> SamReader<P> {
 /// Vendor PC/SC readers with a built-in SAM answer in the same shape.
 pub fn decode_read_answer(d: &[u8]) -> Result<crate::Identity, ReadFailure> {
     if d.len() < 4 {
-        return Err(ReadFailure::Garbled("answer shorter than its header".into()));
+        return Err(ReadFailure::Garbled(
+            "answer shorter than its header".into(),
+        ));
     }
     let text_len = u16::from_be_bytes([d[0], d[1]]) as usize;
     let photo_len = u16::from_be_bytes([d[2], d[3]]) as usize;
     if d.len() < 4 + text_len + photo_len {
-        return Err(ReadFailure::Garbled("answer shorter than its text and photo".into()));
+        return Err(ReadFailure::Garbled(
+            "answer shorter than its text and photo".into(),
+        ));
     }
     let text = &d[4..4 + text_len];
     let photo = d[4 + text_len..4 + text_len + photo_len].to_vec();
@@ -109,7 +131,8 @@ impl<P: Read + Write + Send> IdentityReader for SamReader<P> {
         let event = match find {
             Err(ReadFailure::Timeout) | Err(ReadFailure::Reader(_)) => {
                 self.card_present = false;
-                std::mem::replace(&mut self.attached, false).then_some(ReaderEvent::ReaderLost { reader })
+                std::mem::replace(&mut self.attached, false)
+                    .then_some(ReaderEvent::ReaderLost { reader })
             }
             _ if !self.attached => {
                 self.attached = true;
@@ -122,7 +145,10 @@ impl<P: Read + Write + Send> IdentityReader for SamReader<P> {
                 } else {
                     self.card_present = true;
                     Some(match self.read_card() {
-                        Ok(identity) => ReaderEvent::CardInserted { reader, identity: Box::new(identity) },
+                        Ok(identity) => ReaderEvent::CardInserted {
+                            reader,
+                            identity: Box::new(identity),
+                        },
                         Err(reason) => ReaderEvent::ReadFailed { reader, reason },
                     })
                 }

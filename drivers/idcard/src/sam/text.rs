@@ -26,8 +26,13 @@ pub enum TextError {
 
 /// UCS-2LE text at `off`, `len` bytes, without padding.
 fn field(text: &[u8], off: usize, len: usize) -> String {
-    let units: Vec<u16> = text[off..off + len].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-    String::from_utf16_lossy(&units).trim_matches(|c: char| c == ' ' || c == '\0' || c == '\u{3000}').to_string()
+    let units: Vec<u16> = text[off..off + len]
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+        .trim_matches(|c: char| c == ' ' || c == '\0' || c == '\u{3000}')
+        .to_string()
 }
 
 fn date(s: &str, name: &'static str) -> Result<NaiveDate, TextError> {
@@ -78,9 +83,17 @@ pub fn decode_text(text: &[u8], photo: Vec<u8>) -> Result<Identity, TextError> {
             cross_check(&number, birth, card_sex)?;
             let permit = flag == "J";
             Ok(Identity {
-                card_type: if permit { CardType::ResidencePermitHkMoTw } else { CardType::ResidentId },
+                card_type: if permit {
+                    CardType::ResidencePermitHkMoTw
+                } else {
+                    CardType::ResidentId
+                },
                 name: field(text, 0, 30),
-                sex: card_sex.unwrap_or(if number.is_male() { Sex::Male } else { Sex::Female }),
+                sex: card_sex.unwrap_or(if number.is_male() {
+                    Sex::Male
+                } else {
+                    Sex::Female
+                }),
                 id_number: number,
                 ethnicity: field(text, 32, 4).parse().ok(),
                 birth_date: birth,
@@ -88,7 +101,9 @@ pub fn decode_text(text: &[u8], photo: Vec<u8>) -> Result<Identity, TextError> {
                 authority: field(text, 158, 30),
                 valid_from: date(&field(text, 188, 16), "valid from").ok(),
                 valid_to: valid_to(&field(text, 204, 16))?,
-                card_number: permit.then(|| field(text, 220, 18)).filter(|s| !s.is_empty()),
+                card_number: permit
+                    .then(|| field(text, 220, 18))
+                    .filter(|s| !s.is_empty()),
                 photo_wlt: photo,
             })
         }
@@ -103,9 +118,14 @@ pub fn decode_text(text: &[u8], photo: Vec<u8>) -> Result<Identity, TextError> {
 /// that reason rather than misread as a resident ID card.
 fn decode_foreign(text: &[u8], _photo: Vec<u8>) -> Result<Identity, TextError> {
     let number = field(text, 122, 30);
-    let well_formed = number.len() == 15 && number.is_ascii() && number[..3].chars().all(|c| c.is_ascii_uppercase()) && number[3..].chars().all(|c| c.is_ascii_digit());
+    let well_formed = number.len() == 15
+        && number.is_ascii()
+        && number[..3].chars().all(|c| c.is_ascii_uppercase())
+        && number[3..].chars().all(|c| c.is_ascii_digit());
     if !well_formed {
-        return Err(TextError::Unsupported("foreign permanent residence card with a malformed number"));
+        return Err(TextError::Unsupported(
+            "foreign permanent residence card with a malformed number",
+        ));
     }
     date(&field(text, 220, 16), "birth date")?;
     Err(TextError::Unsupported("foreign permanent residence card (15-character number, not yet accepted by the identity API)"))
@@ -131,7 +151,10 @@ pub fn text_for(id: &Identity) -> Vec<u8> {
     let sex = if id.sex == Sex::Male { "1" } else { "2" };
     let eth = id.ethnicity.map(|e| format!("{e:02}")).unwrap_or_default();
     let birth = id.birth_date.format("%Y%m%d").to_string();
-    let from = id.valid_from.map(|d| d.format("%Y%m%d").to_string()).unwrap_or_default();
+    let from = id
+        .valid_from
+        .map(|d| d.format("%Y%m%d").to_string())
+        .unwrap_or_default();
     let to = match id.valid_to {
         ValidTo::LongTerm => "长期".to_string(),
         ValidTo::Date(d) => d.format("%Y%m%d").to_string(),
@@ -196,14 +219,21 @@ mod tests {
             (248, 2, "I"),
         ]);
         match decode_text(&card, Vec::new()) {
-            Err(TextError::Unsupported(why)) => assert!(why.contains("foreign permanent residence card (15-character")),
+            Err(TextError::Unsupported(why)) => {
+                assert!(why.contains("foreign permanent residence card (15-character"))
+            }
             other => panic!("{:?}", other.map(|i| i.card_type)),
         }
         // Found by the sam_frame fuzz target: a 15-byte number that is not ASCII.
         let odd = encode_text(&[(122, 30, "ab一二三四x"), (248, 2, "I")]);
-        assert!(matches!(decode_text(&odd, Vec::new()), Err(TextError::Unsupported(_))));
+        assert!(matches!(
+            decode_text(&odd, Vec::new()),
+            Err(TextError::Unsupported(_))
+        ));
         let bad = encode_text(&[(122, 30, "12345"), (248, 2, "I")]);
-        assert!(matches!(decode_text(&bad, Vec::new()), Err(TextError::Unsupported(w)) if w.contains("malformed")));
+        assert!(
+            matches!(decode_text(&bad, Vec::new()), Err(TextError::Unsupported(w)) if w.contains("malformed"))
+        );
     }
 
     #[test]
@@ -211,15 +241,27 @@ mod tests {
         let id = demo_residents().remove(1);
         let mut block = text_for(&id);
         block[36..52].copy_from_slice(&encode_text(&[(0, 16, "19850723")])[..16]);
-        assert!(matches!(decode_text(&block, Vec::new()), Err(TextError::BirthMismatch)));
+        assert!(matches!(
+            decode_text(&block, Vec::new()),
+            Err(TextError::BirthMismatch)
+        ));
         let mut block = text_for(&id);
         block[30..32].copy_from_slice(&encode_text(&[(0, 2, "1")])[..2]);
-        assert!(matches!(decode_text(&block, Vec::new()), Err(TextError::SexMismatch)));
+        assert!(matches!(
+            decode_text(&block, Vec::new()),
+            Err(TextError::SexMismatch)
+        ));
         let mut block = text_for(&id);
         let n = id.id_number.as_str().to_string();
         let wrong = format!("{}{}", &n[..17], if n.ends_with('0') { '1' } else { '0' });
         block[122..158].copy_from_slice(&encode_text(&[(0, 36, &wrong)])[..36]);
-        assert!(matches!(decode_text(&block, Vec::new()), Err(TextError::Number(IdNumberError::CheckDigit { .. }))));
-        assert!(matches!(decode_text(&[0; 10], Vec::new()), Err(TextError::Length(10))));
+        assert!(matches!(
+            decode_text(&block, Vec::new()),
+            Err(TextError::Number(IdNumberError::CheckDigit { .. }))
+        ));
+        assert!(matches!(
+            decode_text(&[0; 10], Vec::new()),
+            Err(TextError::Length(10))
+        ));
     }
 }
