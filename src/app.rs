@@ -2,7 +2,7 @@
 //! enrolment, the drivers (simulators in the demo), and the kiosk task on a tokio runtime.
 //! The demo, scenarios and screenshots all start here, so they run the same code.
 
-use crate::cloud::api::EnrollRequest;
+use crate::cloud::api::{Catalog, EnrollRequest};
 use crate::cloud::{CloudClient, CloudError};
 use crate::cloud_sim::{CloudSim, SimOptions};
 use crate::config::Config;
@@ -89,7 +89,8 @@ impl App {
             }
         };
         let cloud = CloudClient::new(&url, opts.config.cloud.timeout())?;
-        let enrollment = runtime.block_on(enroll(&cloud, &store, &opts.config, code.as_deref()))?;
+        let (enrollment, catalog) =
+            runtime.block_on(enroll(&cloud, &store, &opts.config, code.as_deref()))?;
         cloud.set_device_token(&enrollment.device_token);
 
         let store = Arc::new(Mutex::new(store));
@@ -98,6 +99,8 @@ impl App {
             .printer_port
             .clone()
             .or_else(|| Some(opts.config.printer.port.clone()).filter(|p| !p.is_empty()));
+        // One font chain for the preview and a printer that needs raster lines.
+        let fonts = Arc::new(crate::printing::preview_fonts());
         let device: Box<dyn bianmin_printer::ReceiptPrinter> = match &port {
             Some(port) => {
                 let cfg = opts
@@ -107,17 +110,20 @@ impl App {
                     .map_err(anyhow::Error::msg)?;
                 Box::new(bianmin_printer::SerialPrinter::new(
                     cfg,
-                    Arc::new(crate::printing::preview_fonts()),
+                    fonts.clone(),
                     opts.config.printer.encode_options(),
                 ))
             }
             None => Box::new(sim_printer.clone()),
         };
+        // The simulated printer's paper is its PNGs; a real printer's paper is paper.
+        let previews = port.is_none().then(|| opts.data_dir.join("receipts"));
         let mut print = PrintService::new(
             device,
             store.clone(),
             opts.config.printer.width_dots,
-            opts.data_dir.join("receipts"),
+            fonts,
+            previews,
         );
         let printouts = print.printouts();
         // Jobs a previous run left in doubt go out now, once, marked 补打.
@@ -190,6 +196,7 @@ impl App {
             site: enrollment.site.clone(),
             printer: print,
             outbox,
+            catalog,
             demo: Some((handle.clone(), residents.clone())),
             push,
         });
@@ -231,14 +238,16 @@ async fn enroll(
     store: &Store,
     config: &Config,
     code: Option<&str>,
-) -> anyhow::Result<Enrollment> {
+) -> anyhow::Result<(Enrollment, Option<Catalog>)> {
     if let Some(e) = store.enrollment()? {
         cloud.set_device_token(&e.device_token);
+        // The catalogue doubles as the token check; the kiosk keeps it rather than asking twice.
         match cloud.catalog().await {
             Err(CloudError::Problem(p)) if p.status == 401 && code.is_some() => {
                 tracing::warn!("stored device token refused; enrolling again");
             }
-            _ => return Ok(e),
+            Ok(catalog) => return Ok((e, Some(catalog))),
+            Err(_) => return Ok((e, None)),
         }
     }
     let code = code.context(
@@ -265,5 +274,5 @@ async fn enroll(
     store.save_enrollment(&e)?;
     store.audit("enrolled", &e.device_id)?;
     tracing::info!(device_id = %e.device_id, hall = %e.site.hall_id, "kiosk enrolled");
-    Ok(e)
+    Ok((e, None))
 }

@@ -92,6 +92,8 @@ pub struct KioskSetup {
     pub site: Site,
     pub printer: PrintService,
     pub outbox: Arc<crate::outbox::Outbox>,
+    /// The catalogue, when start-up already fetched it.
+    pub catalog: Option<Catalog>,
     /// Demo mode: the simulated reader's handle and the residents on the picker.
     pub demo: Option<(SimulatorHandle, Vec<Identity>)>,
     pub push: PushView,
@@ -129,7 +131,7 @@ impl Kiosk {
             outbox: setup.outbox,
             demo: setup.demo,
             push: setup.push,
-            catalog: None,
+            catalog: setup.catalog,
             flow: ActiveFlow::None,
             service: None,
             view: FlowView::default(),
@@ -170,7 +172,11 @@ impl Kiosk {
                 );
             }
         }
-        match self.cloud.catalog().await {
+        let fetched = match self.catalog.take() {
+            Some(c) => Ok(c),
+            None => self.cloud.catalog().await,
+        };
+        match fetched {
             Ok(c) => {
                 if let Ok(store) = self.store.lock() {
                     let _ = store.cache_put("catalog", &serde_json::to_string(&c).expect("json"));
@@ -445,7 +451,7 @@ impl Kiosk {
         }
         if service.prints() {
             // Tell the resident now, not after they have chosen everything.
-            if let Some(why) = self.printer.unavailable() {
+            if let Some(why) = tokio::task::block_in_place(|| self.printer.unavailable()) {
                 self.audit("printer_unavailable", why);
                 let (title, message) = if why == "paper_out" {
                     ("printer.paper_out", "printer.unavailable.msg")

@@ -67,6 +67,12 @@ pub fn demo_main(
     printer_port: Option<String>,
 ) -> anyhow::Result<()> {
     use slint::ComponentHandle;
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        anyhow::bail!(
+            "the demo opens a window, and this session has no display (neither DISPLAY nor WAYLAND_DISPLAY is set). \
+             Run it from a desktop session, or see the pages without one: bianmin screenshot --page home --out home.png"
+        );
+    }
     let landscape = landscape || config.kiosk.orientation == config::Orientation::Landscape;
     let started = std::time::Instant::now();
     let ui = ui_bridge::AppWindow::new()?;

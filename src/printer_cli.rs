@@ -56,13 +56,14 @@ pub fn main(action: PrinterAction, config: &Config, data_dir: &Path) -> anyhow::
                 .printer
                 .serial(&port, baud)
                 .map_err(anyhow::Error::msg)?;
-            let printer = SerialPrinter::new(cfg, fonts, config.printer.encode_options());
+            let printer = SerialPrinter::new(cfg, fonts.clone(), config.printer.encode_options());
             let store = Arc::new(Mutex::new(Store::open_in(data_dir)?));
             let mut svc = PrintService::new(
                 Box::new(printer),
                 store.clone(),
                 config.printer.width_dots,
-                data_dir.join("receipts"),
+                fonts,
+                None,
             );
             let outcome = svc.print(&templates::test_page(config.printer.width_dots));
             let printed = svc

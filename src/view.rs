@@ -7,7 +7,7 @@ use crate::Lang;
 use serde::Serialize;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TileView {
     pub code: String,
     /// The catalogue's name in the current language; empty → the UI's own translated name.
@@ -18,7 +18,7 @@ pub struct TileView {
     pub status: String,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
 pub struct ChoiceView {
     pub id: String,
     pub title: String,

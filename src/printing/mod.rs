@@ -18,18 +18,15 @@ const SYSTEM_FONTS: &[(&str, u32)] = &[
     ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 2),
 ];
 
-/// The receipt preview font chain: the embedded subset first, then system CJK fonts.
+/// The receipt preview font chain: the embedded subset first, then system CJK fonts, which are
+/// read from disk only when a receipt has a character the subset lacks.
 pub fn preview_fonts() -> PreviewFonts {
     let mut fonts = PreviewFonts::new();
     fonts
-        .push(EMBEDDED_FONT.to_vec(), 0)
+        .push_static(EMBEDDED_FONT)
         .expect("the embedded font is valid");
     for (path, index) in SYSTEM_FONTS {
-        if let Ok(data) = std::fs::read(path) {
-            if let Err(e) = fonts.push(data, *index) {
-                tracing::warn!(path, error = %e, "system font not usable for receipts");
-            }
-        }
+        fonts.push_lazy(*path, *index);
     }
     fonts
 }
@@ -54,21 +51,25 @@ pub struct PrintService {
     store: Arc<Mutex<Store>>,
     fonts: Arc<PreviewFonts>,
     width: u32,
-    out_dir: PathBuf,
+    out_dir: Option<PathBuf>,
     printouts: Arc<Mutex<Vec<Printout>>>,
 }
 
 impl PrintService {
+    /// `fonts` is the chain the preview draws with (shared with a raster-printing backend);
+    /// `out_dir`, when given, keeps a PNG of every receipt — the demo's simulated printer does,
+    /// a real kiosk does not pile up images of residents' paper.
     pub fn new(
         printer: Box<dyn ReceiptPrinter>,
         store: Arc<Mutex<Store>>,
         width: u32,
-        out_dir: PathBuf,
+        fonts: Arc<PreviewFonts>,
+        out_dir: Option<PathBuf>,
     ) -> Self {
         PrintService {
             printer,
             store,
-            fonts: Arc::new(preview_fonts()),
+            fonts,
             width,
             out_dir,
             printouts: Arc::default(),
@@ -231,11 +232,10 @@ impl PrintService {
         image: &bianmin_printer::PreviewImage,
         job: Option<i64>,
     ) -> Option<PathBuf> {
+        let dir = self.out_dir.as_ref()?;
         let bytes = image.to_png().ok()?;
-        std::fs::create_dir_all(&self.out_dir).ok()?;
-        let path = self
-            .out_dir
-            .join(format!("{:05}-{}.png", job.unwrap_or(0), receipt.template));
+        std::fs::create_dir_all(dir).ok()?;
+        let path = dir.join(format!("{:05}-{}.png", job.unwrap_or(0), receipt.template));
         std::fs::write(&path, bytes).ok()?;
         Some(path)
     }

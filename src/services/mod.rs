@@ -112,7 +112,9 @@ impl Ctx<'_> {
 
     /// Prints, and shows the outcome on the current page.
     pub fn print(&mut self, receipt: &Receipt) {
-        let outcome = self.printer.print(receipt);
+        // Serial I/O can take seconds: let the runtime move other tasks off this worker.
+        let printer = &mut *self.printer;
+        let outcome = tokio::task::block_in_place(|| printer.print(receipt));
         self.view.print_state = outcome.state.to_string();
         self.view.preview = outcome.preview;
         // A failed print can be tried again by the resident once the fault is cleared.

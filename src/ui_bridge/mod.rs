@@ -76,7 +76,12 @@ pub fn select_language(lang: Lang) {
 /// Copies `v` into the globals. Call on the UI thread.
 pub fn apply(ui: &AppWindow, v: &ViewState) {
     let prev = LAST.with(|l| l.borrow_mut().take());
-    let changed = |f: &dyn Fn(&ViewState) -> String| prev.as_ref().is_none_or(|p| f(p) != f(v));
+    // Models are replaced only when their content changed (compared in place, no copies).
+    macro_rules! changed {
+        ($($field:tt)+) => {
+            prev.as_ref().is_none_or(|p| p.$($field)+ != v.$($field)+)
+        };
+    }
     let app = ui.global::<AppState>();
     if prev.as_ref().is_none_or(|p| p.lang != v.lang) {
         select_language(v.lang);
@@ -97,7 +102,7 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
     app.set_notice(v.notice.as_str().into());
     app.set_demo(v.demo);
     app.set_card_present(v.card_present);
-    if changed(&|s| serde_json::to_string(&s.tiles).unwrap_or_default()) {
+    if changed!(tiles) {
         app.set_tiles(model(
             v.tiles
                 .iter()
@@ -111,7 +116,7 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
                 .collect(),
         ));
     }
-    if changed(&|s| s.demo_cards.join("\n")) {
+    if changed!(demo_cards) {
         app.set_demo_cards(model(
             v.demo_cards
                 .iter()
@@ -133,7 +138,7 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
     });
     flow.set_form_title(f.form_title.as_str().into());
     flow.set_form_hint(f.form_hint.as_str().into());
-    if changed(&|s| serde_json::to_string(&s.flow.choices).unwrap_or_default()) {
+    if changed!(flow.choices) {
         flow.set_choices(model(
             f.choices
                 .iter()
@@ -166,7 +171,7 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
     flow.set_input_error(f.input_error);
     flow.set_input_value(f.input_value.as_str().into());
     flow.set_confirm_title(f.confirm_title.as_str().into());
-    if changed(&|s| serde_json::to_string(&s.flow.confirm_rows).unwrap_or_default()) {
+    if changed!(flow.confirm_rows) {
         flow.set_confirm_rows(rows(&f.confirm_rows));
     }
     flow.set_result_kind(match f.result_kind {
@@ -177,7 +182,7 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
     flow.set_result_title(f.result_title.as_str().into());
     flow.set_result_headline(f.result_headline.as_str().into());
     flow.set_result_message(f.result_message.as_str().into());
-    if changed(&|s| serde_json::to_string(&s.flow.result_rows).unwrap_or_default()) {
+    if changed!(flow.result_rows) {
         flow.set_result_rows(rows(&f.result_rows));
     }
     flow.set_can_print(f.can_print);

@@ -2,16 +2,39 @@
 //! the printer's own resolution (203 dpi, 24-dot base characters), in 8-bit grey.
 
 use crate::document::{Align, Block, Receipt};
-use ab_glyph::{point, Font, FontVec, GlyphId, PxScale, ScaleFont};
+use ab_glyph::{point, Font, FontArc, FontVec, GlyphId, PxScale, ScaleFont};
 
 /// Printer base character height in dots (ESC/POS font A CJK cells are 24×24).
 pub const BASE_DOTS: u32 = 24;
 const MARGIN_Y: u32 = 16;
 const QR_MODULE_DOTS: u32 = 6;
 
-/// Fonts tried in order for every character: first one with the glyph wins.
+/// Fonts tried in order for every character: first one with the glyph wins. Faces added with
+/// [`PreviewFonts::push_lazy`] (the 20 MB system CJK collections) are read from disk only when a
+/// character is missing from every face before them, so a kiosk does not carry them in memory
+/// for the ordinary receipt.
 pub struct PreviewFonts {
-    faces: Vec<FontVec>,
+    faces: Vec<FontArc>,
+    lazy: Vec<LazyFace>,
+}
+
+struct LazyFace {
+    path: std::path::PathBuf,
+    index: u32,
+    face: std::sync::OnceLock<Option<FontArc>>,
+}
+
+impl LazyFace {
+    fn get(&self) -> Option<&FontArc> {
+        self.face
+            .get_or_init(|| {
+                let data = std::fs::read(&self.path).ok()?;
+                FontVec::try_from_vec_and_index(data, self.index)
+                    .ok()
+                    .map(FontArc::new)
+            })
+            .as_ref()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -20,14 +43,34 @@ pub struct FontError(String);
 
 impl PreviewFonts {
     pub fn new() -> Self {
-        PreviewFonts { faces: Vec::new() }
+        PreviewFonts {
+            faces: Vec::new(),
+            lazy: Vec::new(),
+        }
+    }
+
+    /// Adds face `index` of the font file at `path` to the end of the chain, loaded on first need.
+    /// A file that is missing or unreadable is skipped.
+    pub fn push_lazy(&mut self, path: impl Into<std::path::PathBuf>, index: u32) {
+        self.lazy.push(LazyFace {
+            path: path.into(),
+            index,
+            face: std::sync::OnceLock::new(),
+        });
     }
 
     /// Adds a face (TTF/OTF, or face `index` of a collection) to the end of the chain.
     pub fn push(&mut self, data: Vec<u8>, index: u32) -> Result<(), FontError> {
         let face =
             FontVec::try_from_vec_and_index(data, index).map_err(|e| FontError(e.to_string()))?;
-        self.faces.push(face);
+        self.faces.push(FontArc::new(face));
+        Ok(())
+    }
+
+    /// Adds a font that lives in the binary, without copying it.
+    pub fn push_static(&mut self, data: &'static [u8]) -> Result<(), FontError> {
+        self.faces
+            .push(FontArc::try_from_slice(data).map_err(|e| FontError(e.to_string()))?);
         Ok(())
     }
 
@@ -35,11 +78,20 @@ impl PreviewFonts {
         self.faces.is_empty()
     }
 
-    fn lookup(&self, c: char) -> Option<(&FontVec, GlyphId)> {
-        self.faces.iter().find_map(|f| {
+    fn lookup(&self, c: char) -> Option<(&FontArc, GlyphId)> {
+        let has = |f: &FontArc| {
             let g = f.glyph_id(c);
-            (g.0 != 0).then_some((f, g))
-        })
+            (g.0 != 0).then_some(g)
+        };
+        self.faces
+            .iter()
+            .find_map(|f| has(f).map(|g| (f, g)))
+            .or_else(|| {
+                self.lazy
+                    .iter()
+                    .filter_map(LazyFace::get)
+                    .find_map(|f| has(f).map(|g| (f, g)))
+            })
     }
 
     /// True when some face in the chain has a glyph for `c`.
