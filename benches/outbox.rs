@@ -23,12 +23,12 @@ fn main() {
         contact_phone: Some("13800001001".into()),
     };
     for _ in 0..20 {
-        outbox.enqueue_report(&req, None).unwrap();
+        outbox.submit(&req, None).unwrap();
     }
     let mut t: Vec<f64> = (0..500)
         .map(|_| {
             let s = Instant::now();
-            outbox.enqueue_report(&req, None).unwrap();
+            outbox.submit(&req, None).unwrap();
             s.elapsed().as_secs_f64() * 1000.0
         })
         .collect();

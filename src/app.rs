@@ -1,129 +1,152 @@
-//! Assembling a kiosk: storage, the cloud (the embedded simulator when no URL is given),
-//! enrolment, the drivers (simulators in the demo), and the kiosk task on a tokio runtime.
-//! The demo, scenarios and screenshots all start here, so they run the same code.
+//! Assembling a kiosk: storage, the enrolled cloud client, the print path, the outbox and its
+//! worker, the card readers, and the kiosk task on a tokio runtime. [`App::start`] takes the
+//! devices it is given and knows nothing of simulators: `bianmin kiosk` hands it the real
+//! backends from the config ([`Devices::from_config`]); the demo (`crate::demo`) hands it
+//! simulated ones and an embedded cloud.
 
 use crate::cloud::api::{Catalog, EnrollRequest};
 use crate::cloud::{CloudClient, CloudError};
-use crate::cloud_sim::{CloudSim, SimOptions};
 use crate::config::Config;
 use crate::kiosk::{Command, Kiosk, KioskLog, KioskSetup, PushView};
 use crate::printing::{PrintService, Printout};
+use crate::services::Registry;
 use crate::session::Timing;
 use crate::storage::{Enrollment, Store};
 use anyhow::Context;
-use bianmin_idcard::simulator::{demo_residents, SimulatedReader, SimulatorHandle};
-use bianmin_idcard::{Identity, IdentityReader};
-use bianmin_printer::SimulatedPrinter;
+use bianmin_idcard::IdentityReader;
+use bianmin_printer::{PreviewFonts, ReceiptPrinter};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// The enrollment code of the embedded simulator (demo only).
-pub const DEMO_ENROLLMENT_CODE: &str = "DEMO-2026";
+/// The hardware a kiosk runs on.
+pub struct Devices {
+    pub printer: Box<dyn ReceiptPrinter>,
+    /// Keep a PNG of every receipt here (the simulated printer's "paper"); `None` on real paper,
+    /// so a kiosk does not pile up images of residents' documents.
+    pub receipt_pngs: Option<PathBuf>,
+    pub readers: Vec<Box<dyn IdentityReader>>,
+    /// The font chain the receipt preview draws with (shared with a raster-printing backend).
+    pub fonts: Arc<PreviewFonts>,
+}
+
+impl Devices {
+    /// The real backends the config names: the serial ESC/POS printer, PC/SC readers and a
+    /// GA/T 467 SAM reader. `printer_port` overrides `printer.port`.
+    pub fn from_config(config: &Config, printer_port: Option<&str>) -> anyhow::Result<Devices> {
+        let fonts = Arc::new(crate::printing::preview_fonts());
+        let port = printer_port
+            .map(str::to_string)
+            .or_else(|| Some(config.printer.port.clone()).filter(|p| !p.is_empty()))
+            .context(
+                "no receipt printer is configured: set printer.port in the config (e.g. /dev/bianmin-printer)",
+            )?;
+        let cfg = config
+            .printer
+            .serial(&port, None)
+            .map_err(anyhow::Error::msg)?;
+        let printer = Box::new(bianmin_printer::SerialPrinter::new(
+            cfg,
+            fonts.clone(),
+            config.printer.encode_options(),
+        ));
+        Ok(Devices {
+            printer,
+            receipt_pngs: None,
+            readers: real_readers(config)?,
+            fonts,
+        })
+    }
+}
+
+/// The card readers the config names (none is an honest answer: the kiosk then serves only
+/// what needs no card, and says so in the log).
+pub fn real_readers(config: &Config) -> anyhow::Result<Vec<Box<dyn IdentityReader>>> {
+    let mut readers: Vec<Box<dyn IdentityReader>> = Vec::new();
+    let c = &config.card_reader;
+    if c.pcsc {
+        let vendors = c.vendor_profiles().map_err(anyhow::Error::msg)?;
+        readers.push(Box::new(
+            bianmin_idcard::pcsc_reader::PcscReader::with_vendor_profiles(vendors),
+        ));
+    }
+    if !c.sam_port.is_empty() {
+        match bianmin_idcard::sam::SamReader::open(&c.sam_port, c.sam_baud) {
+            Ok(r) => readers.push(Box::new(r)),
+            // The reader may be plugged in later; the kiosk still serves what needs no card.
+            Err(e) => tracing::error!(port = %c.sam_port, error = %e, "SAM reader not started"),
+        }
+    }
+    if readers.is_empty() {
+        tracing::warn!("no card reader configured (card_reader.pcsc, card_reader.sam_port)");
+    }
+    Ok(readers)
+}
+
+/// How the kiosk reaches the cloud.
+pub struct CloudSetup {
+    pub url: String,
+    /// Enrol with this code when the data folder holds no enrolment (the demo and scenarios);
+    /// `None` on a real kiosk, which must have been provisioned.
+    pub enrollment_code: Option<String>,
+}
 
 pub struct AppOptions {
     pub data_dir: PathBuf,
     pub config: Config,
-    /// A cloud URL; `None` starts the embedded simulator.
-    pub cloud_url: Option<String>,
-    pub enrollment_code: Option<String>,
     pub landscape: bool,
-    /// How fast the embedded simulator's back office moves cases along.
-    pub case_step: Duration,
-    /// A real ESC/POS printer on this serial port (else `printer.port` in the config, else the
-    /// simulated printer).
-    pub printer_port: Option<String>,
+    pub cloud: CloudSetup,
+    pub registry: Registry,
 }
 
 pub struct App {
     pub runtime: tokio::runtime::Runtime,
     pub tx: mpsc::UnboundedSender<Command>,
-    pub sim: Option<Arc<CloudSim>>,
-    pub reader: SimulatorHandle,
-    pub residents: Vec<Identity>,
-    pub printer: SimulatedPrinter,
     pub printouts: Arc<Mutex<Vec<Printout>>>,
     pub cloud: CloudClient,
     pub log: Arc<Mutex<KioskLog>>,
     pub store: Arc<Mutex<Store>>,
 }
 
+/// The I/O runtime every assembly uses.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("bianmin-io")
+        .build()
+        .context("cannot start the I/O runtime")
+}
+
 impl App {
-    /// Starts everything but the UI; `push` receives each new view.
-    pub fn start(opts: AppOptions, push: PushView) -> anyhow::Result<App> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .thread_name("bianmin-io")
-            .build()
-            .context("cannot start the I/O runtime")?;
+    /// Starts everything but the UI on `runtime`; `push` receives each new view.
+    pub fn start(
+        runtime: tokio::runtime::Runtime,
+        opts: AppOptions,
+        devices: Devices,
+        push: PushView,
+    ) -> anyhow::Result<App> {
         std::fs::create_dir_all(&opts.data_dir)
             .with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
         let store = Store::open_in(&opts.data_dir).context("cannot open the kiosk database")?;
 
-        let (sim, url, code) = match &opts.cloud_url {
-            Some(url) => (
-                None,
-                url.clone(),
-                opts.enrollment_code.clone().or_else(|| {
-                    Some(opts.config.cloud.enrollment_code.clone()).filter(|c| !c.is_empty())
-                }),
-            ),
-            None => {
-                let sim_opts = SimOptions {
-                    db: opts.data_dir.join("cloud-sim.db"),
-                    enrollment_code: DEMO_ENROLLMENT_CODE.into(),
-                    case_step: opts.case_step,
-                };
-                let sim = runtime.block_on(CloudSim::start(
-                    "127.0.0.1:0".parse().expect("addr"),
-                    sim_opts,
-                ))?;
-                let url = sim.url();
-                (
-                    Some(Arc::new(sim)),
-                    url,
-                    Some(DEMO_ENROLLMENT_CODE.to_string()),
-                )
-            }
-        };
-        let cloud = CloudClient::new(&url, opts.config.cloud.timeout())?;
-        let (enrollment, catalog) =
-            runtime.block_on(enroll(&cloud, &store, &opts.config, code.as_deref()))?;
+        let cloud = CloudClient::new(&opts.cloud.url, opts.config.cloud.timeout())?;
+        let (enrollment, catalog) = runtime.block_on(enroll(
+            &cloud,
+            &store,
+            &opts.config,
+            opts.cloud.enrollment_code.as_deref(),
+        ))?;
         cloud.set_device_token(&enrollment.device_token);
 
         let store = Arc::new(Mutex::new(store));
-        let sim_printer = SimulatedPrinter::new();
-        let port = opts
-            .printer_port
-            .clone()
-            .or_else(|| Some(opts.config.printer.port.clone()).filter(|p| !p.is_empty()));
-        // One font chain for the preview and a printer that needs raster lines.
-        let fonts = Arc::new(crate::printing::preview_fonts());
-        let device: Box<dyn bianmin_printer::ReceiptPrinter> = match &port {
-            Some(port) => {
-                let cfg = opts
-                    .config
-                    .printer
-                    .serial(port, None)
-                    .map_err(anyhow::Error::msg)?;
-                Box::new(bianmin_printer::SerialPrinter::new(
-                    cfg,
-                    fonts.clone(),
-                    opts.config.printer.encode_options(),
-                ))
-            }
-            None => Box::new(sim_printer.clone()),
-        };
-        // The simulated printer's paper is its PNGs; a real printer's paper is paper.
-        let previews = port.is_none().then(|| opts.data_dir.join("receipts"));
         let mut print = PrintService::new(
-            device,
+            devices.printer,
             store.clone(),
             opts.config.printer.width_dots,
-            fonts,
-            previews,
+            devices.fonts,
+            devices.receipt_pngs,
         );
         let printouts = print.printouts();
         // Jobs a previous run left in doubt go out now, once, marked 补打.
@@ -159,31 +182,10 @@ impl App {
         }
 
         let (tx, rx) = mpsc::unbounded_channel();
-        let (reader, handle) = SimulatedReader::new();
-        spawn_reader(Box::new(reader), tx.clone());
-        // Real readers, as configured: PC/SC (pcscd) and a GA/T 467 SAM reader on a serial port.
-        if opts.config.card_reader.pcsc {
-            let vendors = opts
-                .config
-                .card_reader
-                .vendor_profiles()
-                .map_err(anyhow::Error::msg)?;
-            spawn_reader(
-                Box::new(bianmin_idcard::pcsc_reader::PcscReader::with_vendor_profiles(vendors)),
-                tx.clone(),
-            );
-        }
-        let sam = &opts.config.card_reader;
-        if !sam.sam_port.is_empty() {
-            match bianmin_idcard::sam::SamReader::open(&sam.sam_port, sam.sam_baud) {
-                Ok(r) => spawn_reader(Box::new(r), tx.clone()),
-                Err(e) => {
-                    tracing::error!(port = %sam.sam_port, error = %e, "SAM reader not started")
-                }
-            }
+        for reader in devices.readers {
+            spawn_reader(reader, tx.clone());
         }
 
-        let residents = demo_residents();
         let kiosk = Kiosk::new(KioskSetup {
             timing: Timing {
                 page_timeout: Duration::from_secs(opts.config.kiosk.page_timeout_s),
@@ -196,8 +198,8 @@ impl App {
             site: enrollment.site.clone(),
             printer: print,
             outbox,
+            registry: opts.registry,
             catalog,
-            demo: Some((handle.clone(), residents.clone())),
             push,
         });
         let log = kiosk.log();
@@ -205,10 +207,6 @@ impl App {
         Ok(App {
             runtime,
             tx,
-            sim,
-            reader: handle,
-            residents,
-            printer: sim_printer,
             printouts,
             cloud,
             log,

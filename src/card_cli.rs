@@ -29,9 +29,7 @@ fn reason_code(r: &ReadFailure) -> &'static str {
 
 /// The masked, technician-facing view of a card.
 pub fn identity_json(id: &Identity) -> Value {
-    let today = chrono::Utc::now()
-        .with_timezone(&crate::cloud_sim::CST)
-        .date_naive();
+    let today = crate::time::today();
     json!({
         "card_type": id.card_type.code(),
         "id_masked": id.id_masked(),

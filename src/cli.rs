@@ -1,8 +1,11 @@
 //! The `bianmin` command line. Every command takes `--data-dir` and `--config`.
 
 use crate::config::{self, Config};
+#[cfg(feature = "sim")]
 use crate::scenario::{self, RunOptions, Scenario, Step};
+#[cfg(feature = "sim")]
 use crate::Lang;
+#[cfg(feature = "sim")]
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -33,7 +36,11 @@ pub struct Global {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the kiosk on a real terminal: the hardware and the cloud from the config, the
+    /// enrolment from provisioning. Refuses to start without them.
+    Kiosk,
     /// Run the kiosk in demo mode: embedded cloud simulator, on-screen demo card reader, simulated printer.
+    #[cfg(feature = "sim")]
     Demo {
         /// 1920×1080 instead of portrait 1080×1920.
         #[arg(long)]
@@ -45,18 +52,20 @@ pub enum Command {
         printer_port: Option<String>,
     },
     /// Run the government cloud simulator standalone.
+    #[cfg(feature = "sim")]
     CloudSim {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
         #[arg(long)]
         db: PathBuf,
-        #[arg(long, default_value = crate::app::DEMO_ENROLLMENT_CODE)]
+        #[arg(long, default_value = crate::demo::DEMO_ENROLLMENT_CODE)]
         enrollment_code: String,
         /// Seconds between back-office steps that move cases along.
         #[arg(long, default_value_t = 60)]
         case_step_secs: u64,
     },
     /// Scripted journeys.
+    #[cfg(feature = "sim")]
     Scenario {
         #[command(subcommand)]
         action: ScenarioAction,
@@ -77,6 +86,7 @@ pub enum Command {
         action: PrinterAction,
     },
     /// Render one page headless with the software renderer and save it as PNG.
+    #[cfg(feature = "sim")]
     Screenshot {
         /// attract, home, identify, form, confirm, result, print
         #[arg(long)]
@@ -103,17 +113,6 @@ pub enum OutboxAction {
     Deliver {
         #[arg(long)]
         cloud: Option<String>,
-    },
-    /// (tests) Enqueue synthetic reports until the outbox holds COUNT, delivering as it goes.
-    #[command(hide = true)]
-    SoakSubmit {
-        #[arg(long)]
-        count: u64,
-        #[arg(long)]
-        cloud: Option<String>,
-        /// Pause between submissions, like residents arriving one after another.
-        #[arg(long, default_value_t = 0)]
-        pace_ms: u64,
     },
 }
 
@@ -164,6 +163,7 @@ pub enum PrinterAction {
     },
 }
 
+#[cfg(feature = "sim")]
 #[derive(Subcommand, Debug)]
 pub enum ScenarioAction {
     /// Drive the real UI headless through a TOML journey; exit 0 only if every expectation held.
@@ -189,6 +189,8 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
     let (config, _) = Config::load(cli.global.config.as_deref())?;
     let data_dir = config::data_dir(cli.global.data_dir.as_deref());
     match cli.command {
+        Command::Kiosk => crate::kiosk_main(config, cli.global.config.clone(), data_dir).map(|_| 0),
+        #[cfg(feature = "sim")]
         Command::Demo {
             landscape,
             fullscreen,
@@ -212,6 +214,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             pcsc: !no_pcsc,
             duration: for_seconds.map(|s| Duration::from_secs_f64(s.max(0.0))),
         }),
+        #[cfg(feature = "sim")]
         Command::CloudSim {
             listen,
             db,
@@ -235,6 +238,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             })?;
             Ok(0)
         }
+        #[cfg(feature = "sim")]
         Command::Scenario {
             action:
                 ScenarioAction::Run {
@@ -266,6 +270,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                     landscape,
                     screenshot_pages: true,
                     printer_port,
+                    registry: crate::services::Registry::standard(),
                 },
             )?;
             for s in &t.steps {
@@ -290,6 +295,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             );
             Ok(if t.ok { 0 } else { 1 })
         }
+        #[cfg(feature = "sim")]
         Command::Screenshot {
             page,
             lang,
@@ -310,6 +316,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                     landscape,
                     screenshot_pages: false,
                     printer_port: None,
+                    registry: crate::services::Registry::standard(),
                 },
                 &out,
                 lang,
@@ -322,6 +329,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
+#[cfg(feature = "sim")]
 /// A fresh folder for a screenshot run, so the demo's own data is never touched.
 fn tempdir_in_data(data_dir: &std::path::Path) -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!(
@@ -334,6 +342,7 @@ fn tempdir_in_data(data_dir: &std::path::Path) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+#[cfg(feature = "sim")]
 /// The taps that bring a fresh kiosk to `page` (through the queue-ticket journey).
 fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
     let t = |zh: &str, en: &str| Step::Tap(if lang == Lang::Zh { zh } else { en }.to_string());

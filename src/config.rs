@@ -255,9 +255,8 @@ impl Config {
         if ![384, 576].contains(&self.printer.width_dots) {
             return Err("printer.width_dots must be 384 (58 mm) or 576 (80 mm)".into());
         }
-        if !self.cloud.url.is_empty()
-            && !(self.cloud.url.starts_with("http://") || self.cloud.url.starts_with("https://"))
-        {
+        let url = &self.cloud.url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err("cloud.url must start with http:// or https://".into());
         }
         Ok(())

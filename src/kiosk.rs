@@ -1,25 +1,25 @@
-//! The kiosk task: owns the session engine and the active service flow, turns UI commands and
-//! reader events into engine inputs and cloud calls, and pushes a [`ViewState`] after each.
-//! Runs on the tokio runtime; never on the UI thread.
+//! The kiosk task: owns the session engine and the service the resident is using, turns UI
+//! commands and reader events into engine inputs and service inputs, and pushes a [`ViewState`]
+//! after each. Runs on the tokio runtime; never on the UI thread. It knows services only through
+//! the [`Registry`] and the [`Service`] interface.
 
 use crate::cloud::api::{Catalog, IdentitySessionRequest, Site};
 use crate::cloud::{CloudClient, CloudError, ResidentToken};
-use crate::printing::PrintService;
+use crate::outbox::Outbox;
+use crate::printing::{PrintService, Unavailable};
 use crate::services::{
-    cases::CasesFlow, guides::GuidesFlow, queue::QueueFlow, reports::ReportsFlow, show_cloud_error,
-    show_error, Ctx, Next, ServiceCode,
+    self, Ctx, IdentityNeed, Input, Next, Notice, Registry, ScreenCtx, Service, ServiceSpec,
 };
 use crate::session::{Effect, PageId, Prompt, ResidentSession, SessionEngine, Timing, WipeReason};
 use crate::storage::Store;
-use crate::view::{FlowView, ResultKind, TileView, ViewState};
+use crate::view::{ChromeView, FlowView, HomeView, IdentifyMode, TileView, ViewState};
 use crate::Lang;
-use bianmin_idcard::simulator::SimulatorHandle;
-use bianmin_idcard::{Identity, ReaderEvent};
+use bianmin_idcard::ReaderEvent;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// What the UI asks for (one variant per adapter callback).
+/// What the UI asks for: the frame's own buttons, or an input for the service.
 #[derive(Debug, Clone)]
 pub enum UiCommand {
     Start,
@@ -31,17 +31,9 @@ pub enum UiCommand {
     MoreTime,
     Finish,
     OpenService(String),
-    Choose(String),
-    Confirm,
-    Retry,
-    Print,
-    SkipIdentify,
     ViewReceipt,
-    InputKey(String),
-    InputSubmit(String),
-    InputSkip,
-    DemoInsert(usize),
-    DemoRemove,
+    /// Choose, confirm, keypad, … (never `Open`, `Identified` or `Back`: the kiosk sends those).
+    Service(Input),
 }
 
 #[derive(Debug)]
@@ -60,29 +52,6 @@ pub struct KioskLog {
 
 pub type PushView = Arc<dyn Fn(ViewState) + Send + Sync>;
 
-/// What a flow may use, borrowed field by field so the flow itself can be borrowed beside it.
-macro_rules! flow_ctx {
-    ($k:expr) => {
-        Ctx {
-            cloud: &$k.cloud,
-            site: &$k.site,
-            lang: $k.engine.lang(),
-            resident: $k.engine.resident(),
-            printer: &mut $k.printer,
-            view: &mut $k.view,
-            outbox: &$k.outbox,
-        }
-    };
-}
-
-enum ActiveFlow {
-    None,
-    Queue(QueueFlow),
-    Guides(GuidesFlow),
-    Cases(CasesFlow),
-    Reports(Box<ReportsFlow>),
-}
-
 pub struct KioskSetup {
     pub timing: Timing,
     pub default_lang: Lang,
@@ -91,12 +60,17 @@ pub struct KioskSetup {
     pub store: Arc<Mutex<Store>>,
     pub site: Site,
     pub printer: PrintService,
-    pub outbox: Arc<crate::outbox::Outbox>,
+    pub outbox: Arc<Outbox>,
+    pub registry: Registry,
     /// The catalogue, when start-up already fetched it.
     pub catalog: Option<Catalog>,
-    /// Demo mode: the simulated reader's handle and the residents on the picker.
-    pub demo: Option<(SimulatorHandle, Vec<Identity>)>,
     pub push: PushView,
+}
+
+/// The service the resident is using.
+struct Active {
+    spec: ServiceSpec,
+    service: Box<dyn Service>,
 }
 
 pub struct Kiosk {
@@ -106,16 +80,20 @@ pub struct Kiosk {
     store: Arc<Mutex<Store>>,
     site: Site,
     printer: PrintService,
-    outbox: Arc<crate::outbox::Outbox>,
-    demo: Option<(SimulatorHandle, Vec<Identity>)>,
+    outbox: Arc<Outbox>,
+    registry: Registry,
     push: PushView,
     catalog: Option<Catalog>,
-    flow: ActiveFlow,
-    service: Option<ServiceCode>,
-    view: FlowView,
+    active: Option<Active>,
+    /// The code of the tile last opened (also for catalogue services this kiosk sends to a window).
+    opened: Option<String>,
+    /// What the kiosk itself has to say on the result page (a card it cannot read, a printer
+    /// that cannot print, a service at the window), over the service's own screen.
+    notice: Option<Notice>,
+    identify_mode: IdentifyMode,
     busy: bool,
     staff_called_until: Option<Instant>,
-    last_pushed: Option<String>,
+    last_pushed: Option<ViewState>,
     log: Arc<Mutex<KioskLog>>,
 }
 
@@ -129,12 +107,13 @@ impl Kiosk {
             site: setup.site,
             printer: setup.printer,
             outbox: setup.outbox,
-            demo: setup.demo,
+            registry: setup.registry,
             push: setup.push,
             catalog: setup.catalog,
-            flow: ActiveFlow::None,
-            service: None,
-            view: FlowView::default(),
+            active: None,
+            opened: None,
+            notice: None,
+            identify_mode: IdentifyMode::Required,
             busy: false,
             staff_called_until: None,
             last_pushed: None,
@@ -164,38 +143,16 @@ impl Kiosk {
 
     async fn load_catalog(&mut self) {
         // Reference data the offline-capable services need when the network is down.
-        if let Ok(c) = self.cloud.report_categories().await {
-            if let Ok(store) = self.store.lock() {
-                let _ = store.cache_put(
-                    "report_categories",
-                    &serde_json::to_string(&c).expect("json"),
-                );
+        for spec in self.registry.specs() {
+            if let Some(warm) = spec.warm {
+                warm(&self.cloud, &self.store).await;
             }
         }
         let fetched = match self.catalog.take() {
             Some(c) => Ok(c),
             None => self.cloud.catalog().await,
         };
-        match fetched {
-            Ok(c) => {
-                if let Ok(store) = self.store.lock() {
-                    let _ = store.cache_put("catalog", &serde_json::to_string(&c).expect("json"));
-                }
-                self.catalog = Some(c);
-            }
-            Err(e) => {
-                tracing::warn!(
-                    kind = e.kind(),
-                    "catalogue not fetched; using the cached one"
-                );
-                let cached = self
-                    .store
-                    .lock()
-                    .ok()
-                    .and_then(|s| s.cache_get("catalog").ok().flatten());
-                self.catalog = cached.and_then(|c| serde_json::from_str(&c).ok());
-            }
-        }
+        self.catalog = services::cached(&self.store, "catalog", fetched);
     }
 
     fn tick(&mut self) {
@@ -223,9 +180,10 @@ impl Kiosk {
                     if let Err(e) = self.outbox.abandon_online_only() {
                         tracing::error!(error = %e, "outbox clean-up failed");
                     }
-                    self.flow = ActiveFlow::None;
-                    self.service = None;
-                    self.view = FlowView::default();
+                    // Dropping the service drops everything it held for this resident.
+                    self.active = None;
+                    self.opened = None;
+                    self.notice = None;
                     self.log.lock().expect("log lock").wipes.push(reason);
                     self.audit("session_end", &format!("{reason:?}"));
                 }
@@ -267,19 +225,16 @@ impl Kiosk {
                         self.apply(fx);
                     }
                     UiCommand::Back => {
-                        // A multi-question flow steps back one question at a time.
                         let page = self.engine.page();
-                        let in_wizard = matches!(page, PageId::Form | PageId::Input)
-                            && matches!(self.flow, ActiveFlow::Reports(_));
-                        match if in_wizard {
-                            self.step_back()
+                        if self.active.is_some()
+                            && self.notice.is_none()
+                            && !matches!(page, PageId::Attract | PageId::Home)
+                        {
+                            // The service may step back one question on the same page.
+                            self.step(Input::Back).await;
                         } else {
-                            crate::services::reports::Back::Leave
-                        } {
-                            crate::services::reports::Back::Shown => {}
-                            _ => {
-                                self.engine.back(now);
-                            }
+                            self.notice = None;
+                            self.engine.back(now);
                         }
                     }
                     UiCommand::Home => {
@@ -294,9 +249,9 @@ impl Kiosk {
                         self.log.lock().expect("log lock").staff_calls += 1;
                         self.audit("call_staff", self.engine.page().name());
                     }
+                    // The screen is described anew in the new language on the next push.
                     UiCommand::ToggleLanguage => {
-                        self.engine.set_lang(self.engine.lang().other(), now);
-                        self.relabel();
+                        self.engine.set_lang(self.engine.lang().other(), now)
                     }
                     UiCommand::ToggleElderly => self.engine.toggle_elderly(now),
                     UiCommand::MoreTime => self.engine.more_time(now),
@@ -305,34 +260,25 @@ impl Kiosk {
                         self.apply(fx);
                     }
                     UiCommand::OpenService(code) => self.open_service(&code).await,
-                    UiCommand::Choose(id) => self.step(FlowInput::Choose(id)).await,
-                    UiCommand::Confirm => self.step(FlowInput::Confirm).await,
-                    UiCommand::Retry => self.step(FlowInput::Retry).await,
-                    UiCommand::Print => self.step(FlowInput::Print).await,
-                    UiCommand::SkipIdentify => self.step(FlowInput::SkipIdentify).await,
-                    UiCommand::InputKey(k) => self.step(FlowInput::InputKey(k)).await,
-                    UiCommand::InputSubmit(v) => self.step(FlowInput::InputSubmit(v)).await,
-                    UiCommand::InputSkip => self.step(FlowInput::InputSkip).await,
                     UiCommand::ViewReceipt => {
-                        if self.view.preview.is_some() {
+                        if self.flow_view().print.preview.is_some() {
                             self.engine.go(PageId::Print, now);
                         }
                     }
-                    UiCommand::DemoInsert(i) => {
-                        if let Some((handle, residents)) = &self.demo {
-                            if let Some(id) = residents.get(i) {
-                                handle.insert(id.clone());
-                            }
-                        }
-                    }
-                    UiCommand::DemoRemove => {
-                        if let Some((handle, _)) = &self.demo {
-                            handle.remove();
+                    UiCommand::Service(input) => {
+                        if !matches!(input, Input::Open | Input::Identified | Input::Back) {
+                            self.step(input).await;
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Shows what the kiosk itself has to say on the result page.
+    fn show_notice(&mut self, notice: Notice) {
+        self.notice = Some(notice);
+        self.engine.go(PageId::Result, Instant::now());
     }
 
     async fn reader_event(&mut self, ev: ReaderEvent) {
@@ -348,35 +294,28 @@ impl Kiosk {
                     "card_read_failed",
                     &format!("{reason:?}").chars().take(80).collect::<String>(),
                 );
-                show_error(
-                    &mut self.view,
+                self.show_notice(Notice::error(
                     "error.card_invalid",
                     "error.card_invalid.msg",
                     false,
-                );
-                self.engine.go(PageId::Result, now);
+                ));
             }
             ReaderEvent::CardRemoved { .. } => {
                 let fx = self.engine.card_removed(now);
                 self.apply(fx);
             }
             ReaderEvent::CardInserted { identity, .. } => {
-                let today = chrono::Utc::now()
-                    .with_timezone(&crate::cloud_sim::CST)
-                    .date_naive();
-                let expired = identity.is_expired_on(today);
+                let expired = identity.is_expired_on(crate::time::today());
                 let card_type = identity.card_type.code();
                 let fx = self.engine.card_inserted(*identity, now);
                 self.apply(fx);
                 self.audit("card_inserted", card_type);
                 if expired {
-                    show_error(
-                        &mut self.view,
+                    self.show_notice(Notice::error(
                         "error.card_expired",
                         "error.card_expired.msg",
                         false,
-                    );
-                    self.engine.go(PageId::Result, now);
+                    ));
                     return;
                 }
                 let started = Instant::now();
@@ -416,130 +355,83 @@ impl Kiosk {
                 );
                 self.audit("identified", if elderly { "elderly" } else { "adult" });
                 if self.engine.page() == PageId::Identify {
-                    self.step(FlowInput::Identified).await;
+                    self.step(Input::Identified).await;
                 }
             }
-            Err(e) => {
-                let next = show_cloud_error(&mut self.view, &e);
-                self.navigate(next);
-            }
+            Err(e) => self.show_notice(Notice::cloud(&e)),
         }
     }
 
     async fn open_service(&mut self, code: &str) {
-        let Some(service) = ServiceCode::from_code(code) else {
+        let known = services::CATALOG_CODES.contains(&code) || self.registry.get(code).is_some();
+        if !known {
+            // Never open something else in its place.
             tracing::warn!(code, "unknown service code from the UI");
             return;
-        };
+        }
         if self.engine.page() == PageId::Attract {
             let fx = self.engine.start(Instant::now());
             self.apply(fx);
         }
-        self.service = Some(service);
-        self.view = FlowView {
-            service_code: service.code().into(),
-            service_title: self.catalog_name(service).unwrap_or_default(),
-            ..Default::default()
-        };
-        self.audit("open_service", service.code());
-        if !service.on_kiosk() {
-            self.view.result_kind = ResultKind::Info;
-            self.view.result_title = "service.window".into();
-            self.view.result_message = "service.window.msg".into();
-            self.navigate(Next::Go(PageId::Result));
+        self.active = None;
+        self.notice = None;
+        self.opened = Some(code.to_string());
+        self.audit("open_service", code);
+        let Some((spec, service)) = services::start(&self.registry, code) else {
+            // A catalogue service this kiosk does not carry out yet.
+            self.show_notice(Notice::info("service.window", "service.window.msg"));
             return;
-        }
-        if service.prints() {
+        };
+        if spec.needs.prints {
             // Tell the resident now, not after they have chosen everything.
             if let Some(why) = tokio::task::block_in_place(|| self.printer.unavailable()) {
-                self.audit("printer_unavailable", why);
-                let (title, message) = if why == "paper_out" {
-                    ("printer.paper_out", "printer.unavailable.msg")
-                } else {
-                    ("printer.failed", "printer.unavailable.msg")
+                self.audit("printer_unavailable", why.code());
+                let title = match why {
+                    Unavailable::PaperOut => "printer.paper_out",
+                    Unavailable::Fault => "printer.failed",
                 };
-                show_error(&mut self.view, title, message, false);
-                self.navigate(Next::Go(PageId::Result));
+                self.show_notice(Notice::error(title, "printer.unavailable.msg", false));
                 return;
             }
         }
-        self.flow = match service {
-            ServiceCode::QueueAndCases => ActiveFlow::Queue(QueueFlow::default()),
-            ServiceCode::Guides => ActiveFlow::Guides(GuidesFlow::default()),
-            ServiceCode::Reports => ActiveFlow::Reports(Box::new(ReportsFlow::new(
-                self.outbox.clone(),
-                self.store.clone(),
-            ))),
-            _ => ActiveFlow::Cases(CasesFlow::default()),
-        };
-        self.step(FlowInput::Open).await;
+        self.active = Some(Active { spec, service });
+        self.step(Input::Open).await;
     }
 
-    fn catalog_name(&self, service: ServiceCode) -> Option<String> {
+    fn catalog_name(&self, code: &str) -> Option<String> {
         let lang = self.engine.lang();
         self.catalog
             .as_ref()?
             .services
             .iter()
-            .find(|s| s.code == service.code())
+            .find(|s| s.code == code)
             .map(|s| s.name.get(lang).to_string())
     }
 
-    /// Runs one input through the active flow, with the busy overlay up while it waits.
-    async fn step(&mut self, input: FlowInput) {
-        if matches!(self.flow, ActiveFlow::None) {
+    /// Runs one input through the active service, with the busy overlay up while it waits.
+    async fn step(&mut self, input: Input) {
+        if self.active.is_none() {
             return;
         }
+        self.notice = None;
         self.set_busy(true);
-        let mut ctx = flow_ctx!(self);
-        let next = match &mut self.flow {
-            ActiveFlow::None => Next::Stay,
-            ActiveFlow::Queue(f) => match input {
-                FlowInput::Open => f.open(&mut ctx).await,
-                FlowInput::Choose(id) => f.choose(&mut ctx, &id).await,
-                FlowInput::Confirm => f.confirm(&mut ctx).await,
-                FlowInput::Retry => f.retry(&mut ctx).await,
-                FlowInput::Print => f.print(&mut ctx).await,
-                FlowInput::Identified => f.identified(&mut ctx).await,
-                FlowInput::SkipIdentify => f.skip_identify(&mut ctx).await,
-                FlowInput::InputKey(_) | FlowInput::InputSubmit(_) | FlowInput::InputSkip => {
-                    Next::Stay
-                }
-            },
-            ActiveFlow::Guides(f) => match input {
-                FlowInput::Open => f.open(&mut ctx).await,
-                FlowInput::Choose(id) => f.choose(&mut ctx, &id).await,
-                FlowInput::Retry => f.retry(&mut ctx).await,
-                _ => Next::Stay,
-            },
-            ActiveFlow::Reports(f) => match input {
-                FlowInput::Open => f.open(&mut ctx).await,
-                FlowInput::Choose(id) => f.choose(&mut ctx, &id).await,
-                FlowInput::Confirm => f.confirm(&mut ctx).await,
-                FlowInput::InputKey(k) => f.input_key(&mut ctx, &k),
-                FlowInput::InputSubmit(v) => f.input_submit(&mut ctx, &v),
-                FlowInput::InputSkip => f.input_skip(&mut ctx),
-                _ => Next::Stay,
-            },
-            ActiveFlow::Cases(f) => match input {
-                FlowInput::Open => f.open(&mut ctx).await,
-                FlowInput::Choose(id) => f.choose(&mut ctx, &id).await,
-                FlowInput::Retry => f.retry(&mut ctx).await,
-                FlowInput::Identified => f.identified(&mut ctx).await,
-                _ => Next::Stay,
-            },
+        let next = {
+            let Some(active) = self.active.as_mut() else {
+                return;
+            };
+            let mut ctx = Ctx {
+                cloud: &self.cloud,
+                site: &self.site,
+                lang: self.engine.lang(),
+                resident: self.engine.resident(),
+                printer: &mut self.printer,
+                outbox: &self.outbox,
+                store: &self.store,
+            };
+            active.service.handle(&mut ctx, input).await
         };
         self.set_busy(false);
         self.navigate(next);
-    }
-
-    /// One question back in a multi-question flow.
-    fn step_back(&mut self) -> crate::services::reports::Back {
-        let mut ctx = flow_ctx!(self);
-        match &mut self.flow {
-            ActiveFlow::Reports(f) => f.back(&mut ctx),
-            _ => crate::services::reports::Back::Leave,
-        }
     }
 
     fn navigate(&mut self, next: Next) {
@@ -548,27 +440,19 @@ impl Kiosk {
             Next::Go(p) => self.engine.go(p, now),
             Next::Replace(p) => self.engine.replace(p, now),
             Next::Identify { optional } => {
-                self.view.identify_mode = if optional { "optional" } else { "required" }.into();
+                self.identify_mode = if optional {
+                    IdentifyMode::Optional
+                } else {
+                    IdentifyMode::Required
+                };
                 self.engine.go(PageId::Identify, now);
                 self.apply(vec![Effect::Speak(Prompt::PlaceCard)]);
             }
+            Next::Back => {
+                self.engine.back(now);
+            }
             Next::Stay => {}
         }
-    }
-
-    fn relabel(&mut self) {
-        self.view.service_title = self
-            .service
-            .and_then(|s| self.catalog_name(s))
-            .unwrap_or_default();
-        let mut ctx = flow_ctx!(self);
-        let _ = match &mut self.flow {
-            ActiveFlow::Queue(f) => f.relabel(&mut ctx),
-            ActiveFlow::Guides(f) => f.relabel(&mut ctx),
-            ActiveFlow::Cases(f) => f.relabel(&mut ctx),
-            ActiveFlow::Reports(f) => f.relabel(&mut ctx),
-            ActiveFlow::None => Next::Stay,
-        };
     }
 
     fn set_busy(&mut self, busy: bool) {
@@ -579,26 +463,28 @@ impl Kiosk {
     fn tiles(&self) -> Vec<TileView> {
         let lang = self.engine.lang();
         let offline = self.cloud.reachable() == Some(false);
-        ServiceCode::HOME_TILES
-            .iter()
-            .map(|s| {
+        self.registry
+            .tile_codes()
+            .into_iter()
+            .map(|code| {
                 let entry = self
                     .catalog
                     .as_ref()
-                    .and_then(|c| c.services.iter().find(|e| e.code == s.code()));
+                    .and_then(|c| c.services.iter().find(|e| e.code == code));
+                let spec = self.registry.get(code);
                 TileView {
-                    code: s.code().into(),
+                    code: code.into(),
                     title: entry
                         .map(|e| e.name.get(lang).to_string())
                         .unwrap_or_default(),
                     enabled: entry.map(|e| e.enabled).unwrap_or(true),
-                    needs_card: entry
-                        .map(|e| e.requires_identity)
-                        .unwrap_or(*s == ServiceCode::MyCases),
+                    needs_card: entry.map(|e| e.requires_identity).unwrap_or_else(|| {
+                        spec.is_some_and(|s| s.needs.identity == IdentityNeed::Required)
+                    }),
                     // Offline, each service says what it can still do.
-                    status: match (offline, s) {
+                    status: match (offline, spec) {
                         (false, _) => String::new(),
-                        (true, ServiceCode::Reports) => "tile.offline_ok".into(),
+                        (true, Some(s)) if s.needs.offline => "tile.offline_ok".into(),
                         (true, _) => "tile.offline".into(),
                     },
                 }
@@ -606,82 +492,84 @@ impl Kiosk {
             .collect()
     }
 
+    /// The service's screen as it stands, in the current language, with the kiosk's own notice
+    /// over it.
+    fn flow_view(&self) -> FlowView {
+        let lang = self.engine.lang();
+        let mut v = match &self.active {
+            Some(a) => a.service.screen(&ScreenCtx {
+                lang,
+                site: &self.site,
+                resident: self.engine.resident().map(|r| &r.summary),
+            }),
+            None => FlowView::default(),
+        };
+        if let Some(code) = self
+            .active
+            .as_ref()
+            .map(|a| a.spec.code)
+            .or(self.opened.as_deref())
+        {
+            v.service_code = code.into();
+            v.service_title = self.catalog_name(code).unwrap_or_default();
+        }
+        v.identify.mode = self.identify_mode;
+        if let Some(n) = &self.notice {
+            n.show(&mut v.result);
+            v.print = Default::default();
+        }
+        v
+    }
+
     pub fn view_state(&self) -> ViewState {
         let now = Instant::now();
         let lang = self.engine.lang();
         let resident = self.engine.resident();
         ViewState {
-            page: self.engine.page(),
-            lang,
-            elderly: self.engine.elderly(),
-            landscape: self.landscape,
-            countdown: if self.busy {
-                None
-            } else {
-                self.engine.countdown(now)
+            chrome: ChromeView {
+                page: self.engine.page(),
+                lang,
+                elderly: self.engine.elderly(),
+                landscape: self.landscape,
+                countdown: if self.busy {
+                    None
+                } else {
+                    self.engine.countdown(now)
+                },
+                busy: self.busy,
+                identified: resident.is_some(),
+                greeting_name: resident
+                    .map(|r| r.summary.name_masked.clone())
+                    .unwrap_or_default(),
+                remind_take_card: self.engine.remind_take_card(),
+                staff_called: self.staff_called_until.is_some(),
+                offline: self.cloud.reachable() == Some(false),
+                can_go_back: self.engine.can_go_back(),
+                card_present: self.engine.card_present(),
+                site_name: format!("{} 便民服务中心", self.site.community),
             },
-            busy: self.busy,
-            identified: resident.is_some(),
-            greeting_name: resident
-                .map(|r| r.summary.name_masked.clone())
-                .unwrap_or_default(),
-            remind_take_card: self.engine.remind_take_card(),
-            staff_called: self.staff_called_until.is_some(),
-            offline: self.cloud.reachable() == Some(false),
-            can_go_back: self.engine.can_go_back(),
-            site_name: format!("{} 便民服务中心", self.site.community),
-            tiles: self.tiles(),
-            notice: self
-                .catalog
-                .as_ref()
-                .and_then(|c| c.notices.first())
-                .map(|n| format!("{}：{}", n.title.get(lang), n.body.get(lang)))
-                .unwrap_or_default(),
-            demo: self.demo.is_some(),
-            demo_cards: self
-                .demo
-                .as_ref()
-                .map(|(_, rs)| {
-                    rs.iter()
-                        .enumerate()
-                        .map(|(i, r)| {
-                            format!("{}. {} · {}", i + 1, r.name_masked(), r.card_type.code())
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            card_present: self.engine.card_present(),
-            flow: self.view.clone(),
+            home: HomeView {
+                tiles: self.tiles(),
+                notice: self
+                    .catalog
+                    .as_ref()
+                    .and_then(|c| c.notices.first())
+                    .map(|n| format!("{}：{}", n.title.get(lang), n.body.get(lang)))
+                    .unwrap_or_default(),
+            },
+            flow: self.flow_view(),
         }
     }
 
     /// Pushes the view when it changed (or always, when `force`).
     fn push_view(&mut self, force: bool) {
         let v = self.view_state();
-        let fingerprint = format!(
-            "{}|{:?}",
-            serde_json::to_string(&v).unwrap_or_default(),
-            v.flow.preview.as_ref().map(|p| Arc::as_ptr(&p.grey))
-        );
-        if !force && self.last_pushed.as_deref() == Some(fingerprint.as_str()) {
+        if !force && self.last_pushed.as_ref() == Some(&v) {
             return;
         }
-        self.last_pushed = Some(fingerprint);
+        self.last_pushed = Some(v.clone());
         (self.push)(v);
     }
-}
-
-enum FlowInput {
-    Open,
-    Choose(String),
-    Confirm,
-    Retry,
-    Print,
-    Identified,
-    SkipIdentify,
-    InputKey(String),
-    InputSubmit(String),
-    InputSkip,
 }
 
 /// Errors of the kiosk's own start-up, before the screen can say anything.

@@ -9,56 +9,91 @@ pub mod app;
 pub mod card_cli;
 pub mod cli;
 pub mod cloud;
+#[cfg(feature = "sim")]
 pub mod cloud_sim;
 pub mod config;
+#[cfg(feature = "sim")]
+pub mod demo;
 pub mod kiosk;
+pub mod lang;
 pub mod outbox;
 pub mod outbox_cli;
 pub mod printer_cli;
 pub mod printing;
+#[cfg(feature = "sim")]
 pub mod scenario;
 pub mod services;
 pub mod session;
 pub mod storage;
+pub mod time;
 pub mod ui_bridge;
 pub mod view;
 
-/// The resident's language. Chinese is the source language of every string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    Zh,
-    En,
-}
+pub use lang::Lang;
 
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh",
-            Lang::En => "en",
-        }
-    }
-    pub fn other(self) -> Lang {
-        match self {
-            Lang::Zh => Lang::En,
-            Lang::En => Lang::Zh,
-        }
-    }
-}
+use slint::ComponentHandle;
 
-impl std::str::FromStr for Lang {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "zh" | "zh-CN" | "zh_CN" => Ok(Lang::Zh),
-            "en" => Ok(Lang::En),
-            other => Err(format!("unknown language {other:?} (zh or en)")),
-        }
+/// `bianmin kiosk`: the kiosk on a real terminal — real backends from the config only, the
+/// cloud the config names, the enrolment provisioning left in the data folder.
+pub fn kiosk_main(
+    config: config::Config,
+    config_path: Option<std::path::PathBuf>,
+    data_dir: std::path::PathBuf,
+) -> anyhow::Result<()> {
+    let config_name = config_path
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| config::KIOSK_CONFIG.to_string());
+    if config.cloud.url.is_empty() {
+        anyhow::bail!(
+            "no government cloud is configured (cloud.url in {config_name}). A kiosk is provisioned \
+             by a technician with its enrolment code before it serves residents; to try the software \
+             without a cloud, run `bianmin demo`"
+        );
     }
+    // Only look: a kiosk that was never provisioned gets no database made for it here.
+    let db = data_dir.join("bianmin.db");
+    let enrolled = db.exists()
+        && storage::Store::open(&db)
+            .map_err(anyhow::Error::from)
+            .and_then(|s| Ok(s.enrollment()?))
+            .map_err(|e| anyhow::anyhow!("cannot read the kiosk database {}: {e}", db.display()))?
+            .is_some();
+    if !enrolled {
+        anyhow::bail!(
+            "this kiosk is not enrolled: there is no device token in {}. A technician provisions \
+             it with its enrolment code before it serves residents (see docs/kiosk.md)",
+            data_dir.display()
+        );
+    }
+    need_display()?;
+    let landscape = config.kiosk.orientation == config::Orientation::Landscape;
+    let fullscreen = true;
+    let started = std::time::Instant::now();
+    let ui = ui_bridge::AppWindow::new()?;
+    let devices = app::Devices::from_config(&config, None)?;
+    let app = app::App::start(
+        app::runtime()?,
+        app::AppOptions {
+            data_dir: data_dir.clone(),
+            cloud: app::CloudSetup {
+                url: config.cloud.url.clone(),
+                enrollment_code: None,
+            },
+            config,
+            landscape,
+            registry: services::Registry::standard(),
+        },
+        devices,
+        ui_bridge::pusher(&ui),
+    )?;
+    ui_bridge::wire(&ui, app.tx.clone());
+    run_window(&ui, landscape, fullscreen, started, "kiosk ready")?;
+    drop(app);
+    Ok(())
 }
 
 /// `bianmin demo`: the kiosk in a window, on simulated hardware and the embedded cloud.
+#[cfg(feature = "sim")]
 pub fn demo_main(
     config: config::Config,
     data_dir: std::path::PathBuf,
@@ -66,34 +101,56 @@ pub fn demo_main(
     fullscreen: bool,
     printer_port: Option<String>,
 ) -> anyhow::Result<()> {
-    use slint::ComponentHandle;
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-        anyhow::bail!(
-            "the demo opens a window, and this session has no display (neither DISPLAY nor WAYLAND_DISPLAY is set). \
-             Run it from a desktop session, or see the pages without one: bianmin screenshot --page home --out home.png"
-        );
-    }
+    need_display()?;
     let landscape = landscape || config.kiosk.orientation == config::Orientation::Landscape;
+    let fullscreen = fullscreen || config.kiosk.fullscreen;
     let started = std::time::Instant::now();
     let ui = ui_bridge::AppWindow::new()?;
-    let app = app::App::start(
-        app::AppOptions {
+    let demo = demo::Demo::start(
+        demo::DemoOptions {
             data_dir: data_dir.clone(),
-            config: config.clone(),
             cloud_url: (!config.cloud.url.is_empty()).then(|| config.cloud.url.clone()),
+            config,
             enrollment_code: None,
             landscape,
             case_step: std::time::Duration::from_secs(30),
             printer_port,
+            registry: services::Registry::standard(),
         },
         ui_bridge::pusher(&ui),
     )?;
-    ui_bridge::wire(&ui, app.tx.clone());
+    ui_bridge::wire(&ui, demo.app.tx.clone());
+    ui_bridge::wire_demo_reader(&ui, demo.reader.clone(), &demo.residents);
+    tracing::info!(data_dir = %data_dir.display(), "demo data");
+    run_window(&ui, landscape, fullscreen, started, "demo ready")?;
+    drop(demo);
+    Ok(())
+}
+
+fn need_display() -> anyhow::Result<()> {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        anyhow::bail!(
+            "the kiosk opens a window, and this session has no display (neither DISPLAY nor WAYLAND_DISPLAY is set). \
+             Run it from a desktop session (the kiosk image runs it under cage), or see the pages without one: \
+             bianmin screenshot --page home --out home.png"
+        );
+    }
+    Ok(())
+}
+
+/// Shows the window and runs the UI event loop until it closes.
+fn run_window(
+    ui: &ui_bridge::AppWindow,
+    landscape: bool,
+    fullscreen: bool,
+    started: std::time::Instant,
+    ready: &'static str,
+) -> anyhow::Result<()> {
     ui.global::<ui_bridge::AppState>().set_landscape(landscape);
-    if fullscreen || config.kiosk.fullscreen {
+    if fullscreen {
         ui.window().set_fullscreen(true);
     }
-    tracing::info!(data_dir = %data_dir.display(), ms = started.elapsed().as_millis() as u64, "demo ready");
+    tracing::info!(ms = started.elapsed().as_millis() as u64, "{ready}");
     // The time to the first frame on screen is the figure a resident feels.
     let first = std::cell::Cell::new(true);
     let notified = ui.window().set_rendering_notifier(move |state, _| {
@@ -108,6 +165,5 @@ pub fn demo_main(
         tracing::debug!(error = %e, "no rendering notifier with this renderer");
     }
     ui.run()?;
-    drop(app);
     Ok(())
 }

@@ -1,7 +1,6 @@
-//! `bianmin outbox …`: delivery passes and counts for technicians (and the soak test).
+//! `bianmin outbox …`: delivery passes and counts for technicians.
 
 use crate::cli::OutboxAction;
-use crate::cloud::api::{ReportKind, ReportRequest};
 use crate::cloud::CloudClient;
 use crate::config::Config;
 use crate::outbox::Outbox;
@@ -64,39 +63,6 @@ pub fn main(action: OutboxAction, config: &Config, data_dir: &Path) -> anyhow::R
                 pass.delivered, pass.refused, pass.retrying
             );
             Ok(if pending == 0 { 0 } else { 1 })
-        }
-        OutboxAction::SoakSubmit {
-            count,
-            cloud,
-            pace_ms,
-        } => {
-            // Enqueues synthetic hazard reports until the outbox holds `count` in all, delivering
-            // as it goes. Safe to kill at any instant and start again: the outbox is the record.
-            let (store, outbox) = open(data_dir)?;
-            let c = client(&store, config, cloud)?;
-            let mut n = 0u64;
-            loop {
-                n += 1;
-                let req = ReportRequest {
-                    kind: ReportKind::Hazard,
-                    category: "road".into(),
-                    location: "建设南路18号 北门".into(),
-                    description: format!("路灯不亮（soak {n}）"),
-                    anonymous: true,
-                    contact_phone: None,
-                };
-                let queued = outbox.enqueue_report_up_to(&req, count as i64)?;
-                std::thread::sleep(std::time::Duration::from_millis(pace_ms));
-                // Delivery ignores backoff here: the soak wants every chance to deliver mid-flap.
-                let _ = rt.block_on(outbox.deliver_due_now(&c));
-                if queued.is_none() {
-                    let (pending, _, _) = outbox.counts()?;
-                    if pending == 0 {
-                        return Ok(0);
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-            }
         }
     }
 }

@@ -74,7 +74,7 @@ pub fn main(action: PrinterAction, config: &Config, data_dir: &Path) -> anyhow::
             for p in &printed {
                 println!("{} {}", p.template, p.state);
             }
-            if outcome.state == "done" {
+            if outcome.state == crate::printing::Printed::Done {
                 Ok(0)
             } else {
                 let last = store
@@ -86,7 +86,7 @@ pub fn main(action: PrinterAction, config: &Config, data_dir: &Path) -> anyhow::
                     .unwrap_or_default();
                 eprintln!(
                     "bianmin: the test page did not print ({}; {last})",
-                    outcome.state
+                    outcome.state.code()
                 );
                 Ok(1)
             }

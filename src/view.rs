@@ -1,13 +1,12 @@
 //! What the UI shows, as plain data: the kiosk task builds a [`ViewState`] and the bridge copies
-//! it into the Slint globals. Strings here are keys (translated in the UI) or data (names from
-//! the cloud, masked resident names, numbers) — never fixed display text.
+//! each part into the adapter global of its page (only the parts that changed). Strings here are
+//! keys (translated in the UI) or data (names from the cloud, masked resident names, numbers) —
+//! never fixed display text.
 
 use crate::session::PageId;
 use crate::Lang;
-use serde::Serialize;
-use std::sync::Arc;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TileView {
     pub code: String,
     /// The catalogue's name in the current language; empty → the UI's own translated name.
@@ -18,7 +17,7 @@ pub struct TileView {
     pub status: String,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChoiceView {
     pub id: String,
     pub title: String,
@@ -26,11 +25,23 @@ pub struct ChoiceView {
     /// A status key shown as a badge (e.g. a case status), or empty.
     pub badge: String,
     pub enabled: bool,
-    /// Queue statistics; `None` hides them.
+    /// Queue statistics (people waiting, minutes); `None` hides them.
     pub waiting: Option<(u32, u32)>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+impl ChoiceView {
+    /// An enabled choice with a title (a key or data).
+    pub fn new(id: impl Into<String>, title: impl Into<String>) -> Self {
+        ChoiceView {
+            id: id.into(),
+            title: title.into(),
+            enabled: true,
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowView {
     pub label: String,
     pub value: String,
@@ -54,8 +65,7 @@ impl RowView {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResultKind {
     #[default]
     Success,
@@ -63,44 +73,101 @@ pub enum ResultKind {
     Info,
 }
 
-/// A rendered receipt preview (8-bit grey), shared without copying.
-#[derive(Debug, Clone)]
-pub struct Preview {
-    pub width: u32,
-    pub height: u32,
-    pub grey: Arc<Vec<u8>>,
+/// The identify page: a card is needed, or only adds something (e.g. elderly priority).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdentifyMode {
+    #[default]
+    Required,
+    Optional,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct FlowView {
-    pub service_code: String,
-    pub service_title: String,
-    pub identify_mode: String,
-    pub form_title: String,
-    pub form_hint: String,
+/// The input page: a line of free text (on-screen keyboard) or digits on the keypad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputMode {
+    #[default]
+    Text,
+    Phone,
+}
+
+/// Where the resident's paper is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrintState {
+    /// Nothing printed in this step.
+    #[default]
+    None,
+    Printing,
+    Done,
+    PaperOut,
+    Failed,
+}
+
+/// The receipt as printed, from the print path's own rendering.
+pub use crate::printing::ReceiptImage as Preview;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentifyView {
+    pub mode: IdentifyMode,
+}
+
+/// The shared choice page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormView {
+    pub title: String,
+    pub hint: String,
     pub choices: Vec<ChoiceView>,
-    pub input_mode: String,
-    pub input_title: String,
-    pub input_hint: String,
-    pub input_error: bool,
-    pub input_value: String,
-    pub confirm_title: String,
-    pub confirm_rows: Vec<RowView>,
-    pub result_kind: ResultKind,
-    pub result_title: String,
-    pub result_headline: String,
-    pub result_message: String,
-    pub result_rows: Vec<RowView>,
+}
+
+/// The shared input page (text or keypad).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputView {
+    pub mode: InputMode,
+    pub title: String,
+    pub hint: String,
+    pub error: bool,
+    /// What the keypad holds so far (shown masked where the page says so).
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfirmView {
+    pub title: String,
+    pub rows: Vec<RowView>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResultView {
+    pub kind: ResultKind,
+    pub title: String,
+    pub headline: String,
+    pub message: String,
+    pub rows: Vec<RowView>,
     pub can_print: bool,
     pub can_retry: bool,
-    /// "", "printing", "done", "paper_out", "failed"
-    pub print_state: String,
-    #[serde(skip)]
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrintView {
+    pub state: PrintState,
     pub preview: Option<Preview>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ViewState {
+/// Everything a service shows, page by page. A service describes it from its own state
+/// ([`crate::services::Service::screen`]); the kiosk adds the service's code and title.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowView {
+    pub service_code: String,
+    pub service_title: String,
+    pub identify: IdentifyView,
+    pub form: FormView,
+    pub input: InputView,
+    pub confirm: ConfirmView,
+    pub result: ResultView,
+    pub print: PrintView,
+}
+
+/// The frame around every page, and the home and attract pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChromeView {
     pub page: PageId,
     pub lang: Lang,
     pub elderly: bool,
@@ -113,11 +180,20 @@ pub struct ViewState {
     pub staff_called: bool,
     pub offline: bool,
     pub can_go_back: bool,
+    /// A card is on the reader.
+    pub card_present: bool,
     pub site_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HomeView {
     pub tiles: Vec<TileView>,
     pub notice: String,
-    pub demo: bool,
-    pub demo_cards: Vec<String>,
-    pub card_present: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewState {
+    pub chrome: ChromeView,
+    pub home: HomeView,
     pub flow: FlowView,
 }

@@ -5,7 +5,7 @@ mod support;
 
 use bianmin::cloud::api::{Priority, QueueTicket, QueueTicketRequest};
 use bianmin::cloud_sim::Fault;
-use bianmin::outbox::Outcome;
+use bianmin::outbox::Delivery;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tickets_are_delivered_once_while_the_resident_waits_and_never_later() {
@@ -24,13 +24,13 @@ async fn tickets_are_delivered_once_while_the_resident_waits_and_never_later() {
     };
 
     // Delivered while the resident waits; asking again answers the same ticket.
-    let q = outbox.enqueue_ticket(&req, None).unwrap();
-    let first = match outbox.deliver_entry(&cloud, q.id).await {
-        Some(Outcome::Delivered(v)) => serde_json::from_value::<QueueTicket>(v).unwrap(),
+    let q = outbox.submit(&req, None).unwrap();
+    let first: QueueTicket = match outbox.deliver_now(&cloud, q).await {
+        Delivery::Answered(t) => t,
         other => panic!("{other:?}"),
     };
-    let again = match outbox.deliver_entry(&cloud, q.id).await {
-        Some(Outcome::Delivered(v)) => serde_json::from_value::<QueueTicket>(v).unwrap(),
+    let again = match outbox.deliver_now(&cloud, q).await {
+        Delivery::Answered(t) => t,
         other => panic!("{other:?}"),
     };
     assert_eq!(first, again);
@@ -38,10 +38,10 @@ async fn tickets_are_delivered_once_while_the_resident_waits_and_never_later() {
 
     // The cloud is down: the ticket stays pending, the worker does not send it later...
     sim.set_fault(Fault::Down);
-    let q2 = outbox.enqueue_ticket(&req, None).unwrap();
+    let q2 = outbox.submit(&req, None).unwrap();
     assert!(matches!(
-        outbox.deliver_entry(&cloud, q2.id).await,
-        Some(Outcome::Later(_))
+        outbox.deliver_now(&cloud, q2).await,
+        Delivery::Later(_)
     ));
     sim.set_fault(Fault::None);
     let pass = outbox.deliver_due_now(&cloud).await.unwrap();

@@ -3,6 +3,8 @@
 //! the cloud holds exactly N reports, each once, and the outbox has nothing pending. Bounded in
 //! count and time; everything runs on 127.0.0.1 and is stopped by PID.
 
+mod support;
+
 use bianmin::cloud::api::EnrollRequest;
 use bianmin::cloud::CloudClient;
 use bianmin::storage::{Enrollment, Store};
@@ -102,20 +104,20 @@ fn outbox_soak() {
         })
     };
 
+    // The submitter is this test binary again, running only its ignored submitter test.
     let submit = || {
-        Command::new(bin())
+        Command::new(std::env::current_exe().unwrap())
             .args([
-                "--data-dir",
-                kiosk.to_str().unwrap(),
-                "outbox",
-                "soak-submit",
-                "--count",
-                &N.to_string(),
-                "--cloud",
-                &url,
-                "--pace-ms",
-                "8",
+                "--exact",
+                "soak_submitter",
+                "--ignored",
+                "--test-threads",
+                "1",
             ])
+            .env(support::soak::ENV_DIR, &kiosk)
+            .env(support::soak::ENV_URL, &url)
+            .env(support::soak::ENV_COUNT, N.to_string())
+            .env(support::soak::ENV_PACE_MS, "8")
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -187,4 +189,13 @@ fn outbox_soak() {
     assert_eq!(delivered, N);
     assert_eq!(keys, N, "one Idempotency-Key per submission");
     assert_eq!(cases, N, "each submission exactly once");
+}
+
+/// The submitter process of `outbox_soak` (does nothing unless the soak started it).
+#[test]
+#[ignore = "started by outbox_soak as its submitter process"]
+fn soak_submitter() {
+    if !support::soak::submit_from_env() {
+        eprintln!("soak_submitter runs only as outbox_soak's child");
+    }
 }

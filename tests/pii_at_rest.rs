@@ -95,7 +95,7 @@ async fn outbox_entries_are_sealed_and_deleted_once_delivered() {
         contact_phone: Some(phone.into()),
     };
     sim.set_fault(bianmin::cloud_sim::Fault::Down);
-    let q = outbox.enqueue_report(&req, None).unwrap();
+    let q = outbox.submit(&req, None).unwrap();
     assert_eq!(outbox.deliver_due_now(&cloud).await.unwrap().retrying, 1);
     store.lock().unwrap().checkpoint().unwrap();
     let sealed = raw_files(dir.path());
@@ -110,7 +110,7 @@ async fn outbox_entries_are_sealed_and_deleted_once_delivered() {
 
     sim.set_fault(bianmin::cloud_sim::Fault::None);
     assert_eq!(outbox.deliver_due_now(&cloud).await.unwrap().delivered, 1);
-    let receipt = outbox.receipt(q.id).unwrap().expect("delivered");
+    let receipt = outbox.answer(q).unwrap().expect("delivered");
     assert!(receipt.case_no.starts_with("BM"));
     store.lock().unwrap().checkpoint().unwrap();
     let after = raw_files(dir.path());

@@ -94,6 +94,18 @@ pub struct Site {
     pub address: String,
 }
 
+impl Site {
+    /// The contract's example site (docs/openapi.yaml): receipt samples, tests and the simulator.
+    pub fn example() -> Site {
+        Site {
+            street_office: "成华区建设路街道办事处".into(),
+            community: "建设南路社区".into(),
+            hall_id: "chenghua-jianshelu".into(),
+            address: "成都市成华区建设南路18号 便民服务中心".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnrollResponse {
     pub device_id: String,

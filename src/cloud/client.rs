@@ -3,6 +3,7 @@
 
 use super::api::*;
 use super::error::CloudError;
+use super::submission::Submission;
 use reqwest::{Method, StatusCode};
 use serde::{de::DeserializeOwned, Serialize};
 use std::sync::{Arc, Mutex};
@@ -267,6 +268,27 @@ impl CloudClient {
 
     // ---- Device ----
 
+    /// A creating call (see [`Submission`]): POST to its path with its Idempotency-Key.
+    pub async fn submit<S: Submission>(
+        &self,
+        req: &S,
+        session: Option<&ResidentToken>,
+        key: &str,
+    ) -> Result<S::Answer, CloudError> {
+        self.post(S::PATH, req, session, Some(key)).await
+    }
+
+    /// A stored submission, as the outbox holds it: its path and JSON body.
+    pub async fn submit_stored(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        session: Option<&ResidentToken>,
+        key: &str,
+    ) -> Result<serde_json::Value, CloudError> {
+        self.post(path, body, session, Some(key)).await
+    }
+
     pub async fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse, CloudError> {
         self.post("/v1/devices/enroll", req, None, None).await
     }
@@ -436,8 +458,7 @@ impl CloudClient {
         session: Option<&ResidentToken>,
         key: &str,
     ) -> Result<QueueTicket, CloudError> {
-        self.post("/v1/queue/tickets", req, session, Some(key))
-            .await
+        self.submit(req, session, key).await
     }
 
     pub async fn cases(&self, s: &ResidentToken) -> Result<CaseList, CloudError> {
@@ -486,7 +507,7 @@ impl CloudClient {
         session: Option<&ResidentToken>,
         key: &str,
     ) -> Result<CaseReceipt, CloudError> {
-        self.post("/v1/reports", req, session, Some(key)).await
+        self.submit(req, session, key).await
     }
 
     // ---- 8 民政救助 ----

@@ -3,6 +3,8 @@
 pub mod api;
 pub mod client;
 pub mod error;
+mod submission;
 
 pub use client::{CallRecord, CloudClient, ResidentToken};
 pub use error::CloudError;
+pub use submission::Submission;

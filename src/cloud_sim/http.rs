@@ -5,7 +5,6 @@ use super::{db, handlers, seed};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::FixedOffset;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
@@ -14,17 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// China Standard Time: every time the cloud sends is in +08:00.
-pub const CST: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
-    Some(o) => o,
-    None => panic!("valid offset"),
-};
-
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now()
-        .with_timezone(&CST)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
+pub use crate::time::{now_rfc3339, CST};
 
 #[derive(Debug, Clone)]
 pub struct SimOptions {

@@ -6,15 +6,10 @@ use chrono::{Duration, Local};
 use rusqlite::{params, Connection};
 use serde_json::json;
 
-pub const HALL_ID: &str = "chenghua-jianshelu";
+pub const HALL_ID: &str = "chenghua-jianshelu"; // Site::example().hall_id
 
 pub fn site() -> Site {
-    Site {
-        street_office: "成华区建设路街道办事处".into(),
-        community: "建设南路社区".into(),
-        hall_id: HALL_ID.into(),
-        address: "成都市成华区建设南路18号 便民服务中心".into(),
-    }
+    Site::example()
 }
 
 pub fn catalog() -> Catalog {

@@ -6,49 +6,70 @@
 
 pub mod seal;
 
-use crate::cloud::api::{CaseReceipt, QueueTicketRequest, ReportRequest};
-use crate::cloud::{CloudClient, CloudError, ResidentToken};
-use crate::storage::{StorageError, Store};
+use crate::cloud::{CloudClient, CloudError, ResidentToken, Submission};
+use crate::storage::{OutboxRow, StorageError, Store};
 use rand::Rng;
 use seal::Sealer;
 use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What is sealed in an outbox row.
 #[derive(Serialize, Deserialize)]
-struct Submission {
+struct Envelope {
     /// The resident's session, when the submission was made with a card.
     session: Option<String>,
+    /// Deliver without the session once it has ended (see [`Submission`]).
+    #[serde(default)]
+    without_session_when_expired: bool,
     body: serde_json::Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Queued {
+/// A submission written to the outbox: its row, and the type it was (so its answer is typed).
+pub struct Submitted<S> {
     pub id: i64,
-    pub key: String,
-    /// The number on an offline receipt.
-    pub local_no: String,
+    _kind: PhantomData<fn() -> S>,
 }
 
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    /// The cloud's answer (a case receipt, a queue ticket, …).
-    Delivered(serde_json::Value),
+impl<S> Clone for Submitted<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S> Copy for Submitted<S> {}
+impl<S> std::fmt::Debug for Submitted<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Submitted({})", self.id)
+    }
+}
+
+/// How delivering one submission while the resident waits ended.
+#[derive(Debug)]
+pub enum Delivery<A> {
+    /// The cloud's answer (now, or from an earlier delivery of the same entry).
+    Answered(A),
+    /// Not delivered yet; the worker tries again (unless the submission is online-only).
+    Later(CloudError),
     /// Refused for good: the cloud's problem code, and the error when the cloud gave one.
     Refused {
         code: String,
         error: Option<CloudError>,
     },
-    /// Will be tried again.
-    Later(CloudError),
+    /// The entry is not in the outbox (storage trouble).
+    Lost,
 }
 
-pub const ROUTE_REPORTS: &str = "reports";
-/// Queue tickets go through the outbox for durability and exactly-once, but only while the
-/// resident waits: a ticket delivered after they left would call a number nobody holds.
-pub const ROUTE_QUEUE_TICKETS: &str = "queue/tickets";
-const ONLINE_ONLY: [&str; 1] = [ROUTE_QUEUE_TICKETS];
+/// How one delivery attempt of a stored entry ended (the answer as stored JSON).
+#[derive(Debug)]
+enum Attempt {
+    Answered(serde_json::Value),
+    Later(CloudError),
+    Refused {
+        code: String,
+        error: Option<CloudError>,
+    },
+}
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Pass {
@@ -93,70 +114,42 @@ impl Outbox {
         })
     }
 
-    /// Writes a report durably; nothing has touched the network yet when this returns.
-    pub fn enqueue_report(
+    /// Writes a submission durably (sealed, fsynced) with a fresh Idempotency-Key; nothing has
+    /// touched the network yet when this returns.
+    pub fn submit<S: Submission>(
         &self,
-        req: &ReportRequest,
+        req: &S,
         session: Option<&ResidentToken>,
-    ) -> Result<Queued, OutboxError> {
-        self.enqueue(ROUTE_REPORTS, req, session, None)
-            .map(|q| q.expect("no limit"))
-    }
-
-    /// Writes a queue-ticket request durably (delivered only while the resident waits).
-    pub fn enqueue_ticket(
-        &self,
-        req: &QueueTicketRequest,
-        session: Option<&ResidentToken>,
-    ) -> Result<Queued, OutboxError> {
-        self.enqueue(ROUTE_QUEUE_TICKETS, req, session, None)
-            .map(|q| q.expect("no limit"))
+    ) -> Result<Submitted<S>, OutboxError> {
+        let envelope = Envelope {
+            session: session.map(|s| s.as_str().to_string()),
+            without_session_when_expired: S::WITHOUT_SESSION_WHEN_EXPIRED,
+            body: serde_json::to_value(req).expect("requests serialise"),
+        };
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(&envelope).expect("json"));
+        let sealed = self.sealer.seal(&plain);
+        let key = uuid::Uuid::new_v4().to_string();
+        let store = self.store.lock().expect("store lock");
+        let id = store.outbox_insert(&key, S::PATH, S::ONLINE_ONLY, &sealed)?;
+        Ok(Submitted {
+            id,
+            _kind: PhantomData,
+        })
     }
 
     /// Online-only entries still pending when their resident has gone are abandoned (recorded,
     /// never sent later). Called when a session ends and at start-up.
     pub fn abandon_online_only(&self) -> Result<usize, OutboxError> {
         let store = self.store.lock().expect("store lock");
-        let mut n = 0;
-        for route in ONLINE_ONLY {
-            n += store.outbox_abandon(route)?;
-        }
+        let n = store.outbox_abandon_online_only()?;
         if n > 0 {
             store.audit("outbox_abandoned", &n.to_string())?;
         }
         Ok(n)
     }
 
-    /// As `enqueue_report`, unless the outbox already holds `limit` entries (then None).
-    pub fn enqueue_report_up_to(
-        &self,
-        req: &ReportRequest,
-        limit: i64,
-    ) -> Result<Option<Queued>, OutboxError> {
-        self.enqueue(ROUTE_REPORTS, req, None, Some(limit))
-    }
-
-    fn enqueue(
-        &self,
-        route: &str,
-        body: &impl Serialize,
-        session: Option<&ResidentToken>,
-        limit: Option<i64>,
-    ) -> Result<Option<Queued>, OutboxError> {
-        let sub = Submission {
-            session: session.map(|s| s.as_str().to_string()),
-            body: serde_json::to_value(body).expect("json"),
-        };
-        let plain = zeroize::Zeroizing::new(serde_json::to_vec(&sub).expect("json"));
-        let sealed = self.sealer.seal(&plain);
-        let key = uuid::Uuid::new_v4().to_string();
-        let store = self.store.lock().expect("store lock");
-        Ok(store
-            .outbox_insert(&key, route, &sealed, limit)?
-            .map(|(id, local_no)| Queued { id, key, local_no }))
-    }
-
-    /// One pass over the entries that are due.
+    /// One pass over the entries that are due (online-only ones are for the resident's own
+    /// delivery, never the worker's).
     pub async fn deliver_due(&self, cloud: &CloudClient) -> Result<Pass, OutboxError> {
         self.deliver_until(cloud, now_ms()).await
     }
@@ -169,137 +162,146 @@ impl Outbox {
     async fn deliver_until(&self, cloud: &CloudClient, due_by: i64) -> Result<Pass, OutboxError> {
         let due = self.store.lock().expect("store lock").outbox_due(due_by)?;
         let mut pass = Pass::default();
-        for (id, key, route, sealed, attempts) in due {
-            if ONLINE_ONLY.contains(&route.as_str()) {
-                continue;
-            }
-            let outcome = self.deliver(cloud, &key, &route, &sealed).await;
-            self.record(id, &route, attempts, &outcome)?;
-            match outcome {
-                Outcome::Delivered(_) => pass.delivered += 1,
-                Outcome::Refused { .. } => pass.refused += 1,
-                Outcome::Later(_) => pass.retrying += 1,
+        for row in due {
+            match self.attempt(cloud, &row).await? {
+                Attempt::Answered(_) => pass.delivered += 1,
+                Attempt::Refused { .. } => pass.refused += 1,
+                Attempt::Later(_) => pass.retrying += 1,
             }
         }
         Ok(pass)
     }
 
-    /// Records how a delivery attempt ended.
-    fn record(
+    /// Tries to deliver one entry now (the resident is waiting for the answer). An entry that was
+    /// delivered already answers with what the cloud said then.
+    pub async fn deliver_now<S: Submission>(
         &self,
-        id: i64,
-        route: &str,
-        attempts: i64,
-        outcome: &Outcome,
-    ) -> Result<(), OutboxError> {
-        let store = self.store.lock().expect("store lock");
-        match outcome {
-            Outcome::Delivered(v) => {
-                store.outbox_delivered(id, &v.to_string())?;
-                let what = v
-                    .get("case_no")
-                    .or_else(|| v.get("ticket_no"))
-                    .and_then(|x| x.as_str())
-                    .unwrap_or("");
-                store.audit("outbox_delivered", &format!("{route} {what}"))?;
+        cloud: &CloudClient,
+        entry: Submitted<S>,
+    ) -> Delivery<S::Answer> {
+        let pending = self
+            .store
+            .lock()
+            .expect("store lock")
+            .outbox_pending(entry.id);
+        let attempt = match pending {
+            Ok(Some(row)) => match self.attempt(cloud, &row).await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox state not recorded");
+                    return Delivery::Lost;
+                }
+            },
+            Ok(None) => match self.ended(entry.id) {
+                Some(a) => a,
+                None => return Delivery::Lost,
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "outbox entry not readable");
+                return Delivery::Lost;
             }
-            Outcome::Refused { code, .. } => {
-                store.outbox_failed(id, code)?;
-                // The resident may have left: the audit log is where staff see it.
-                store.audit("outbox_refused", &format!("{route} {code}"))?;
-            }
-            Outcome::Later(e) => store.outbox_retry_later(
-                id,
-                now_ms() + backoff(attempts).as_millis() as i64,
-                e.kind(),
-            )?,
+        };
+        match attempt {
+            Attempt::Answered(v) => match serde_json::from_value(v) {
+                Ok(a) => Delivery::Answered(a),
+                // Recorded as delivered, so asking again gives the same answer: say so honestly.
+                Err(e) => Delivery::Later(CloudError::Malformed(e.to_string())),
+            },
+            Attempt::Later(e) => Delivery::Later(e),
+            Attempt::Refused { code, error } => Delivery::Refused { code, error },
         }
-        Ok(())
     }
 
-    async fn deliver(&self, cloud: &CloudClient, key: &str, route: &str, sealed: &[u8]) -> Outcome {
-        let refused = |code: &str| Outcome::Refused {
+    /// What an entry that is no longer pending ended as.
+    fn ended(&self, id: i64) -> Option<Attempt> {
+        let (state, _, json) = self.store.lock().ok()?.outbox_entry(id).ok()??;
+        match state.as_str() {
+            "delivered" => json
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .map(Attempt::Answered),
+            _ => Some(Attempt::Refused {
+                code: state,
+                error: None,
+            }),
+        }
+    }
+
+    /// The one delivery: opens the entry, posts it to its path with its key, records the outcome.
+    async fn attempt(&self, cloud: &CloudClient, row: &OutboxRow) -> Result<Attempt, OutboxError> {
+        let attempt = self.send(cloud, row).await;
+        self.record(row, &attempt)?;
+        Ok(attempt)
+    }
+
+    async fn send(&self, cloud: &CloudClient, row: &OutboxRow) -> Attempt {
+        let refused = |code: &str| Attempt::Refused {
             code: code.into(),
             error: None,
         };
-        let plain = match self.sealer.open(sealed) {
+        let plain = match self.sealer.open(&row.sealed) {
             Ok(p) => p,
             Err(e) => return refused(&format!("unsealable: {e}")),
         };
-        let Ok(sub) = serde_json::from_slice::<Submission>(&plain) else {
+        let Ok(envelope) = serde_json::from_slice::<Envelope>(&plain) else {
             return refused("undecodable");
         };
-        let session = sub.session.map(ResidentToken::new);
-        let result = match route {
-            ROUTE_REPORTS => {
-                let Ok(req) = serde_json::from_value::<ReportRequest>(sub.body) else {
-                    return refused("undecodable");
-                };
-                let mut result = cloud.submit_report(&req, session.as_ref(), key).await;
-                if matches!(&result, Err(CloudError::Problem(p)) if p.status == 401 && p.code.starts_with("session"))
-                    && session.is_some()
-                {
-                    // The resident's session ended before the network came back: the case is still
-                    // theirs by its query code.
-                    result = cloud.submit_report(&req, None, key).await;
-                }
-                result.map(|r| serde_json::to_value(r).expect("json"))
-            }
-            ROUTE_QUEUE_TICKETS => {
-                let Ok(req) = serde_json::from_value::<QueueTicketRequest>(sub.body) else {
-                    return refused("undecodable");
-                };
-                cloud
-                    .create_queue_ticket(&req, session.as_ref(), key)
-                    .await
-                    .map(|t| serde_json::to_value(t).expect("json"))
-            }
-            other => return refused(&format!("unknown route {other}")),
-        };
+        let session = envelope.session.map(ResidentToken::new);
+        let mut result = cloud
+            .submit_stored(&row.path, &envelope.body, session.as_ref(), &row.key)
+            .await;
+        let session_ended = matches!(&result, Err(CloudError::Problem(p)) if p.status == 401 && p.code.starts_with("session"));
+        if session_ended && session.is_some() && envelope.without_session_when_expired {
+            // The resident's session ended before the network came back: the case is still
+            // theirs by its query code.
+            result = cloud
+                .submit_stored(&row.path, &envelope.body, None, &row.key)
+                .await;
+        }
         match result {
-            Ok(v) => Outcome::Delivered(v),
-            Err(e) if e.is_retryable() => Outcome::Later(e),
-            Err(e) => Outcome::Refused {
+            Ok(v) => Attempt::Answered(v),
+            Err(e) if e.is_retryable() => Attempt::Later(e),
+            Err(e) => Attempt::Refused {
                 code: e.code().unwrap_or("refused").into(),
                 error: Some(e),
             },
         }
     }
 
-    /// Tries to deliver one entry now (the resident is waiting for the answer). An entry that is
-    /// not pending any more answers with what it ended as.
-    pub async fn deliver_entry(&self, cloud: &CloudClient, id: i64) -> Option<Outcome> {
-        let due = self
-            .store
-            .lock()
-            .expect("store lock")
-            .outbox_due(i64::MAX)
-            .ok()?;
-        let Some((_, key, route, sealed, attempts)) = due.into_iter().find(|d| d.0 == id) else {
-            let (state, _, json) = self.store.lock().ok()?.outbox_entry(id).ok()??;
-            return match state.as_str() {
-                "delivered" => json
-                    .and_then(|j| serde_json::from_str(&j).ok())
-                    .map(Outcome::Delivered),
-                _ => Some(Outcome::Refused {
-                    code: state,
-                    error: None,
-                }),
-            };
-        };
-        let outcome = self.deliver(cloud, &key, &route, &sealed).await;
-        if let Err(e) = self.record(id, &route, attempts, &outcome) {
-            tracing::error!(error = %e, "outbox state not recorded");
+    /// Records how a delivery attempt ended.
+    fn record(&self, row: &OutboxRow, attempt: &Attempt) -> Result<(), OutboxError> {
+        let store = self.store.lock().expect("store lock");
+        let path = &row.path;
+        match attempt {
+            Attempt::Answered(v) => {
+                store.outbox_delivered(row.id, &v.to_string())?;
+                // Case and ticket numbers are not personal data; staff find deliveries by them.
+                let what = v
+                    .get("case_no")
+                    .or_else(|| v.get("ticket_no"))
+                    .and_then(|x| x.as_str())
+                    .unwrap_or("");
+                store.audit("outbox_delivered", &format!("{path} {what}"))?;
+            }
+            Attempt::Refused { code, .. } => {
+                store.outbox_failed(row.id, code)?;
+                // The resident may have left: the audit log is where staff see it.
+                store.audit("outbox_refused", &format!("{path} {code}"))?;
+            }
+            Attempt::Later(e) => store.outbox_retry_later(
+                row.id,
+                now_ms() + backoff(row.attempts).as_millis() as i64,
+                e.kind(),
+            )?,
         }
-        Some(outcome)
+        Ok(())
     }
 
     /// The offline receipt number of an entry.
-    pub fn local_no(&self, id: i64) -> Option<String> {
+    pub fn local_no<S>(&self, entry: Submitted<S>) -> Option<String> {
         self.store
             .lock()
             .ok()?
-            .outbox_entry(id)
+            .outbox_entry(entry.id)
             .ok()
             .flatten()
             .map(|e| e.1)
@@ -310,10 +312,17 @@ impl Outbox {
         Ok(self.store.lock().expect("store lock").outbox_counts()?)
     }
 
-    /// The case receipt once an entry is delivered.
-    pub fn receipt(&self, id: i64) -> Result<Option<CaseReceipt>, OutboxError> {
-        let entry = self.store.lock().expect("store lock").outbox_entry(id)?;
-        Ok(entry
+    /// The cloud's answer once an entry is delivered.
+    pub fn answer<S: Submission>(
+        &self,
+        entry: Submitted<S>,
+    ) -> Result<Option<S::Answer>, OutboxError> {
+        let row = self
+            .store
+            .lock()
+            .expect("store lock")
+            .outbox_entry(entry.id)?;
+        Ok(row
             .and_then(|(state, _, json)| (state == "delivered").then_some(json).flatten())
             .and_then(|j| serde_json::from_str(&j).ok()))
     }

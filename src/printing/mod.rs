@@ -4,7 +4,6 @@
 pub mod templates;
 
 use crate::storage::Store;
-use crate::view::Preview;
 use bianmin_printer::{preview, PreviewFonts, PrintError, Receipt, ReceiptPrinter};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -31,10 +30,59 @@ pub fn preview_fonts() -> PreviewFonts {
     fonts
 }
 
+/// How a print job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Printed {
+    Done,
+    PaperOut,
+    Failed,
+}
+
+impl Printed {
+    pub fn code(self) -> &'static str {
+        match self {
+            Printed::Done => "done",
+            Printed::PaperOut => "paper_out",
+            Printed::Failed => "failed",
+        }
+    }
+}
+
+/// Why the printer cannot take a job now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    PaperOut,
+    Fault,
+}
+
+impl Unavailable {
+    pub fn code(self) -> &'static str {
+        match self {
+            Unavailable::PaperOut => "paper_out",
+            Unavailable::Fault => "failed",
+        }
+    }
+}
+
+/// A receipt as it will come out (8-bit grey), shared without copying.
+#[derive(Debug, Clone)]
+pub struct ReceiptImage {
+    pub width: u32,
+    pub height: u32,
+    pub grey: Arc<Vec<u8>>,
+}
+
+impl PartialEq for ReceiptImage {
+    /// The same rendering, not merely the same pixels: a new print is a new image.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.grey, &other.grey)
+    }
+}
+impl Eq for ReceiptImage {}
+
 pub struct PrintOutcome {
-    /// "done", "paper_out" or "failed" (the UI's print-state keys).
-    pub state: &'static str,
-    pub preview: Option<Preview>,
+    pub state: Printed,
+    pub preview: Option<ReceiptImage>,
 }
 
 /// A record of what was printed, for transcripts (plain text and the preview file).
@@ -100,18 +148,18 @@ impl PrintService {
         self.send(job.ok(), receipt)
     }
 
-    /// `None` when the printer can print; else the UI's print-state key saying why not.
-    pub fn unavailable(&mut self) -> Option<&'static str> {
+    /// `None` when the printer can print; else why not.
+    pub fn unavailable(&mut self) -> Option<Unavailable> {
         match self.printer.status() {
             Ok(s) if s.can_print() => None,
-            Ok(s) if s.paper == bianmin_printer::Paper::Out => Some("paper_out"),
-            Ok(_) => Some("failed"),
+            Ok(s) if s.paper == bianmin_printer::Paper::Out => Some(Unavailable::PaperOut),
+            Ok(_) => Some(Unavailable::Fault),
             Err(e) => {
                 tracing::warn!(error = %e, "printer status unknown");
                 Some(if *e.cause() == PrintError::PaperOut {
-                    "paper_out"
+                    Unavailable::PaperOut
                 } else {
-                    "failed"
+                    Unavailable::Fault
                 })
             }
         }
@@ -154,7 +202,7 @@ impl PrintService {
             let outcome = self.send(Some(id), &original.marked_reprint());
             if json == doc {
                 matched = Some(outcome);
-            } else if outcome.state != "done" {
+            } else if outcome.state != Printed::Done {
                 // The printer is still not well: leave the rest for later.
                 break;
             }
@@ -173,7 +221,7 @@ impl PrintService {
         }
         let result = self.printer.print(receipt);
         let (spool_state, state) = match &result {
-            Ok(()) => ("done", "done"),
+            Ok(()) => ("done", Printed::Done),
             Err(e) => {
                 let row = if matches!(e, PrintError::InDoubt(_)) {
                     "in_doubt"
@@ -183,9 +231,9 @@ impl PrintService {
                 (
                     row,
                     if *e.cause() == PrintError::PaperOut {
-                        "paper_out"
+                        Printed::PaperOut
                     } else {
-                        "failed"
+                        Printed::Failed
                     },
                 )
             }
@@ -212,10 +260,10 @@ impl PrintService {
             .push(Printout {
                 template: receipt.template.clone(),
                 text: receipt.plain_text(),
-                state: state.into(),
+                state: state.code().into(),
                 png,
             });
-        let preview = Preview {
+        let preview = ReceiptImage {
             width: image.width,
             height: image.height,
             grey: Arc::new(image.pixels),

@@ -49,10 +49,7 @@ pub fn queue_ticket(
             "预计等候 Wait",
             format!("约 {} 分钟 min", t.estimated_wait_min),
         )
-        .columns(
-            "取号时间 Issued",
-            super::super::services::short_time(&t.issued_at),
-        );
+        .columns("取号时间 Issued", crate::time::short_time(&t.issued_at));
     if priority == Priority::Elderly {
         r = r.columns("类型 Type", "长辈优先 Priority");
     }
@@ -128,7 +125,7 @@ pub fn payment_receipt(
             payment
                 .paid_at
                 .as_deref()
-                .map(super::super::services::short_time)
+                .map(crate::time::short_time)
                 .unwrap_or_default(),
         )
         .columns(
@@ -166,10 +163,7 @@ pub fn acceptance_receipt(
     )
     .columns("办件编号 Case No.", receipt.case_no.clone())
     .columns("查询码 Query code", receipt.query_code.clone())
-    .columns(
-        "提交时间 Submitted",
-        super::super::services::short_time(submitted_at),
-    );
+    .columns("提交时间 Submitted", crate::time::short_time(submitted_at));
     if let Some(who) = resident_masked {
         r = r.columns("办理人 Resident", who);
     }
@@ -187,7 +181,7 @@ pub fn offline_receipt(site: &Site, title: &Text, local_no: &str, submitted_at: 
         .separator()
         .styled(format!("{} {}", title.zh, title.en), TextSize::Normal, true, Align::Left)
         .columns("回执编号 Receipt No.", local_no)
-        .columns("提交时间 Submitted", super::super::services::short_time(submitted_at))
+        .columns("提交时间 Submitted", crate::time::short_time(submitted_at))
         .separator()
         .text("网络暂时中断。您的诉求已保存在本机，网络恢复后将自动提交，不需要重复提交。")
         .text("Saved on this kiosk: it will be sent automatically when the network is back.")
@@ -211,10 +205,7 @@ pub fn certificate(site: &Site, cert: &Certificate, name_masked: &str, id_masked
         r = r.columns(line.label.zh.clone(), line.value.clone());
     }
     r.separator()
-        .columns(
-            "出具时间 Issued",
-            super::super::services::short_time(&cert.issued_at),
-        )
+        .columns("出具时间 Issued", crate::time::short_time(&cert.issued_at))
         .columns("核验码 Verification", cert.verify_code.clone())
         .qr(cert.verify_url.clone())
         .unwrap_or_else(|e| panic!("verification URLs are ASCII: {e}"))
@@ -259,10 +250,7 @@ pub fn case_progress(site: &Site, case: &CaseDetail) -> Receipt {
         )
         .separator();
     for e in &case.history {
-        r = r.columns(
-            super::super::services::short_time(&e.at),
-            status_zh(e.status),
-        );
+        r = r.columns(crate::time::short_time(&e.at), status_zh(e.status));
     }
     r.code128(case.case_no.clone())
         .unwrap_or_else(|e| panic!("case numbers are ASCII: {e}"))
@@ -293,7 +281,7 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
                 issued_at: "2026-11-29T17:05:00+08:00".into(),
             };
             Some(queue_ticket(
-                &crate::cloud_sim::site(),
+                &Site::example(),
                 &t,
                 &Text::new("社保医保", "Social & medical insurance"),
                 Priority::Elderly,
@@ -302,7 +290,7 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
         }
         "test_page" => Some(test_page(width_dots)),
         "offline_receipt" => Some(offline_receipt(
-            &crate::cloud_sim::site(),
+            &Site::example(),
             &Text::new("隐患：消防隐患", "Fire hazard"),
             "LX20261129000012",
             "2026-11-29T17:05:00+08:00",
@@ -334,7 +322,7 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
                 receipt_no: Some("RC2026000031".into()),
             };
             Some(payment_receipt(
-                &crate::cloud_sim::site(),
+                &Site::example(),
                 &Text::new("水费", "Water"),
                 "W10000002",
                 "李*英",
@@ -343,7 +331,7 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
             ))
         }
         "acceptance_receipt" => Some(acceptance_receipt(
-            &crate::cloud_sim::site(),
+            &Site::example(),
             &Text::new("隐患：消防隐患", "Hazard: Fire hazard"),
             &CaseReceipt {
                 case_no: "BM2026000123".into(),
@@ -366,7 +354,7 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
             }))
             .expect("sample certificate");
             Some(certificate(
-                &crate::cloud_sim::site(),
+                &Site::example(),
                 &cert,
                 "李*英",
                 "510107********0428",
@@ -383,7 +371,7 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
                 ]
             }))
             .expect("sample case");
-            Some(case_progress(&crate::cloud_sim::site(), &case))
+            Some(case_progress(&Site::example(), &case))
         }
         _ => None,
     }
@@ -439,7 +427,7 @@ mod tests {
     #[test]
     fn ticket_says_what_the_resident_needs() {
         let r = queue_ticket(
-            &crate::cloud_sim::site(),
+            &Site::example(),
             &ticket(),
             &Text::new("社保医保", "Social & medical insurance"),
             Priority::Elderly,
@@ -502,7 +490,7 @@ mod tests {
     #[test]
     fn reprint_is_marked() {
         let r = queue_ticket(
-            &crate::cloud_sim::site(),
+            &Site::example(),
             &ticket(),
             &Text::new("a", "b"),
             Priority::Normal,
@@ -517,7 +505,7 @@ mod tests {
         let mut fonts = bianmin_printer::PreviewFonts::new();
         fonts.push(super::super::EMBEDDED_FONT.to_vec(), 0).unwrap();
         let r = queue_ticket(
-            &crate::cloud_sim::site(),
+            &Site::example(),
             &ticket(),
             &Text::new("户籍居住证", "Household"),
             Priority::Elderly,

@@ -2,11 +2,12 @@
 //! the kiosk task, the drivers' simulators and the cloud (embedded or named) all real.
 
 use super::spec::{Scenario, Step};
-use crate::app::{App, AppOptions};
 use crate::cloud::CallRecord;
 use crate::cloud_sim::Fault;
 use crate::config::Config;
+use crate::demo::{Demo, DemoOptions};
 use crate::printing::Printout;
+use crate::services::Registry;
 use crate::session::{PageId, Prompt};
 use crate::ui_bridge::{self, headless, AppState, AppWindow};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
@@ -28,6 +29,8 @@ pub struct RunOptions {
     pub screenshot_pages: bool,
     /// A real serial printer instead of the simulated one.
     pub printer_port: Option<String>,
+    /// The services on the kiosk (tests add their own).
+    pub registry: Registry,
 }
 
 #[derive(Debug, Serialize)]
@@ -76,8 +79,8 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
         (1080, 1920)
     };
     ui.window().set_size(slint::PhysicalSize::new(w, h));
-    let app = App::start(
-        AppOptions {
+    let demo = Demo::start(
+        DemoOptions {
             data_dir: opts.data_dir.clone(),
             config: config.clone(),
             cloud_url: opts.cloud_url.clone(),
@@ -85,16 +88,18 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
             landscape,
             case_step: Duration::from_secs(30),
             printer_port: opts.printer_port.clone(),
+            registry: opts.registry.clone(),
         },
         ui_bridge::pusher(&ui),
     )?;
-    ui_bridge::wire(&ui, app.tx.clone());
+    ui_bridge::wire(&ui, demo.app.tx.clone());
+    ui_bridge::wire_demo_reader(&ui, demo.reader.clone(), &demo.residents);
     ui.show()?;
 
     let result: Rc<RefCell<Option<Transcript>>> = Rc::default();
     let driver = Driver {
         ui: ui.clone_strong(),
-        app,
+        demo,
         out_dir: opts.out_dir.clone(),
         screenshot_pages: opts.screenshot_pages,
         config,
@@ -121,7 +126,7 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
 
 struct Driver {
     ui: AppWindow,
-    app: App,
+    demo: Demo,
     out_dir: PathBuf,
     screenshot_pages: bool,
     config: Config,
@@ -283,14 +288,16 @@ impl Driver {
         t.ok = t.failure.is_none();
         t.pages_seen = rec.pages_seen;
         t.screenshots = rec.screenshots;
-        t.cloud_calls = self.app.cloud.take_calls();
+        t.cloud_calls = self.demo.app.cloud.take_calls();
         t.printouts = self
+            .demo
             .app
             .printouts
             .lock()
             .map(|p| p.clone())
             .unwrap_or_default();
         t.spoken = self
+            .demo
             .app
             .log
             .lock()
@@ -303,15 +310,15 @@ impl Driver {
         let wait = Duration::from_secs(10);
         match step {
             Step::InsertCard(n) => {
-                let id = self.app.residents.get(n - 1).ok_or_else(|| {
-                    format!("there are {} demo residents", self.app.residents.len())
+                let id = self.demo.residents.get(n - 1).ok_or_else(|| {
+                    format!("there are {} demo residents", self.demo.residents.len())
                 })?;
-                self.app.reader.insert(id.clone());
+                self.demo.reader.insert(id.clone());
                 self.settle().await;
                 Ok(())
             }
             Step::RemoveCard => {
-                self.app.reader.remove();
+                self.demo.reader.remove();
                 self.settle().await;
                 Ok(())
             }
@@ -363,7 +370,8 @@ impl Driver {
             }
             Step::ExpectPrint(s) => {
                 let printed = || {
-                    self.app
+                    self.demo
+                        .app
                         .printouts
                         .lock()
                         .map(|p| {
@@ -431,7 +439,7 @@ impl Driver {
             }
             Step::CloudFault(f) => {
                 let sim = self
-                    .app
+                    .demo
                     .sim
                     .as_ref()
                     .ok_or("cloud_fault needs the embedded simulator (no --cloud)")?;
@@ -440,9 +448,17 @@ impl Driver {
                 Ok(())
             }
             Step::PrinterFault(f) => {
-                self.app.printer.set_paper_out(f == "paper_out");
+                self.demo.printer.set_paper_out(f == "paper_out");
                 Ok(())
             }
+            Step::StorageFault(f) => self
+                .demo
+                .app
+                .store
+                .lock()
+                .map_err(|_| "store lock".to_string())?
+                .refuse_writes(f == "read_only")
+                .map_err(|e| e.to_string()),
             Step::WaitSeconds(s) => {
                 sleep(Duration::from_secs_f64(*s)).await;
                 Ok(())
@@ -453,7 +469,8 @@ impl Driver {
             }
             Step::ExpectSpoken(p) => {
                 let said = || {
-                    self.app
+                    self.demo
+                        .app
                         .log
                         .lock()
                         .map(|l| {

@@ -1,91 +1,82 @@
 //! 办事指南: what each matter needs and where it is handled. No card needed.
 
-use super::{show_cloud_error, Ctx, Next};
+use super::{Ctx, IdentityNeed, Input, Needs, Next, Notice, ScreenCtx, Service, ServiceSpec};
 use crate::cloud::api::Guide;
 use crate::session::PageId;
-use crate::view::{ChoiceView, ResultKind, RowView};
+use crate::view::{ChoiceView, FlowView, ResultKind, RowView};
+use crate::Lang;
+
+pub const SPEC: ServiceSpec = ServiceSpec {
+    code: "guides",
+    needs: Needs {
+        identity: IdentityNeed::None,
+        prints: false,
+        offline: false,
+    },
+    start: || Box::<GuidesFlow>::default(),
+    warm: None,
+};
 
 #[derive(Debug, Default)]
 pub struct GuidesFlow {
     guides: Vec<Guide>,
-    chosen: Option<String>,
+    chosen: Option<usize>,
+    notice: Option<Notice>,
 }
 
-impl GuidesFlow {
-    pub async fn open(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        match ctx.cloud.guides("").await {
-            Ok(list) => {
-                self.guides = list.guides;
-                self.fill_choices(ctx);
-                Next::Go(PageId::Form)
-            }
-            Err(e) => show_cloud_error(ctx.view, &e),
+#[async_trait::async_trait]
+impl Service for GuidesFlow {
+    async fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input) -> Next {
+        match input {
+            Input::Open | Input::Retry => match ctx.cloud.guides("").await {
+                Ok(list) => {
+                    self.notice = None;
+                    self.guides = list.guides;
+                    Next::Go(PageId::Form)
+                }
+                Err(e) => {
+                    self.notice = Some(Notice::cloud(&e));
+                    Next::Go(PageId::Result)
+                }
+            },
+            Input::Choose(id) => match self.guides.iter().position(|g| g.id == id) {
+                Some(i) => {
+                    self.chosen = Some(i);
+                    Next::Go(PageId::Result)
+                }
+                None => Next::Stay,
+            },
+            other => other.ignored(),
         }
     }
 
-    fn fill_choices(&self, ctx: &mut Ctx<'_>) {
-        ctx.view.form_title = "guides.pick".into();
-        ctx.view.form_hint = "guides.hint".into();
-        ctx.view.choices = self
+    fn screen(&self, s: &ScreenCtx<'_>) -> FlowView {
+        let mut v = FlowView::default();
+        v.form.title = "guides.pick".into();
+        v.form.hint = "guides.hint".into();
+        v.form.choices = self
             .guides
             .iter()
             .map(|g| ChoiceView {
-                id: g.id.clone(),
-                title: ctx.text(&g.title).into(),
-                detail: ctx.text(&g.summary).into(),
-                enabled: true,
-                ..Default::default()
+                detail: s.text(&g.summary).into(),
+                ..ChoiceView::new(g.id.clone(), s.text(&g.title))
             })
             .collect();
-    }
-
-    pub async fn choose(&mut self, ctx: &mut Ctx<'_>, id: &str) -> Next {
-        let Some(g) = self.guides.iter().find(|g| g.id == id) else {
-            return Next::Stay;
-        };
-        self.chosen = Some(id.to_string());
-        let g = g.clone();
-        fill_guide(ctx, &g);
-        Next::Go(PageId::Result)
-    }
-
-    pub async fn retry(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        self.open(ctx).await
-    }
-}
-
-fn fill_guide(ctx: &mut Ctx<'_>, g: &Guide) {
-    let materials: Vec<&str> = g.materials.iter().map(|m| m.get(ctx.lang)).collect();
-    let sep = if ctx.lang == crate::Lang::Zh {
-        "、"
-    } else {
-        ", "
-    };
-    let v = &mut *ctx.view;
-    v.result_kind = ResultKind::Info;
-    // Data titles pass through the UI's key lookup unchanged.
-    v.result_title = g.title.get(ctx.lang).into();
-    v.result_headline.clear();
-    v.result_message.clear();
-    v.result_rows = vec![
-        RowView::new("summary", g.summary.get(ctx.lang)),
-        RowView::new("materials", materials.join(sep)),
-        RowView::new("window", g.window.clone()),
-    ];
-    v.can_print = false;
-    v.can_retry = false;
-    v.print_state.clear();
-}
-
-impl GuidesFlow {
-    pub fn relabel(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        self.fill_choices(ctx);
-        if let Some(id) = self.chosen.clone() {
-            let g = self.guides.iter().find(|g| g.id == id).cloned();
-            if let Some(g) = g {
-                fill_guide(ctx, &g);
-            }
+        if let Some(n) = &self.notice {
+            n.show(&mut v.result);
+        } else if let Some(g) = self.chosen.and_then(|i| self.guides.get(i)) {
+            let materials: Vec<&str> = g.materials.iter().map(|m| s.text(m)).collect();
+            let sep = if s.lang == Lang::Zh { "、" } else { ", " };
+            let r = &mut v.result;
+            r.kind = ResultKind::Info;
+            // Data titles pass through the UI's key lookup unchanged.
+            r.title = s.text(&g.title).into();
+            r.rows = vec![
+                RowView::new("summary", s.text(&g.summary)),
+                RowView::new("materials", materials.join(sep)),
+                RowView::new("window", g.window.clone()),
+            ];
         }
-        Next::Stay
+        v
     }
 }

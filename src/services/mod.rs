@@ -1,176 +1,362 @@
-//! The convenience services. Each is a small flow over the shared pages (form, identify,
-//! confirm, result, print): it fills [`FlowView`] and tells the kiosk which page comes next.
+//! The convenience services, each one module behind one interface ([`Service`]), found by its
+//! code in the [`Registry`]. A service says what it needs ([`Needs`]), answers the resident's
+//! inputs ([`Input`] → [`Next`]), and describes its current screen from its own state
+//! ([`Service::screen`], pure: a language switch only re-renders). The kiosk task names none of
+//! them. Services share the pages (choice, input, confirm, result, print) and the pieces below
+//! (a [`Notice`] for what went wrong, [`Paper`] for what was printed).
 
-pub mod cases;
-pub mod guides;
-pub mod queue;
-pub mod reports;
+mod cases;
+mod guides;
+mod queue;
+mod reports;
 
-use crate::cloud::api::{Site, Text};
+pub use reports::mask_phone;
+
+use crate::cloud::api::{ResidentSummary, Site, Text};
 use crate::cloud::{CloudClient, CloudError};
-use crate::printing::PrintService;
+use crate::outbox::Outbox;
+use crate::printing::{PrintService, Printed, ReceiptImage};
 use crate::session::{PageId, ResidentSession};
-use crate::view::{FlowView, ResultKind};
+use crate::storage::Store;
+use crate::view::{FlowView, PrintState, ResultKind, ResultView};
 use crate::Lang;
 use bianmin_printer::Receipt;
+use std::sync::Mutex;
 
-/// The eight services of the catalogue, plus the two home tiles of our own.
+/// The eight services of the government catalogue, in the order of the home page. A catalogue
+/// service this kiosk has no module for sends the resident to a window.
+pub const CATALOG_CODES: [&str; 8] = [
+    "social_insurance",
+    "medical_insurance",
+    "housing_fund",
+    "utility_bills",
+    "household",
+    "queue_and_cases",
+    "reports",
+    "assistance",
+];
+
+/// Whether a service needs the resident's card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServiceCode {
-    SocialInsurance,
-    MedicalInsurance,
-    HousingFund,
-    UtilityBills,
-    Household,
-    QueueAndCases,
-    Reports,
-    Assistance,
-    Guides,
-    MyCases,
+pub enum IdentityNeed {
+    /// Anyone may use it; a card changes nothing.
+    None,
+    /// A card adds something (e.g. elderly priority, a named report).
+    Optional,
+    /// Nothing can be done without a card.
+    Required,
 }
 
-impl ServiceCode {
-    pub const HOME_TILES: [ServiceCode; 10] = [
-        ServiceCode::SocialInsurance,
-        ServiceCode::MedicalInsurance,
-        ServiceCode::HousingFund,
-        ServiceCode::UtilityBills,
-        ServiceCode::Household,
-        ServiceCode::QueueAndCases,
-        ServiceCode::Reports,
-        ServiceCode::Assistance,
-        ServiceCode::Guides,
-        ServiceCode::MyCases,
-    ];
+/// What a service needs before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    pub identity: IdentityNeed,
+    /// Its result is paper: it does not start while the printer cannot print.
+    pub prints: bool,
+    /// It can take the resident's submission while the cloud is unreachable.
+    pub offline: bool,
+}
 
-    pub fn code(self) -> &'static str {
+/// Everything a resident (or the reader) can tell a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// The tile was tapped: load what the first page needs.
+    Open,
+    /// An option on the choice page.
+    Choose(String),
+    /// A key on the input page's keypad (a digit, "back" or "clear").
+    Key(String),
+    /// The input page's answer (empty when left blank).
+    Submit(String),
+    /// "Skip" on the input page.
+    Skip,
+    Confirm,
+    Retry,
+    /// Print the paper again after a failed print.
+    Print,
+    /// The card the identify page asked for was read and accepted by the cloud.
+    Identified,
+    /// "Continue without a card" on an optional identify page.
+    SkipIdentify,
+    /// The back button.
+    Back,
+}
+
+impl Input {
+    /// What a service answers to an input it has no use for: back goes one page back, the rest
+    /// change nothing.
+    pub fn ignored(&self) -> Next {
         match self {
-            ServiceCode::SocialInsurance => "social_insurance",
-            ServiceCode::MedicalInsurance => "medical_insurance",
-            ServiceCode::HousingFund => "housing_fund",
-            ServiceCode::UtilityBills => "utility_bills",
-            ServiceCode::Household => "household",
-            ServiceCode::QueueAndCases => "queue_and_cases",
-            ServiceCode::Reports => "reports",
-            ServiceCode::Assistance => "assistance",
-            ServiceCode::Guides => "guides",
-            ServiceCode::MyCases => "my_cases",
+            Input::Back => Next::Back,
+            _ => Next::Stay,
         }
     }
-
-    pub fn from_code(code: &str) -> Option<ServiceCode> {
-        Self::HOME_TILES.into_iter().find(|s| s.code() == code)
-    }
-
-    /// Services whose result is paper: they cannot start while the printer cannot print.
-    pub fn prints(self) -> bool {
-        matches!(self, ServiceCode::QueueAndCases)
-    }
-
-    /// Services this kiosk carries out itself; the rest send the resident to a window for now.
-    pub fn on_kiosk(self) -> bool {
-        matches!(
-            self,
-            ServiceCode::QueueAndCases
-                | ServiceCode::Guides
-                | ServiceCode::MyCases
-                | ServiceCode::Reports
-        )
-    }
 }
 
-/// What a flow wants next.
+/// Where the kiosk goes after an input.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Next {
     /// Show this page (with a back step).
     Go(PageId),
     /// Show this page in place of the current one (no way "back" into a finished step).
     Replace(PageId),
-    /// Ask for the resident's card; the flow continues in `identified` (or `skip_identify`).
-    Identify {
-        optional: bool,
-    },
+    /// Ask for the resident's card; the service continues with `Identified` (or `SkipIdentify`).
+    Identify { optional: bool },
+    /// One page back (the service had no earlier question on this page).
+    Back,
+    /// The screen changed (or nothing did) on the same page.
     Stay,
 }
 
-/// What a flow may use while it runs.
+/// What a service may use while it handles an input.
 pub struct Ctx<'a> {
     pub cloud: &'a CloudClient,
     pub site: &'a Site,
     pub lang: Lang,
     pub resident: Option<&'a ResidentSession>,
     pub printer: &'a mut PrintService,
-    pub view: &'a mut FlowView,
     /// Creating calls go through the outbox (durable, one Idempotency-Key for life).
-    pub outbox: &'a crate::outbox::Outbox,
+    pub outbox: &'a Outbox,
+    /// Caches of reference data for offline use.
+    pub store: &'a Mutex<Store>,
 }
 
-impl Ctx<'_> {
+/// What a service may look at while it describes its screen.
+pub struct ScreenCtx<'a> {
+    pub lang: Lang,
+    pub site: &'a Site,
+    pub resident: Option<&'a ResidentSummary>,
+}
+
+impl ScreenCtx<'_> {
     pub fn text<'t>(&self, t: &'t Text) -> &'t str {
         t.get(self.lang)
     }
+}
 
-    /// Prints, and shows the outcome on the current page.
-    pub fn print(&mut self, receipt: &Receipt) {
-        // Serial I/O can take seconds: let the runtime move other tasks off this worker.
-        let printer = &mut *self.printer;
-        let outcome = tokio::task::block_in_place(|| printer.print(receipt));
-        self.view.print_state = outcome.state.to_string();
-        self.view.preview = outcome.preview;
-        // A failed print can be tried again by the resident once the fault is cleared.
-        self.view.can_print = outcome.state != "done";
+/// One convenience service. A new instance serves one visit of one resident and is dropped when
+/// the resident leaves it or the session ends.
+#[async_trait::async_trait]
+pub trait Service: Send {
+    /// Answers one input; returns where the kiosk goes next.
+    async fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input) -> Next;
+
+    /// The current screen, from the service's own state.
+    fn screen(&self, s: &ScreenCtx<'_>) -> FlowView;
+}
+
+/// A service as the registry knows it.
+#[derive(Clone, Copy)]
+pub struct ServiceSpec {
+    /// The catalogue's service code (or our own, for tiles outside the catalogue).
+    pub code: &'static str,
+    pub needs: Needs,
+    /// A fresh instance for one visit.
+    pub start: fn() -> Box<dyn Service>,
+    /// Reference data the service keeps cached for offline use, refreshed at start-up.
+    pub warm: Option<Warm>,
+}
+
+/// Fetches a service's reference data into the cache.
+pub type Warm = for<'a> fn(
+    &'a CloudClient,
+    &'a Mutex<Store>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
+/// Service codes → services. The kiosk asks the registry; it names no service itself.
+#[derive(Clone)]
+pub struct Registry {
+    specs: Vec<ServiceSpec>,
+}
+
+impl Registry {
+    /// The services this kiosk carries out.
+    pub fn standard() -> Registry {
+        Registry {
+            specs: vec![queue::SPEC, reports::SPEC, guides::SPEC, cases::SPEC],
+        }
+    }
+
+    /// Adds (or replaces) a service.
+    pub fn with(mut self, spec: ServiceSpec) -> Registry {
+        self.specs.retain(|s| s.code != spec.code);
+        self.specs.push(spec);
+        self
+    }
+
+    pub fn specs(&self) -> impl Iterator<Item = &ServiceSpec> {
+        self.specs.iter()
+    }
+
+    pub fn get(&self, code: &str) -> Option<&ServiceSpec> {
+        self.specs.iter().find(|s| s.code == code)
+    }
+
+    /// The home page's tiles: the catalogue's eight, then the kiosk's own services.
+    pub fn tile_codes(&self) -> Vec<&'static str> {
+        let mut codes: Vec<&'static str> = CATALOG_CODES.to_vec();
+        codes.extend(
+            self.specs
+                .iter()
+                .map(|s| s.code)
+                .filter(|c| !CATALOG_CODES.contains(c)),
+        );
+        codes
     }
 }
 
-/// Fills the result page with a clear, translated message for a cloud failure. Offers retry
-/// when trying again can help. Returns the page to show.
-pub fn show_cloud_error(view: &mut FlowView, err: &CloudError) -> Next {
-    tracing::warn!(
-        kind = err.kind(),
-        code = err.code().unwrap_or(""),
-        "cloud call failed"
-    );
-    let (title, message, retry) = match err {
-        CloudError::Unreachable(_) => ("error.unreachable", "error.unreachable.msg", true),
-        CloudError::Timeout(_) => ("error.timeout", "error.timeout.msg", true),
-        CloudError::Malformed(_) => ("error.malformed", "error.malformed.msg", true),
-        CloudError::Problem(p) if p.code == "priority_not_eligible" => {
-            ("error.priority", "error.priority.msg", false)
-        }
-        CloudError::Problem(p) if p.code == "card_expired" => {
-            ("error.card_expired", "error.card_expired.msg", false)
-        }
-        CloudError::Problem(p) if p.code == "invalid_id_number" => {
-            ("error.card_invalid", "error.card_invalid.msg", false)
-        }
-        CloudError::Problem(p) if p.status >= 500 || p.status == 429 => {
-            ("error.unreachable", "error.unreachable.msg", true)
-        }
-        CloudError::Problem(_) => ("error.refused", "error.refused.msg", false),
-    };
-    show_error(view, title, message, retry);
-    Next::Go(PageId::Result)
+/// What went wrong (or what the resident should know instead), for the result page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: ResultKind,
+    /// String keys.
+    pub title: &'static str,
+    pub message: &'static str,
+    /// Trying again can help.
+    pub retry: bool,
 }
 
-pub fn show_error(view: &mut FlowView, title: &str, message: &str, retry: bool) {
-    view.result_kind = ResultKind::Error;
-    view.result_title = title.into();
-    view.result_message = message.into();
-    view.result_headline.clear();
-    view.result_rows.clear();
-    view.can_retry = retry;
-    view.can_print = false;
-    view.print_state.clear();
-    view.preview = None;
+impl Notice {
+    pub fn error(title: &'static str, message: &'static str, retry: bool) -> Notice {
+        Notice {
+            kind: ResultKind::Error,
+            title,
+            message,
+            retry,
+        }
+    }
+
+    pub fn info(title: &'static str, message: &'static str) -> Notice {
+        Notice {
+            kind: ResultKind::Info,
+            title,
+            message,
+            retry: false,
+        }
+    }
+
+    /// A clear, translated message for a cloud failure, with retry when trying again can help.
+    pub fn cloud(err: &CloudError) -> Notice {
+        tracing::warn!(
+            kind = err.kind(),
+            code = err.code().unwrap_or(""),
+            "cloud call failed"
+        );
+        let (title, message, retry) = match err {
+            CloudError::Unreachable(_) => ("error.unreachable", "error.unreachable.msg", true),
+            CloudError::Timeout(_) => ("error.timeout", "error.timeout.msg", true),
+            CloudError::Malformed(_) => ("error.malformed", "error.malformed.msg", true),
+            CloudError::Problem(p) if p.code == "priority_not_eligible" => {
+                ("error.priority", "error.priority.msg", false)
+            }
+            CloudError::Problem(p) if p.code == "card_expired" => {
+                ("error.card_expired", "error.card_expired.msg", false)
+            }
+            CloudError::Problem(p) if p.code == "invalid_id_number" => {
+                ("error.card_invalid", "error.card_invalid.msg", false)
+            }
+            CloudError::Problem(p) if p.status >= 500 || p.status == 429 => {
+                ("error.unreachable", "error.unreachable.msg", true)
+            }
+            CloudError::Problem(_) => ("error.refused", "error.refused.msg", false),
+        };
+        Notice::error(title, message, retry)
+    }
+
+    /// The result page says this, and nothing else.
+    pub fn show(&self, r: &mut ResultView) {
+        *r = ResultView {
+            kind: self.kind,
+            title: self.title.into(),
+            message: self.message.into(),
+            can_retry: self.retry,
+            ..Default::default()
+        };
+    }
 }
 
-/// `2026-11-29T17:05:00+08:00` → `2026-11-29 17:05` for screens and paper.
-pub fn short_time(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| {
-            t.with_timezone(&crate::cloud_sim::CST)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_else(|_| rfc3339.to_string())
+/// The paper a service printed in this step: the receipt (to print again after a fault) and how
+/// it came out.
+#[derive(Debug, Default)]
+pub struct Paper {
+    receipt: Option<Receipt>,
+    printed: Option<Printed>,
+    image: Option<ReceiptImage>,
+}
+
+impl Paper {
+    /// Prints `receipt` now.
+    pub fn print(&mut self, printer: &mut PrintService, receipt: Receipt) {
+        // Serial I/O can take seconds: let the runtime move other tasks off this worker.
+        let outcome = tokio::task::block_in_place(|| printer.print(&receipt));
+        self.printed = Some(outcome.state);
+        self.image = outcome.preview;
+        self.receipt = Some(receipt);
+    }
+
+    /// Prints the same receipt again (the resident pressed "print" after a fault was cleared).
+    /// A receipt that came out is not printed twice.
+    pub fn reprint(&mut self, printer: &mut PrintService) {
+        if self.printed == Some(Printed::Done) {
+            return;
+        }
+        if let Some(r) = self.receipt.take() {
+            self.print(printer, r);
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self = Paper::default();
+    }
+
+    /// The print state on the result and print pages, and the "print" button after a fault.
+    pub fn show(&self, v: &mut FlowView) {
+        v.print.state = match self.printed {
+            None => PrintState::None,
+            Some(Printed::Done) => PrintState::Done,
+            Some(Printed::PaperOut) => PrintState::PaperOut,
+            Some(Printed::Failed) => PrintState::Failed,
+        };
+        v.print.preview = self.image.clone();
+        v.result.can_print = self.printed.is_some_and(|p| p != Printed::Done);
+    }
+}
+
+/// The registry lookup and instance creation, used by the kiosk: one place that says what an
+/// unknown code does (nothing, and a warning).
+pub fn start(registry: &Registry, code: &str) -> Option<(ServiceSpec, Box<dyn Service>)> {
+    let spec = *registry.get(code)?;
+    Some((spec, (spec.start)()))
+}
+
+/// Keeps a list of reference data fresh in the cache and falls back to it when the cloud cannot
+/// be reached (offline-capable services).
+pub fn cached<T: serde::Serialize + serde::de::DeserializeOwned>(
+    store: &Mutex<Store>,
+    key: &str,
+    fetched: Result<T, CloudError>,
+) -> Option<T> {
+    match fetched {
+        Ok(v) => {
+            if let Ok(s) = store.lock() {
+                match serde_json::to_string(&v) {
+                    Ok(json) => {
+                        if let Err(e) = s.cache_put(key, &json) {
+                            tracing::warn!(key, error = %e, "cache not written");
+                        }
+                    }
+                    Err(e) => tracing::warn!(key, error = %e, "cache not serialised"),
+                }
+            }
+            Some(v)
+        }
+        Err(e) => {
+            tracing::warn!(key, kind = e.kind(), "from the cache");
+            let cached = store
+                .lock()
+                .ok()
+                .and_then(|s| s.cache_get(key).ok().flatten())?;
+            serde_json::from_str(&cached).ok()
+        }
+    }
 }

@@ -4,16 +4,33 @@
 //! written durably first, then delivered; without a network the resident gets an offline receipt
 //! with a local number, and the report is sent when the network returns.
 
-use super::{short_time, Ctx, Next};
+use super::{
+    cached, Ctx, IdentityNeed, Input, Needs, Next, Notice, Paper, ScreenCtx, Service, ServiceSpec,
+};
 use crate::cloud::api::{
     CaseReceipt, ReportCategories, ReportCategory, ReportKind, ReportRequest, Text,
 };
-use crate::outbox::{Outbox, Outcome};
+use crate::outbox::{Delivery, Submitted};
 use crate::printing::templates;
 use crate::session::PageId;
-use crate::storage::Store;
-use crate::view::{ChoiceView, ResultKind, RowView};
-use std::sync::{Arc, Mutex};
+use crate::time::{now_rfc3339, short_time};
+use crate::view::{ChoiceView, FlowView, InputMode, ResultKind, RowView};
+
+pub const SPEC: ServiceSpec = ServiceSpec {
+    code: "reports",
+    needs: Needs {
+        identity: IdentityNeed::Optional,
+        prints: false,
+        offline: true,
+    },
+    start: || Box::<ReportsFlow>::default(),
+    warm: Some(|cloud, store| {
+        Box::pin(async move {
+            let fetched = cloud.report_categories().await;
+            cached(store, CATEGORIES_CACHE, fetched);
+        })
+    }),
+};
 
 /// Where in the community, as the UI names it (key) and as the report says it (Chinese).
 const PLACES: [(&str, &str); 4] = [
@@ -63,17 +80,8 @@ enum Step {
     /// Optional contact phone, on the keypad.
     Phone,
     Named,
-}
-
-/// Where "back" leads from the current question.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Back {
-    /// The previous question is on the same page: shown.
-    Shown,
-    /// The previous question is on the form page.
-    ToForm,
-    /// There is no previous question: leave the service's first page.
-    Leave,
+    /// The summary before submitting (and the result after it).
+    Confirm,
 }
 
 /// `13812345678` → `138****5678`.
@@ -85,10 +93,20 @@ pub fn mask_phone(p: &str) -> String {
     }
 }
 
+/// What the resident was told after confirming.
+#[derive(Debug)]
+enum Done {
+    /// The cloud accepted it: case number and 查询码.
+    Accepted(CaseReceipt, String),
+    /// Kept in the outbox, to be sent when the network returns: the local number.
+    Offline(String, String),
+}
+
+#[derive(Debug)]
 pub struct ReportsFlow {
-    outbox: Arc<Outbox>,
-    store: Arc<Mutex<Store>>,
     step: Step,
+    /// The question the confirm page came from (back returns to it).
+    before_confirm: Step,
     categories: Vec<ReportCategory>,
     kind: Option<ReportKind>,
     category: Option<ReportCategory>,
@@ -99,16 +117,19 @@ pub struct ReportsFlow {
     phone: Option<String>,
     /// Digits typed so far on the keypad.
     digits: String,
+    phone_error: bool,
     /// The outbox entry once submitted: a second tap never submits twice.
-    submitted: Option<i64>,
+    submitted: Option<Submitted<ReportRequest>>,
+    done: Option<Done>,
+    notice: Option<Notice>,
+    paper: Paper,
 }
 
-impl ReportsFlow {
-    pub fn new(outbox: Arc<Outbox>, store: Arc<Mutex<Store>>) -> Self {
+impl Default for ReportsFlow {
+    fn default() -> Self {
         ReportsFlow {
-            outbox,
-            store,
             step: Step::Kind,
+            before_confirm: Step::Kind,
             categories: Vec::new(),
             kind: None,
             category: None,
@@ -118,114 +139,155 @@ impl ReportsFlow {
             extra: None,
             phone: None,
             digits: String::new(),
+            phone_error: false,
             submitted: None,
+            done: None,
+            notice: None,
+            paper: Paper::default(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Service for ReportsFlow {
+    async fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input) -> Next {
+        match input {
+            Input::Open => self.open(ctx).await,
+            Input::Choose(id) => self.choose(&id),
+            Input::Key(k) => self.key(&k),
+            Input::Submit(v) => self.submit_input(ctx, &v),
+            Input::Skip => self.skip_input(ctx),
+            Input::Confirm | Input::Retry => self.confirm(ctx).await,
+            Input::Print => {
+                self.paper.reprint(ctx.printer);
+                Next::Stay
+            }
+            Input::Back => self.back(),
+            other => other.ignored(),
         }
     }
 
-    pub async fn open(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        // Categories from the cloud, cached for the day the network is down.
-        match ctx.cloud.report_categories().await {
-            Ok(c) => {
-                if let Ok(s) = self.store.lock() {
-                    let _ = s.cache_put(
-                        "report_categories",
-                        &serde_json::to_string(&c).expect("json"),
-                    );
-                }
-                self.categories = c.categories;
-            }
-            Err(e) => {
-                tracing::warn!(kind = e.kind(), "report categories from the cache");
-                let cached = self
-                    .store
-                    .lock()
-                    .ok()
-                    .and_then(|s| s.cache_get("report_categories").ok().flatten());
-                self.categories = cached
-                    .and_then(|c| serde_json::from_str::<ReportCategories>(&c).ok())
-                    .map(|c| c.categories)
-                    .unwrap_or_default();
-            }
-        }
-        self.step = Step::Kind;
-        self.fill(ctx);
-        Next::Go(PageId::Form)
-    }
-
-    fn fill(&self, ctx: &mut Ctx<'_>) {
-        let choice = |id: &str, title: &str| ChoiceView {
-            id: id.into(),
-            title: title.into(),
-            enabled: true,
-            ..Default::default()
+    fn screen(&self, s: &ScreenCtx<'_>) -> FlowView {
+        let mut v = FlowView::default();
+        let choice = |id: &str, title: &str| ChoiceView::new(id, title);
+        // The confirm page keeps the question it came from behind it.
+        let shown = if self.step == Step::Confirm {
+            self.before_confirm
+        } else {
+            self.step
         };
-        let v = &mut *ctx.view;
-        match self.step {
+        match shown {
             Step::Kind => {
-                v.form_title = "report.kind".into();
-                v.form_hint = "report.kind.hint".into();
-                v.choices = vec![
+                v.form.title = "report.kind".into();
+                v.form.hint = "report.kind.hint".into();
+                v.form.choices = vec![
                     choice("hazard", "report.kind.hazard"),
                     choice("appeal", "report.kind.appeal"),
                 ];
             }
             Step::Category => {
-                v.form_title = "report.category".into();
-                v.form_hint = String::new();
-                v.choices = self
+                v.form.title = "report.category".into();
+                v.form.choices = self
                     .categories
                     .iter()
                     .filter(|c| Some(c.kind) == self.kind)
-                    .map(|c| choice(&c.code, c.name.get(ctx.lang)))
+                    .map(|c| choice(&c.code, s.text(&c.name)))
                     .collect();
             }
             Step::Place => {
-                v.form_title = "report.place".into();
-                v.form_hint = String::new();
-                v.choices = PLACES
+                v.form.title = "report.place".into();
+                v.form.choices = PLACES
                     .iter()
                     .map(|(key, _)| ChoiceView {
-                        detail: ctx.site.community.clone(),
+                        detail: s.site.community.clone(),
                         ..choice(key, key)
                     })
                     .collect();
             }
-            Step::Phrase => {
-                v.form_title = "report.phrase".into();
-                v.form_hint = "report.phrase.hint".into();
-                v.choices = PHRASES
+            Step::Phrase | Step::Text | Step::Phone => {
+                v.form.title = "report.phrase".into();
+                v.form.hint = "report.phrase.hint".into();
+                v.form.choices = PHRASES
                     .iter()
                     .filter(|p| Some(p.0) == self.kind)
                     .map(|p| choice(p.1, p.1))
                     .collect();
             }
-            Step::Text => {
-                v.input_mode = "text".into();
-                v.input_title = "report.text".into();
-                v.input_hint = "report.text.hint".into();
-                v.input_error = false;
-                v.input_value.clear();
-            }
-            Step::Phone => {
-                v.input_mode = "phone".into();
-                v.input_title = "report.phone".into();
-                if !v.input_error {
-                    v.input_hint = "report.phone.hint".into();
-                }
-                v.input_value = self.digits.clone();
-            }
-            Step::Named => {
-                v.form_title = "report.named".into();
-                v.form_hint = "report.named.hint".into();
-                v.choices = vec![
+            Step::Named | Step::Confirm => {
+                v.form.title = "report.named".into();
+                v.form.hint = "report.named.hint".into();
+                v.form.choices = vec![
                     choice("named", "report.named.yes"),
                     choice("anonymous", "report.named.no"),
                 ];
             }
         }
+        match shown {
+            Step::Text => {
+                v.input.mode = InputMode::Text;
+                v.input.title = "report.text".into();
+                v.input.hint = "report.text.hint".into();
+            }
+            Step::Phone | Step::Named => {
+                v.input.mode = InputMode::Phone;
+                v.input.title = "report.phone".into();
+                v.input.hint = if self.phone_error {
+                    "report.phone.bad"
+                } else {
+                    "report.phone.hint"
+                }
+                .into();
+                v.input.error = self.phone_error;
+                v.input.value = self.digits.clone();
+            }
+            _ => {}
+        }
+        self.fill_confirm(s, &mut v);
+        if let Some(n) = &self.notice {
+            n.show(&mut v.result);
+        } else if let Some(done) = &self.done {
+            let r = &mut v.result;
+            match done {
+                Done::Accepted(receipt, at) => {
+                    r.kind = ResultKind::Success;
+                    r.title = "report.done".into();
+                    r.headline = receipt.case_no.clone();
+                    r.message = "report.done.msg".into();
+                    r.rows = vec![
+                        RowView::new("case_no", receipt.case_no.clone()),
+                        RowView::new("report.row.query_code", receipt.query_code.clone()),
+                        RowView::new("report.row.submitted", short_time(at)),
+                    ];
+                }
+                Done::Offline(local_no, at) => {
+                    r.kind = ResultKind::Info;
+                    r.title = "report.offline".into();
+                    r.headline = local_no.clone();
+                    r.message = "report.offline.msg".into();
+                    r.rows = vec![
+                        RowView::new("report.row.local_no", local_no.clone()),
+                        RowView::new("report.row.submitted", short_time(at)),
+                    ];
+                }
+            }
+            self.paper.show(&mut v);
+        }
+        v
+    }
+}
+
+impl ReportsFlow {
+    async fn open(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        // Categories from the cloud, cached for the day the network is down.
+        let fetched = ctx.cloud.report_categories().await;
+        self.categories = cached::<ReportCategories>(ctx.store, CATEGORIES_CACHE, fetched)
+            .map(|c| c.categories)
+            .unwrap_or_default();
+        self.step = Step::Kind;
+        Next::Go(PageId::Form)
     }
 
-    pub async fn choose(&mut self, ctx: &mut Ctx<'_>, id: &str) -> Next {
+    fn choose(&mut self, id: &str) -> Next {
         match self.step {
             Step::Kind => {
                 self.kind = Some(if id == "appeal" {
@@ -246,23 +308,20 @@ impl ReportsFlow {
             Step::Phrase => {
                 self.phrase = PHRASES.iter().position(|p| p.1 == id);
                 self.step = Step::Text;
-                self.fill(ctx);
                 return Next::Go(PageId::Input);
             }
-            Step::Text | Step::Phone => return Next::Stay,
+            Step::Text | Step::Phone | Step::Confirm => return Next::Stay,
             Step::Named => {
                 self.anonymous = id == "anonymous";
-                self.fill_confirm(ctx);
-                return Next::Go(PageId::Confirm);
+                return self.show_confirm();
             }
         }
-        self.fill(ctx);
-        // Each step is a new page, so "back" returns to the previous question.
+        // Each step is a new question on the same page; "back" returns to the previous one.
         Next::Go(PageId::Form)
     }
 
     /// A key on the phone keypad.
-    pub fn input_key(&mut self, ctx: &mut Ctx<'_>, key: &str) -> Next {
+    fn key(&mut self, key: &str) -> Next {
         if self.step != Step::Phone {
             return Next::Stay;
         }
@@ -276,13 +335,12 @@ impl ReportsFlow {
             }
             _ => {}
         }
-        ctx.view.input_error = false;
-        self.fill(ctx);
+        self.phone_error = false;
         Next::Stay
     }
 
     /// The input page's answer (empty = skipped).
-    pub fn input_submit(&mut self, ctx: &mut Ctx<'_>, value: &str) -> Next {
+    fn submit_input(&mut self, ctx: &mut Ctx<'_>, value: &str) -> Next {
         match self.step {
             Step::Text => {
                 let text: String = value
@@ -293,53 +351,48 @@ impl ReportsFlow {
                     .collect();
                 self.extra = (!text.is_empty()).then_some(text);
                 self.step = Step::Phone;
-                ctx.view.input_error = false;
-                self.fill(ctx);
+                self.phone_error = false;
                 Next::Stay
             }
             Step::Phone => {
                 let p = value.trim();
-                if !p.is_empty()
-                    && !(p.len() == 11
-                        && p.starts_with('1')
-                        && p.bytes().all(|b| b.is_ascii_digit()))
-                {
-                    ctx.view.input_error = true;
-                    ctx.view.input_hint = "report.phone.bad".into();
-                    self.fill(ctx);
+                let mobile =
+                    p.len() == 11 && p.starts_with('1') && p.bytes().all(|b| b.is_ascii_digit());
+                if !p.is_empty() && !mobile {
+                    self.phone_error = true;
                     return Next::Stay;
                 }
                 self.phone = (!p.is_empty()).then(|| p.to_string());
-                self.after_inputs(ctx)
+                if ctx.resident.is_some() {
+                    self.step = Step::Named;
+                    Next::Go(PageId::Form)
+                } else {
+                    self.anonymous = true;
+                    self.show_confirm()
+                }
             }
             _ => Next::Stay,
         }
     }
 
-    pub fn input_skip(&mut self, ctx: &mut Ctx<'_>) -> Next {
+    fn skip_input(&mut self, ctx: &mut Ctx<'_>) -> Next {
         match self.step {
-            Step::Text => self.input_submit(ctx, ""),
+            Step::Text => self.submit_input(ctx, ""),
             Step::Phone => {
                 self.digits.clear();
-                self.input_submit(ctx, "")
+                self.submit_input(ctx, "")
             }
             _ => Next::Stay,
         }
     }
 
-    fn after_inputs(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        if ctx.resident.is_some() {
-            self.step = Step::Named;
-            self.fill(ctx);
-            Next::Go(PageId::Form)
-        } else {
-            self.anonymous = true;
-            self.fill_confirm(ctx);
-            Next::Go(PageId::Confirm)
-        }
+    fn show_confirm(&mut self) -> Next {
+        self.before_confirm = self.step;
+        self.step = Step::Confirm;
+        Next::Go(PageId::Confirm)
     }
 
-    fn request(&self, ctx: &Ctx<'_>) -> Option<ReportRequest> {
+    fn request(&self, site: &crate::cloud::api::Site) -> Option<ReportRequest> {
         let (kind, category, place, phrase) = (
             self.kind?,
             self.category.as_ref()?,
@@ -348,7 +401,7 @@ impl ReportsFlow {
         );
         let mut description = PHRASES[phrase].2.to_string();
         if let Some(extra) = &self.extra {
-            description.push_str("；");
+            description.push('；');
             description.push_str(extra);
         }
         Some(ReportRequest {
@@ -356,7 +409,7 @@ impl ReportsFlow {
             category: category.code.clone(),
             location: format!(
                 "{}{} {}",
-                ctx.site.street_office, ctx.site.community, PLACES[place].1
+                site.street_office, site.community, PLACES[place].1
             ),
             description,
             anonymous: self.anonymous,
@@ -364,169 +417,148 @@ impl ReportsFlow {
         })
     }
 
-    fn fill_confirm(&self, ctx: &mut Ctx<'_>) {
-        let Some(req) = self.request(ctx) else { return };
+    fn fill_confirm(&self, s: &ScreenCtx<'_>, v: &mut FlowView) {
+        let Some(req) = self.request(s.site) else {
+            return;
+        };
         let category = self
             .category
             .as_ref()
-            .map(|c| c.name.get(ctx.lang).to_string())
+            .map(|c| s.text(&c.name).to_string())
             .unwrap_or_default();
         let kind = if req.kind == ReportKind::Hazard {
             "report.kind.hazard"
         } else {
             "report.kind.appeal"
         };
-        ctx.view.confirm_title = "report.confirm".into();
-        ctx.view.confirm_rows = vec![
-            RowView::with_unit("report.row.kind", kind, "key"),
-            RowView::new("report.row.category", category),
-            RowView::with_unit("report.row.place", PLACES[self.place.unwrap_or(0)].0, "key"),
-            RowView::with_unit(
-                "report.row.what",
-                PHRASES[self.phrase.unwrap_or(0)].1,
-                "key",
-            ),
-            RowView::with_unit(
-                "report.row.named",
-                if self.anonymous {
-                    "report.named.no"
-                } else {
-                    "report.named.yes"
-                },
-                "key",
-            ),
-        ];
+        v.confirm.title = "report.confirm".into();
+        let rows = &mut v.confirm.rows;
+        rows.push(RowView::with_unit("report.row.kind", kind, "key"));
+        rows.push(RowView::new("report.row.category", category));
+        rows.push(RowView::with_unit(
+            "report.row.place",
+            PLACES[self.place.unwrap_or(0)].0,
+            "key",
+        ));
+        rows.push(RowView::with_unit(
+            "report.row.what",
+            PHRASES[self.phrase.unwrap_or(0)].1,
+            "key",
+        ));
         if let Some(extra) = &self.extra {
-            ctx.view
-                .confirm_rows
-                .insert(4, RowView::new("report.row.extra", extra.clone()));
+            rows.push(RowView::new("report.row.extra", extra.clone()));
         }
+        rows.push(RowView::with_unit(
+            "report.row.named",
+            if self.anonymous {
+                "report.named.no"
+            } else {
+                "report.named.yes"
+            },
+            "key",
+        ));
         if let Some(p) = &self.phone {
-            ctx.view
-                .confirm_rows
-                .push(RowView::new("report.row.phone", mask_phone(p)));
+            rows.push(RowView::new("report.row.phone", mask_phone(p)));
         }
     }
 
-    pub async fn confirm(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        let Some(req) = self.request(ctx) else {
+    async fn confirm(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        if self.done.is_some() {
+            // Already taken: a second tap never submits twice.
+            return Next::Replace(PageId::Result);
+        }
+        let Some(req) = self.request(ctx.site) else {
             return Next::Stay;
         };
-        let id = match self.submitted {
-            Some(id) => id,
+        let entry = match self.submitted {
+            Some(e) => e,
             None => {
                 let session = if self.anonymous {
                     None
                 } else {
                     ctx.resident.map(|r| &r.token)
                 };
-                match self.outbox.enqueue_report(&req, session) {
-                    Ok(q) => {
-                        self.submitted = Some(q.id);
-                        q.id
-                    }
+                match ctx.outbox.submit(&req, session) {
+                    Ok(e) => *self.submitted.insert(e),
                     Err(e) => {
                         // Nothing was kept: say so plainly rather than pretend.
                         tracing::error!(error = %e, "report could not be stored");
-                        super::show_error(
-                            ctx.view,
+                        self.notice = Some(Notice::error(
                             "report.store_failed",
                             "report.store_failed.msg",
                             true,
-                        );
+                        ));
                         return Next::Go(PageId::Result);
                     }
                 }
             }
         };
         // Deliver now if the cloud answers; the outbox worker keeps trying otherwise.
-        let outcome = self.outbox.deliver_entry(ctx.cloud, id).await;
-        let title = self.category.as_ref().map(|c| Text {
-            zh: format!(
-                "{}：{}",
-                if req.kind == ReportKind::Hazard {
-                    "隐患"
-                } else {
-                    "诉求"
-                },
-                c.name.zh
-            ),
-            en: c.name.en.clone(),
-        });
-        let title = title.unwrap_or_default();
-        let local_no = self.outbox.local_no(id).unwrap_or_default();
-        match outcome {
-            Some(Outcome::Delivered(v)) => match serde_json::from_value::<CaseReceipt>(v) {
-                Ok(r) => self.show_receipt(ctx, &title, &r),
-                Err(_) => self.show_offline(ctx, &title, &local_no),
-            },
-            Some(Outcome::Refused { .. }) => {
-                super::show_error(ctx.view, "error.refused", "error.refused.msg", false);
+        let delivery = ctx.outbox.deliver_now(ctx.cloud, entry).await;
+        let title = self.receipt_title(req.kind);
+        let now = now_rfc3339();
+        self.notice = None;
+        match delivery {
+            Delivery::Answered(r) => {
+                let masked = ctx
+                    .resident
+                    .filter(|_| !self.anonymous)
+                    .map(|s| s.summary.name_masked.clone());
+                let receipt =
+                    templates::acceptance_receipt(ctx.site, &title, &r, &now, masked.as_deref());
+                self.paper.print(ctx.printer, receipt);
+                self.done = Some(Done::Accepted(r, now));
             }
-            _ => self.show_offline(ctx, &title, &local_no),
+            Delivery::Refused { .. } => {
+                self.notice = Some(Notice::error("error.refused", "error.refused.msg", false));
+            }
+            Delivery::Later(_) | Delivery::Lost => {
+                let local_no = ctx.outbox.local_no(entry).unwrap_or_default();
+                let receipt = templates::offline_receipt(ctx.site, &title, &local_no, &now);
+                self.paper.print(ctx.printer, receipt);
+                self.done = Some(Done::Offline(local_no, now));
+            }
         }
         Next::Replace(PageId::Result)
     }
 
-    fn show_receipt(&self, ctx: &mut Ctx<'_>, title: &Text, r: &CaseReceipt) {
-        let now = crate::cloud_sim::now_rfc3339();
-        let v = &mut *ctx.view;
-        v.result_kind = ResultKind::Success;
-        v.result_title = "report.done".into();
-        v.result_headline = r.case_no.clone();
-        v.result_message = "report.done.msg".into();
-        v.result_rows = vec![
-            RowView::new("case_no", r.case_no.clone()),
-            RowView::new("report.row.query_code", r.query_code.clone()),
-            RowView::new("report.row.submitted", short_time(&now)),
-        ];
-        v.can_retry = false;
-        let masked = ctx
-            .resident
-            .filter(|_| !self.anonymous)
-            .map(|s| s.summary.name_masked.clone());
-        let receipt = templates::acceptance_receipt(ctx.site, title, r, &now, masked.as_deref());
-        ctx.print(&receipt);
+    fn receipt_title(&self, kind: ReportKind) -> Text {
+        self.category
+            .as_ref()
+            .map(|c| Text {
+                zh: format!(
+                    "{}：{}",
+                    if kind == ReportKind::Hazard {
+                        "隐患"
+                    } else {
+                        "诉求"
+                    },
+                    c.name.zh
+                ),
+                en: c.name.en.clone(),
+            })
+            .unwrap_or_default()
     }
 
-    fn show_offline(&self, ctx: &mut Ctx<'_>, title: &Text, local_no: &str) {
-        let now = crate::cloud_sim::now_rfc3339();
-        let v = &mut *ctx.view;
-        v.result_kind = ResultKind::Info;
-        v.result_title = "report.offline".into();
-        v.result_headline = local_no.to_string();
-        v.result_message = "report.offline.msg".into();
-        v.result_rows = vec![
-            RowView::new("report.row.local_no", local_no.to_string()),
-            RowView::new("report.row.submitted", short_time(&now)),
-        ];
-        v.can_retry = false;
-        let receipt = templates::offline_receipt(ctx.site, title, local_no, &now);
-        ctx.print(&receipt);
-    }
-
-    /// One question back.
-    pub fn back(&mut self, ctx: &mut Ctx<'_>) -> Back {
-        let (previous, to) = match self.step {
-            Step::Kind => return Back::Leave,
-            Step::Category => (Step::Kind, Back::Shown),
-            Step::Place => (Step::Category, Back::Shown),
-            Step::Phrase => (Step::Place, Back::Shown),
-            Step::Text => (Step::Phrase, Back::ToForm),
-            Step::Phone => (Step::Text, Back::Shown),
-            Step::Named => (Step::Phone, Back::Shown),
+    /// One question back; the first question leaves the service's page.
+    fn back(&mut self) -> Next {
+        let (previous, next) = match self.step {
+            Step::Kind => return Next::Back,
+            Step::Category => (Step::Kind, Next::Stay),
+            Step::Place => (Step::Category, Next::Stay),
+            Step::Phrase => (Step::Place, Next::Stay),
+            // The previous question is on the choice page.
+            Step::Text => (Step::Phrase, Next::Back),
+            Step::Phone => (Step::Text, Next::Stay),
+            Step::Named => (Step::Phone, Next::Back),
+            // Back from the summary (or the result) to the question before it, on its page.
+            Step::Confirm => (self.before_confirm, Next::Back),
         };
         self.step = previous;
-        ctx.view.input_error = false;
-        self.fill(ctx);
-        to
-    }
-
-    pub fn relabel(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        self.fill(ctx);
-        if self.place.is_some() && self.phrase.is_some() {
-            self.fill_confirm(ctx);
-        }
-        Next::Stay
+        self.phone_error = false;
+        next
     }
 }
+
+/// The cache key of the report categories (also refreshed at start-up).
+pub const CATEGORIES_CACHE: &str = "report_categories";

@@ -23,6 +23,12 @@ const STEPS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN local_no TEXT;
     ALTER TABLE outbox ADD COLUMN last_error TEXT;
     "#,
+    // 3: typed submissions: the route is the contract path, and online-only is the entry's own.
+    r#"
+    ALTER TABLE outbox ADD COLUMN online_only INTEGER NOT NULL DEFAULT 0;
+    UPDATE outbox SET route = '/v1/' || route WHERE route NOT LIKE '/%';
+    UPDATE outbox SET online_only = 1 WHERE route = '/v1/queue/tickets';
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;

@@ -26,6 +26,30 @@ pub enum StorageError {
     },
 }
 
+/// A pending outbox entry as stored: the residents' data only sealed.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    /// The Idempotency-Key it carries for life.
+    pub key: String,
+    /// The contract path it is posted to.
+    pub path: String,
+    pub sealed: Vec<u8>,
+    pub attempts: i64,
+}
+
+impl OutboxRow {
+    fn from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+        Ok(OutboxRow {
+            id: r.get(0)?,
+            key: r.get(1)?,
+            path: r.get(2)?,
+            sealed: r.get(3)?,
+            attempts: r.get(4)?,
+        })
+    }
+}
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -186,64 +210,68 @@ impl Store {
         Ok(())
     }
 
+    /// Scenarios play a failing disk: every write is refused (SQLite's query_only) until
+    /// switched back.
+    #[cfg(feature = "sim")]
+    pub fn refuse_writes(&self, on: bool) -> Result<(), StorageError> {
+        self.conn.pragma_update(None, "query_only", on)?;
+        Ok(())
+    }
+
     // ---- outbox ----
 
-    /// Writes a submission durably (synchronous=FULL for this commit) before any network byte.
-    /// `limit`: refuse when the outbox already holds this many entries in all (the soak test's
-    /// submitter uses it to stay exactly-once across kills); returns None then.
+    /// Writes a submission durably (synchronous=FULL for this commit) before any network byte;
+    /// returns its row id. Its offline receipt number (LX + date + row) is assigned here.
     pub fn outbox_insert(
         &self,
         key: &str,
-        route: &str,
+        path: &str,
+        online_only: bool,
         sealed: &[u8],
-        limit: Option<i64>,
-    ) -> Result<Option<(i64, String)>, StorageError> {
+    ) -> Result<i64, StorageError> {
         self.conn.pragma_update(None, "synchronous", "FULL")?;
         let result = (|| {
             let tx = self.conn.unchecked_transaction()?;
-            if let Some(limit) = limit {
-                let total: i64 = tx.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
-                if total >= limit {
-                    return Ok(None);
-                }
-            }
             let n: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox", [], |r| {
                 r.get(0)
             })?;
-            let local_no = format!(
-                "LX{}{:06}",
-                chrono::Utc::now()
-                    .with_timezone(&crate::cloud_sim::CST)
-                    .format("%Y%m%d"),
-                n
-            );
+            let local_no = format!("LX{}{:06}", crate::time::today().format("%Y%m%d"), n);
             tx.execute(
-                "INSERT INTO outbox(created_at, idempotency_key, route, body_sealed, state, attempts, next_attempt_at, local_no)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', 0, 0, ?5)",
-                params![now(), key, route, sealed, local_no],
+                "INSERT INTO outbox(created_at, idempotency_key, route, online_only, body_sealed, state, attempts, next_attempt_at, local_no)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, 0, ?6)",
+                params![now(), key, path, online_only, sealed, local_no],
             )?;
             let id = tx.last_insert_rowid();
             tx.commit()?;
-            Ok(Some((id, local_no)))
+            Ok(id)
         })();
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         result
     }
 
-    /// Pending entries due by `now_ms`: (id, key, route, sealed body, attempts).
-    pub fn outbox_due(
-        &self,
-        now_ms: i64,
-    ) -> Result<Vec<(i64, String, String, Vec<u8>, i64)>, StorageError> {
+    /// Pending entries due by `now_ms`, except online-only ones (those are delivered only while
+    /// their resident waits).
+    pub fn outbox_due(&self, now_ms: i64) -> Result<Vec<OutboxRow>, StorageError> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, idempotency_key, route, body_sealed, attempts FROM outbox WHERE state = 'pending' AND CAST(next_attempt_at AS INTEGER) <= ?1 ORDER BY id",
+            "SELECT id, idempotency_key, route, body_sealed, attempts FROM outbox
+             WHERE state = 'pending' AND online_only = 0 AND CAST(next_attempt_at AS INTEGER) <= ?1 ORDER BY id",
         )?;
         let rows = stmt
-            .query_map([now_ms], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
+            .query_map([now_ms], OutboxRow::from_sql)?
             .collect::<Result<_, _>>()?;
         Ok(rows)
+    }
+
+    /// One entry, if it is still pending.
+    pub fn outbox_pending(&self, id: i64) -> Result<Option<OutboxRow>, StorageError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, idempotency_key, route, body_sealed, attempts FROM outbox WHERE id = ?1 AND state = 'pending'",
+                [id],
+                OutboxRow::from_sql,
+            )
+            .optional()?)
     }
 
     /// Delivered: the sealed body (residents' data) is deleted, the receipt kept.
@@ -264,11 +292,11 @@ impl Store {
         Ok(())
     }
 
-    /// Pending entries of `route` become failed ("abandoned") and lose their body.
-    pub fn outbox_abandon(&self, route: &str) -> Result<usize, StorageError> {
+    /// Pending online-only entries become failed ("abandoned") and lose their body.
+    pub fn outbox_abandon_online_only(&self) -> Result<usize, StorageError> {
         Ok(self.conn.execute(
-            "UPDATE outbox SET state = 'failed', body_sealed = x'', last_error = 'abandoned' WHERE state = 'pending' AND route = ?1",
-            [route],
+            "UPDATE outbox SET state = 'failed', body_sealed = x'', last_error = 'abandoned' WHERE state = 'pending' AND online_only = 1",
+            [],
         )?)
     }
 
@@ -344,9 +372,7 @@ impl Store {
 }
 
 fn now() -> String {
-    chrono::Utc::now()
-        .with_timezone(&crate::cloud_sim::CST)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    crate::time::now_rfc3339()
 }
 
 #[cfg(test)]
@@ -394,7 +420,7 @@ mod tests {
         let e = Enrollment {
             device_id: "kiosk-0001".into(),
             device_token: "dev_x".into(),
-            site: crate::cloud_sim::site(),
+            site: crate::cloud::api::Site::example(),
         };
         s.save_enrollment(&e).unwrap();
         let back = s.enrollment().unwrap().unwrap();

@@ -1,13 +1,16 @@
 //! The seam between the UI thread and the kiosk task: UI callbacks become [`UiCommand`]s on a
 //! channel (no I/O in callbacks), and each [`ViewState`] the kiosk pushes is copied into the
-//! adapter globals on the UI thread. Models are replaced only when their content changed, so a
-//! finger on a list is never interrupted by a refresh.
+//! adapter global of each page, declared beside its page. Only the parts that changed are set,
+//! and models are replaced only when their content changed, so a finger on a list is never
+//! interrupted by a refresh.
 
+#[cfg(feature = "sim")]
 pub mod headless;
 
 slint::include_modules!();
 
 use crate::kiosk::{Command, UiCommand};
+use crate::services::Input;
 use crate::session::PageId;
 use crate::view::{self, ViewState};
 use crate::Lang;
@@ -73,38 +76,32 @@ pub fn select_language(lang: Lang) {
     }
 }
 
-/// Copies `v` into the globals. Call on the UI thread.
-pub fn apply(ui: &AppWindow, v: &ViewState) {
-    let prev = LAST.with(|l| l.borrow_mut().take());
-    // Models are replaced only when their content changed (compared in place, no copies).
-    macro_rules! changed {
-        ($($field:tt)+) => {
-            prev.as_ref().is_none_or(|p| p.$($field)+ != v.$($field)+)
-        };
+fn chrome(ui: &AppWindow, c: &view::ChromeView, lang_changed: bool) {
+    if lang_changed {
+        select_language(c.lang);
     }
     let app = ui.global::<AppState>();
-    if prev.as_ref().is_none_or(|p| p.lang != v.lang) {
-        select_language(v.lang);
-    }
-    app.set_page(page_of(v.page));
-    app.set_english(v.lang == Lang::En);
-    app.set_elderly(v.elderly);
-    app.set_landscape(v.landscape);
-    app.set_countdown(v.countdown.map(|c| c as i32).unwrap_or(-1));
-    app.set_busy(v.busy);
-    app.set_identified(v.identified);
-    app.set_greeting_name(v.greeting_name.as_str().into());
-    app.set_remind_take_card(v.remind_take_card);
-    app.set_staff_called(v.staff_called);
-    app.set_offline(v.offline);
-    app.set_can_go_back(v.can_go_back);
-    app.set_site_name(v.site_name.as_str().into());
-    app.set_notice(v.notice.as_str().into());
-    app.set_demo(v.demo);
-    app.set_card_present(v.card_present);
-    if changed!(tiles) {
-        app.set_tiles(model(
-            v.tiles
+    app.set_page(page_of(c.page));
+    app.set_english(c.lang == Lang::En);
+    app.set_elderly(c.elderly);
+    app.set_landscape(c.landscape);
+    app.set_countdown(c.countdown.map(|c| c as i32).unwrap_or(-1));
+    app.set_busy(c.busy);
+    app.set_identified(c.identified);
+    app.set_greeting_name(c.greeting_name.as_str().into());
+    app.set_remind_take_card(c.remind_take_card);
+    app.set_staff_called(c.staff_called);
+    app.set_offline(c.offline);
+    app.set_can_go_back(c.can_go_back);
+    app.set_card_present(c.card_present);
+    app.set_site_name(c.site_name.as_str().into());
+}
+
+fn home(ui: &AppWindow, h: &view::HomeView, prev: Option<&view::HomeView>) {
+    let a = ui.global::<HomeAdapter>();
+    if prev.is_none_or(|p| p.tiles != h.tiles) {
+        a.set_tiles(model(
+            h.tiles
                 .iter()
                 .map(|t| Tile {
                     code: t.code.as_str().into(),
@@ -116,30 +113,15 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
                 .collect(),
         ));
     }
-    if changed!(demo_cards) {
-        app.set_demo_cards(model(
-            v.demo_cards
-                .iter()
-                .map(|l| DemoCard {
-                    label: l.as_str().into(),
-                })
-                .collect(),
-        ));
-    }
+    a.set_notice(h.notice.as_str().into());
+}
 
-    let flow = ui.global::<Flow>();
-    let f = &v.flow;
-    flow.set_service_code(f.service_code.as_str().into());
-    flow.set_service_title(f.service_title.as_str().into());
-    flow.set_identify_mode(if f.identify_mode.is_empty() {
-        "required".into()
-    } else {
-        f.identify_mode.as_str().into()
-    });
-    flow.set_form_title(f.form_title.as_str().into());
-    flow.set_form_hint(f.form_hint.as_str().into());
-    if changed!(flow.choices) {
-        flow.set_choices(model(
+fn form(ui: &AppWindow, f: &view::FormView, prev: Option<&view::FormView>) {
+    let a = ui.global::<FormAdapter>();
+    a.set_title(f.title.as_str().into());
+    a.set_hint(f.hint.as_str().into());
+    if prev.is_none_or(|p| p.choices != f.choices) {
+        a.set_choices(model(
             f.choices
                 .iter()
                 .map(|c| Choice {
@@ -154,64 +136,113 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
                 .collect(),
         ));
     }
-    if prev
-        .as_ref()
-        .is_none_or(|p| p.flow.input_mode != f.input_mode || p.flow.input_title != f.input_title)
-    {
+}
+
+fn input(ui: &AppWindow, i: &view::InputView, prev: Option<&view::InputView>) {
+    let a = ui.global::<InputAdapter>();
+    if prev.is_none_or(|p| p.mode != i.mode || p.title != i.title) {
         // A new question starts empty.
-        flow.set_input_text(SharedString::new());
+        a.set_text(SharedString::new());
     }
-    flow.set_input_mode(if f.input_mode.is_empty() {
-        "text".into()
-    } else {
-        f.input_mode.as_str().into()
+    a.set_mode(match i.mode {
+        view::InputMode::Text => InputMode::Text,
+        view::InputMode::Phone => InputMode::Phone,
     });
-    flow.set_input_title(f.input_title.as_str().into());
-    flow.set_input_hint(f.input_hint.as_str().into());
-    flow.set_input_error(f.input_error);
-    flow.set_input_value(f.input_value.as_str().into());
-    flow.set_confirm_title(f.confirm_title.as_str().into());
-    if changed!(flow.confirm_rows) {
-        flow.set_confirm_rows(rows(&f.confirm_rows));
-    }
-    flow.set_result_kind(match f.result_kind {
+    a.set_title(i.title.as_str().into());
+    a.set_hint(i.hint.as_str().into());
+    a.set_error(i.error);
+    a.set_value(i.value.as_str().into());
+}
+
+fn result(ui: &AppWindow, r: &view::ResultView, prev: Option<&view::ResultView>) {
+    let a = ui.global::<ResultAdapter>();
+    a.set_kind(match r.kind {
         view::ResultKind::Success => ResultKind::Success,
         view::ResultKind::Error => ResultKind::Error,
         view::ResultKind::Info => ResultKind::Info,
     });
-    flow.set_result_title(f.result_title.as_str().into());
-    flow.set_result_headline(f.result_headline.as_str().into());
-    flow.set_result_message(f.result_message.as_str().into());
-    if changed!(flow.result_rows) {
-        flow.set_result_rows(rows(&f.result_rows));
+    a.set_title(r.title.as_str().into());
+    a.set_headline(r.headline.as_str().into());
+    a.set_message(r.message.as_str().into());
+    if prev.is_none_or(|p| p.rows != r.rows) {
+        a.set_rows(rows(&r.rows));
     }
-    flow.set_can_print(f.can_print);
-    flow.set_can_retry(f.can_retry);
-    flow.set_print_state(f.print_state.as_str().into());
-    let preview_changed = prev.as_ref().is_none_or(|p| {
-        p.flow
-            .preview
-            .as_ref()
-            .map(|x| std::sync::Arc::as_ptr(&x.grey))
-            != f.preview.as_ref().map(|x| std::sync::Arc::as_ptr(&x.grey))
+    a.set_can_print(r.can_print);
+    a.set_can_retry(r.can_retry);
+}
+
+fn print(ui: &AppWindow, p: &view::PrintView, prev: Option<&view::PrintView>) {
+    let a = ui.global::<PrintAdapter>();
+    a.set_state(match p.state {
+        view::PrintState::None => PrintState::None,
+        view::PrintState::Printing => PrintState::Printing,
+        view::PrintState::Done => PrintState::Done,
+        view::PrintState::PaperOut => PrintState::PaperOut,
+        view::PrintState::Failed => PrintState::Failed,
     });
-    if preview_changed {
-        match &f.preview {
-            Some(p) => {
-                let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(p.width, p.height);
-                for (dst, g) in buf.make_mut_slice().iter_mut().zip(p.grey.iter()) {
-                    *dst = slint::Rgb8Pixel {
-                        r: *g,
-                        g: *g,
-                        b: *g,
-                    };
-                }
-                flow.set_receipt_preview(slint::Image::from_rgb8(buf));
-                flow.set_has_preview(true);
-            }
-            None => flow.set_has_preview(false),
-        }
+    if prev.is_some_and(|x| x.preview == p.preview) {
+        return;
     }
+    match &p.preview {
+        Some(img) => {
+            let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(img.width, img.height);
+            for (dst, g) in buf.make_mut_slice().iter_mut().zip(img.grey.iter()) {
+                *dst = slint::Rgb8Pixel {
+                    r: *g,
+                    g: *g,
+                    b: *g,
+                };
+            }
+            a.set_preview(slint::Image::from_rgb8(buf));
+            a.set_has_preview(true);
+        }
+        None => a.set_has_preview(false),
+    }
+}
+
+/// Copies what changed in `v` into the page adapters. Call on the UI thread.
+pub fn apply(ui: &AppWindow, v: &ViewState) {
+    let prev = LAST.with(|l| l.borrow_mut().take());
+    let prev = prev.as_ref();
+    macro_rules! part {
+        ($($field:ident).+, $set:expr) => {{
+            let before = prev.map(|p| &p.$($field).+);
+            if before != Some(&v.$($field).+) {
+                $set(ui, &v.$($field).+, before);
+            }
+        }};
+    }
+    if prev.map(|p| &p.chrome) != Some(&v.chrome) {
+        chrome(
+            ui,
+            &v.chrome,
+            prev.is_none_or(|p| p.chrome.lang != v.chrome.lang),
+        );
+    }
+    part!(home, home);
+    if prev.is_none_or(|p| {
+        p.flow.service_code != v.flow.service_code || p.flow.service_title != v.flow.service_title
+    }) {
+        let s = ui.global::<ServiceAdapter>();
+        s.set_code(v.flow.service_code.as_str().into());
+        s.set_title(v.flow.service_title.as_str().into());
+    }
+    if prev.map(|p| &p.flow.identify) != Some(&v.flow.identify) {
+        ui.global::<IdentifyAdapter>()
+            .set_mode(match v.flow.identify.mode {
+                view::IdentifyMode::Required => IdentifyMode::Required,
+                view::IdentifyMode::Optional => IdentifyMode::Optional,
+            });
+    }
+    part!(flow.form, form);
+    part!(flow.input, input);
+    if prev.map(|p| &p.flow.confirm) != Some(&v.flow.confirm) {
+        let a = ui.global::<ConfirmAdapter>();
+        a.set_title(v.flow.confirm.title.as_str().into());
+        a.set_rows(rows(&v.flow.confirm.rows));
+    }
+    part!(flow.result, result);
+    part!(flow.print, print);
     LAST.with(|l| *l.borrow_mut() = Some(v.clone()));
 }
 
@@ -220,13 +251,17 @@ pub fn wire(ui: &AppWindow, tx: UnboundedSender<Command>) {
     let send = move |c: UiCommand| {
         let _ = tx.send(Command::Ui(c));
     };
-    let app = ui.global::<AppState>();
     macro_rules! on {
+        ($global:expr, $setter:ident, |$arg:ident| $cmd:expr) => {{
+            let s = send.clone();
+            $global.$setter(move |$arg: SharedString| s($cmd));
+        }};
         ($global:expr, $setter:ident, $cmd:expr) => {{
             let s = send.clone();
             $global.$setter(move || s($cmd));
         }};
     }
+    let app = ui.global::<AppState>();
     on!(app, on_start, UiCommand::Start);
     on!(app, on_back, UiCommand::Back);
     on!(app, on_home, UiCommand::Home);
@@ -235,35 +270,59 @@ pub fn wire(ui: &AppWindow, tx: UnboundedSender<Command>) {
     on!(app, on_toggle_elderly, UiCommand::ToggleElderly);
     on!(app, on_more_time, UiCommand::MoreTime);
     on!(app, on_finish, UiCommand::Finish);
-    on!(app, on_demo_remove, UiCommand::DemoRemove);
-    {
-        let s = send.clone();
-        app.on_open_service(move |code: SharedString| s(UiCommand::OpenService(code.to_string())));
-    }
-    {
-        let s = send.clone();
-        app.on_demo_insert(move |i| s(UiCommand::DemoInsert(i.max(0) as usize)));
-    }
-    app.on_touched(|| {});
-    let flow = ui.global::<Flow>();
-    on!(flow, on_confirm, UiCommand::Confirm);
-    on!(flow, on_retry, UiCommand::Retry);
-    on!(flow, on_print, UiCommand::Print);
-    on!(flow, on_skip_identify, UiCommand::SkipIdentify);
-    on!(flow, on_view_receipt, UiCommand::ViewReceipt);
-    {
-        let s = send.clone();
-        flow.on_choose(move |id: SharedString| s(UiCommand::Choose(id.to_string())));
-    }
-    {
-        let s = send.clone();
-        flow.on_input_key(move |k: SharedString| s(UiCommand::InputKey(k.to_string())));
-    }
-    {
-        let s = send.clone();
-        flow.on_input_submit(move |v: SharedString| s(UiCommand::InputSubmit(v.to_string())));
-    }
-    on!(flow, on_input_skip, UiCommand::InputSkip);
+    let home = ui.global::<HomeAdapter>();
+    on!(home, on_open_service, |code| UiCommand::OpenService(
+        code.to_string()
+    ));
+    let identify = ui.global::<IdentifyAdapter>();
+    on!(identify, on_skip, UiCommand::Service(Input::SkipIdentify));
+    let form = ui.global::<FormAdapter>();
+    on!(form, on_choose, |id| UiCommand::Service(Input::Choose(
+        id.to_string()
+    )));
+    let input = ui.global::<InputAdapter>();
+    on!(input, on_key, |k| UiCommand::Service(Input::Key(
+        k.to_string()
+    )));
+    on!(input, on_submit, |v| UiCommand::Service(Input::Submit(
+        v.to_string()
+    )));
+    on!(input, on_skip, UiCommand::Service(Input::Skip));
+    let confirm = ui.global::<ConfirmAdapter>();
+    on!(confirm, on_confirm, UiCommand::Service(Input::Confirm));
+    let result = ui.global::<ResultAdapter>();
+    on!(result, on_retry, UiCommand::Service(Input::Retry));
+    on!(result, on_print, UiCommand::Service(Input::Print));
+    on!(result, on_view_receipt, UiCommand::ViewReceipt);
+}
+
+/// The demo's on-screen card reader, wired straight to the simulated reader: the kiosk task
+/// never sees it, so a real kiosk cannot show it.
+#[cfg(feature = "sim")]
+pub fn wire_demo_reader(
+    ui: &AppWindow,
+    reader: bianmin_idcard::simulator::SimulatorHandle,
+    residents: &[bianmin_idcard::Identity],
+) {
+    let demo = ui.global::<DemoReader>();
+    demo.set_enabled(true);
+    demo.set_cards(model(
+        residents
+            .iter()
+            .enumerate()
+            .map(|(i, r)| DemoCard {
+                label: format!("{}. {} · {}", i + 1, r.name_masked(), r.card_type.code()).into(),
+            })
+            .collect(),
+    ));
+    let residents = residents.to_vec();
+    let inserting = reader.clone();
+    demo.on_insert(move |i| {
+        if let Some(id) = usize::try_from(i).ok().and_then(|i| residents.get(i)) {
+            inserting.insert(id.clone());
+        }
+    });
+    demo.on_remove(move || reader.remove());
 }
 
 /// The pusher the kiosk task uses: hops to the UI thread and applies the view there.
@@ -281,8 +340,7 @@ pub fn pusher(ui: &AppWindow) -> crate::kiosk::PushView {
 
 /// The tiles' labels as the UI shows them (for scenario taps by service code).
 pub fn tile_label(ui: &AppWindow, code: &str) -> Option<String> {
-    let app = ui.global::<AppState>();
-    let tiles = app.get_tiles();
+    let tiles = ui.global::<HomeAdapter>().get_tiles();
     let tile = tiles.iter().find(|t| t.code == code)?;
     if !tile.title.is_empty() {
         return Some(tile.title.to_string());

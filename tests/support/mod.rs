@@ -3,3 +3,4 @@ pub mod cloud;
 pub mod fake_printer;
 pub mod pty;
 pub mod sam_emulator;
+pub mod soak;

@@ -181,7 +181,12 @@ pub fn encode(receipt: &Receipt, fonts: &PreviewFonts, opts: &EncodeOptions) -> 
                         out.cmd(&bytes);
                         out.cmd(b"\n");
                     }
-                    None => raster(&mut out, &[block.clone()], fonts, opts.width_dots),
+                    None => raster(
+                        &mut out,
+                        std::slice::from_ref(block),
+                        fonts,
+                        opts.width_dots,
+                    ),
                 }
             }
             Block::Separator => {

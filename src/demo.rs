@@ -1,0 +1,118 @@
+//! The demo: the kiosk on simulated hardware — the embedded cloud simulator (unless a cloud URL
+//! is given), the on-screen demo card reader, the simulated printer (unless a serial port is
+//! given) — assembled on top of the same [`App`] a real kiosk runs. Compiled only with the
+//! `sim` feature; `bianmin kiosk` never reaches this module.
+
+use crate::app::{App, AppOptions, CloudSetup, Devices};
+use crate::cloud_sim::{CloudSim, SimOptions};
+use crate::config::Config;
+use crate::kiosk::PushView;
+use crate::services::Registry;
+use bianmin_idcard::simulator::{demo_residents, SimulatedReader, SimulatorHandle};
+use bianmin_idcard::Identity;
+use bianmin_printer::SimulatedPrinter;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The enrollment code of the embedded simulator (demo only).
+pub const DEMO_ENROLLMENT_CODE: &str = "DEMO-2026";
+
+pub struct DemoOptions {
+    pub data_dir: PathBuf,
+    pub config: Config,
+    /// A cloud URL; `None` starts the embedded simulator.
+    pub cloud_url: Option<String>,
+    pub enrollment_code: Option<String>,
+    pub landscape: bool,
+    /// How fast the embedded simulator's back office moves cases along.
+    pub case_step: Duration,
+    /// A real ESC/POS printer on this serial port (else `printer.port` in the config, else the
+    /// simulated printer).
+    pub printer_port: Option<String>,
+    pub registry: Registry,
+}
+
+/// A running demo: the kiosk, and the simulators a scenario or the demo panel drives.
+pub struct Demo {
+    pub app: App,
+    pub sim: Option<Arc<CloudSim>>,
+    pub reader: SimulatorHandle,
+    pub residents: Vec<Identity>,
+    pub printer: SimulatedPrinter,
+}
+
+impl Demo {
+    pub fn start(opts: DemoOptions, push: PushView) -> anyhow::Result<Demo> {
+        let runtime = crate::app::runtime()?;
+        std::fs::create_dir_all(&opts.data_dir)?;
+        let (sim, cloud) = match &opts.cloud_url {
+            Some(url) => (
+                None,
+                CloudSetup {
+                    url: url.clone(),
+                    enrollment_code: opts.enrollment_code.clone().or_else(|| {
+                        Some(opts.config.cloud.enrollment_code.clone()).filter(|c| !c.is_empty())
+                    }),
+                },
+            ),
+            None => {
+                let sim = runtime.block_on(CloudSim::start(
+                    "127.0.0.1:0".parse().expect("addr"),
+                    SimOptions {
+                        db: opts.data_dir.join("cloud-sim.db"),
+                        enrollment_code: DEMO_ENROLLMENT_CODE.into(),
+                        case_step: opts.case_step,
+                    },
+                ))?;
+                let url = sim.url();
+                (
+                    Some(Arc::new(sim)),
+                    CloudSetup {
+                        url,
+                        enrollment_code: Some(DEMO_ENROLLMENT_CODE.into()),
+                    },
+                )
+            }
+        };
+
+        let sim_printer = SimulatedPrinter::new();
+        let port = opts
+            .printer_port
+            .clone()
+            .or_else(|| Some(opts.config.printer.port.clone()).filter(|p| !p.is_empty()));
+        let mut devices = match &port {
+            Some(port) => Devices::from_config(&opts.config, Some(port))?,
+            None => Devices {
+                printer: Box::new(sim_printer.clone()),
+                // The simulated printer's paper is its PNGs.
+                receipt_pngs: Some(opts.data_dir.join("receipts")),
+                readers: crate::app::real_readers(&opts.config)?,
+                fonts: Arc::new(crate::printing::preview_fonts()),
+            },
+        };
+        // The on-screen demo reader, beside any real reader the config names.
+        let (reader, handle) = SimulatedReader::new();
+        devices.readers.insert(0, Box::new(reader));
+
+        let app = App::start(
+            runtime,
+            AppOptions {
+                data_dir: opts.data_dir,
+                config: opts.config,
+                landscape: opts.landscape,
+                cloud,
+                registry: opts.registry,
+            },
+            devices,
+            push,
+        )?;
+        Ok(Demo {
+            app,
+            sim,
+            reader: handle,
+            residents: demo_residents(),
+            printer: sim_printer,
+        })
+    }
+}
