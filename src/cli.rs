@@ -186,10 +186,10 @@ pub enum ScenarioAction {
 
 /// Runs the command; the returned code is the process exit code.
 pub fn main(cli: Cli) -> anyhow::Result<i32> {
-    let (config, _) = Config::load(cli.global.config.as_deref())?;
+    let (config, config_file) = Config::load(cli.global.config.as_deref())?;
     let data_dir = config::data_dir(cli.global.data_dir.as_deref());
     match cli.command {
-        Command::Kiosk => crate::kiosk_main(config, cli.global.config.clone(), data_dir).map(|_| 0),
+        Command::Kiosk => crate::kiosk_main(config, config_file, data_dir).map(|_| 0),
         #[cfg(feature = "sim")]
         Command::Demo {
             landscape,

@@ -37,15 +37,16 @@ use slint::ComponentHandle;
 /// cloud the config names, the enrolment provisioning left in the data folder.
 pub fn kiosk_main(
     config: config::Config,
-    config_path: Option<std::path::PathBuf>,
+    config_file: Option<std::path::PathBuf>,
     data_dir: std::path::PathBuf,
 ) -> anyhow::Result<()> {
-    let config_name = config_path
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| config::KIOSK_CONFIG.to_string());
+    let config_name = match config_file {
+        Some(p) => format!("cloud.url in {}", p.display()),
+        None => format!("there is no {}", config::KIOSK_CONFIG),
+    };
     if config.cloud.url.is_empty() {
         anyhow::bail!(
-            "no government cloud is configured (cloud.url in {config_name}). A kiosk is provisioned \
+            "no government cloud is configured ({config_name}). A kiosk is provisioned \
              by a technician with its enrolment code before it serves residents; to try the software \
              without a cloud, run `bianmin demo`"
         );
@@ -65,12 +66,13 @@ pub fn kiosk_main(
             data_dir.display()
         );
     }
+    // Every configuration problem is told before a window opens.
+    let devices = app::Devices::from_config(&config, None)?;
     need_display()?;
     let landscape = config.kiosk.orientation == config::Orientation::Landscape;
     let fullscreen = true;
     let started = std::time::Instant::now();
     let ui = ui_bridge::AppWindow::new()?;
-    let devices = app::Devices::from_config(&config, None)?;
     let app = app::App::start(
         app::runtime()?,
         app::AppOptions {
