@@ -224,7 +224,11 @@ impl CloudClient {
         Err((
             status.as_u16(),
             match problem {
-                Some(p) => CloudError::Problem(p),
+                // The HTTP status is authoritative (retry policy keys on it), whatever the body says.
+                Some(p) => CloudError::Problem(Problem {
+                    status: status.as_u16(),
+                    ..p
+                }),
                 None => CloudError::Malformed(format!("{status} without problem details")),
             },
         ))

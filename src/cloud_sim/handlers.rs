@@ -1,19 +1,20 @@
 //! One handler per contract operation. Each validates what docs/openapi.yaml promises to
-//! validate, so schema-violating requests get a documented 4xx problem.
+//! validate, so schema-violating requests get a documented 4xx problem. The shared preamble
+//! (device token, Idempotency-Key, resident session, JSON body) is the extractors in `http`;
+//! every answer is one of the typed structs in `crate::cloud::api` that the client decodes.
 
 use super::db::next_counter;
 use super::http::*;
 use crate::cloud::api::*;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use bianmin_idcard::{mask_id_number, mask_name, IdNumber};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::de::{DeserializeOwned, IntoDeserializer};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 type S = State<Arc<SimState>>;
@@ -65,20 +66,21 @@ pub fn router(state: Arc<SimState>) -> Router {
         .with_state(state)
 }
 
-fn ok(v: Value) -> Res {
-    Ok(json_response(StatusCode::OK, &v))
-}
-
-fn reference(state: &SimState, kind: &str) -> Result<Value, ApiError> {
+/// A seeded reference list (catalogue, categories, programs…), as its contract type.
+fn reference<T: DeserializeOwned>(state: &SimState, kind: &str) -> Result<T, ApiError> {
     let conn = state.conn.lock().expect("db lock");
     let text: String =
         conn.query_row("SELECT json FROM reference WHERE kind = ?1", [kind], |r| {
             r.get(0)
         })?;
-    Ok(serde_json::from_str(&text).unwrap_or_default())
+    serde_json::from_str(&text).map_err(|e| {
+        tracing::error!(error = %e, kind, "seeded reference data does not match its type");
+        ApiError::internal()
+    })
 }
 
-fn account(state: &SimState, id: &str, kind: &str) -> Result<Value, ApiError> {
+/// The resident's account of one service, as its contract type.
+fn account<T: DeserializeOwned>(state: &SimState, id: &str, kind: &str) -> Result<T, ApiError> {
     let conn = state.conn.lock().expect("db lock");
     let text: Option<String> = conn
         .query_row(
@@ -145,36 +147,37 @@ fn new_case(
     id: Option<&str>,
     kind: &str,
     title: &Text,
-    payload: &Value,
-) -> Result<Value, ApiError> {
+    payload: &impl Serialize,
+) -> Result<CaseReceipt, ApiError> {
     let n = next_counter(conn, "case")?;
     let case_no = code("BM", n);
     let qc = query_code();
     let now = now_rfc3339();
+    let payload = serde_json::to_string(payload).map_err(|_| ApiError::internal())?;
     conn.execute(
         "INSERT INTO cases VALUES (?1, ?2, ?3, ?4, 'received', ?5, ?6, ?7, 1, ?8)",
-        params![
-            case_no,
-            id,
-            title.zh,
-            title.en,
-            now,
-            qc,
-            kind,
-            payload.to_string()
-        ],
+        params![case_no, id, title.zh, title.en, now, qc, kind, payload],
     )?;
     conn.execute(
         "INSERT INTO case_events VALUES (?1, 'received', ?2)",
         params![case_no, now],
     )?;
-    Ok(json!({"case_no": case_no, "query_code": qc}))
+    Ok(CaseReceipt {
+        case_no,
+        query_code: qc,
+    })
+}
+
+/// A case status as stored (its wire name).
+fn case_status(s: &str) -> rusqlite::Result<CaseStatus> {
+    CaseStatus::deserialize(s.into_deserializer()).map_err(|e: serde::de::value::Error| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 // ---- Device ----
 
-async fn enroll(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
-    let req: EnrollRequest = json_body(&headers, &body)?;
+async fn enroll(State(s): S, Body(req): Body<EnrollRequest>) -> Res {
     check_len("serial", &req.serial, 1, 64)?;
     check_len("model", &req.model, 1, 64)?;
     if req.enrollment_code != s.enrollment_code {
@@ -192,20 +195,14 @@ async fn enroll(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
         "INSERT INTO devices VALUES (?1, ?2, ?3, ?4, ?5)",
         params![device_id, token, req.serial, req.model, now_rfc3339()],
     )?;
-    let resp = EnrollResponse {
+    created(&EnrollResponse {
         device_id,
         device_token: token,
         site: super::seed::site(),
-    };
-    Ok(json_response(
-        StatusCode::CREATED,
-        &serde_json::to_value(resp).expect("json"),
-    ))
+    })
 }
 
-async fn heartbeat(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
-    device_id(&s, &headers)?;
-    let req: HeartbeatRequest = json_body(&headers, &body)?;
+async fn heartbeat(_: Device, Body(req): Body<HeartbeatRequest>) -> Res {
     for (field, v) in [("printer", &req.printer), ("card_reader", &req.card_reader)] {
         if !["ok", "warning", "error"].contains(&v.as_str()) {
             return Err(ApiError::bad_request(format!(
@@ -214,19 +211,19 @@ async fn heartbeat(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
         }
     }
     check_len("app_version", &req.app_version, 1, 32)?;
-    ok(json!({"server_time": now_rfc3339(), "commands": []}))
+    ok(&HeartbeatResponse {
+        server_time: now_rfc3339(),
+        commands: vec![],
+    })
 }
 
-async fn catalog(State(s): S, headers: HeaderMap) -> Res {
-    device_id(&s, &headers)?;
-    ok(reference(&s, "catalog")?)
+async fn catalog(State(s): S, _: Device) -> Res {
+    ok(&reference::<Catalog>(&s, "catalog")?)
 }
 
 // ---- Identity ----
 
-async fn open_session(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
-    device_id(&s, &headers)?;
-    let req: IdentitySessionRequest = json_body(&headers, &body)?;
+async fn open_session(State(s): S, _: Device, Body(req): Body<IdentitySessionRequest>) -> Res {
     if ![
         "resident_id",
         "residence_permit",
@@ -268,7 +265,7 @@ async fn open_session(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
         params![token, id.as_str(), expires.timestamp()],
     )?;
     let age = id.age_on(today);
-    let session = IdentitySession {
+    created(&IdentitySession {
         session_token: token,
         expires_at: expires
             .with_timezone(&CST)
@@ -279,22 +276,15 @@ async fn open_session(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
             age,
             elderly: age >= 60,
         },
-    };
-    Ok(json_response(
-        StatusCode::CREATED,
-        &serde_json::to_value(session).expect("json"),
-    ))
+    })
 }
 
-async fn revoke_session(State(s): S, headers: HeaderMap) -> Res {
-    device_id(&s, &headers)?;
-    require_resident(&s, &headers)?;
-    let token = headers
-        .get("x-resident-session")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+async fn revoke_session(State(s): S, _: Device, resident: Resident) -> Res {
     let conn = s.conn.lock().expect("db lock");
-    conn.execute("UPDATE sessions SET revoked = 1 WHERE token = ?1", [token])?;
+    conn.execute(
+        "UPDATE sessions SET revoked = 1 WHERE token = ?1",
+        [&resident.token],
+    )?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -307,58 +297,68 @@ struct MonthRange {
     to: String,
 }
 
-/// A month range; an inverted one is read the right way round.
-fn month_range(raw: Option<String>) -> Result<MonthRange, ApiError> {
-    let r: MonthRange = query(raw)?;
-    check_month("from", &r.from)?;
-    check_month("to", &r.to)?;
-    Ok(if r.from > r.to {
-        MonthRange {
-            from: r.to,
-            to: r.from,
-        }
-    } else {
-        r
-    })
-}
-
-fn months(r: &MonthRange) -> Vec<String> {
-    let mut out = Vec::new();
-    let (mut y, mut m): (i32, u32) = (
-        r.from[..4].parse().unwrap_or(2026),
-        r.from[5..].parse().unwrap_or(1),
-    );
-    while format!("{y:04}-{m:02}") <= r.to && out.len() < 120 {
-        out.push(format!("{y:04}-{m:02}"));
-        m += 1;
-        if m > 12 {
-            m = 1;
-            y += 1;
-        }
+impl MonthRange {
+    /// Both ends checked as months; an inverted range is read the right way round.
+    fn checked(from: &str, to: &str) -> Result<MonthRange, ApiError> {
+        check_month("from", from)?;
+        check_month("to", to)?;
+        let (from, to) = if from > to { (to, from) } else { (from, to) };
+        Ok(MonthRange {
+            from: from.into(),
+            to: to.into(),
+        })
     }
-    out
+
+    fn months(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let (mut y, mut m): (i32, u32) = (
+            self.from[..4].parse().unwrap_or(2026),
+            self.from[5..].parse().unwrap_or(1),
+        );
+        while format!("{y:04}-{m:02}") <= self.to && out.len() < 120 {
+            out.push(format!("{y:04}-{m:02}"));
+            m += 1;
+            if m > 12 {
+                m = 1;
+                y += 1;
+            }
+        }
+        out
+    }
 }
 
-async fn si_summary(State(s): S, headers: HeaderMap) -> Res {
-    device_id(&s, &headers)?;
-    let id = require_resident(&s, &headers)?;
-    ok(account(&s, &id, "social_insurance")?)
+async fn si_summary(State(s): S, _: Device, r: Resident) -> Res {
+    ok(&account::<SocialInsuranceSummary>(
+        &s,
+        &r.id_number,
+        "social_insurance",
+    )?)
 }
 
-async fn si_records(State(s): S, headers: HeaderMap, RawQuery(q): RawQuery) -> Res {
-    device_id(&s, &headers)?;
-    let id = require_resident(&s, &headers)?;
-    let range = month_range(q)?;
-    let acct = account(&s, &id, "social_insurance")?;
-    let base = acct["monthly_base_fen"].as_i64().unwrap_or(0);
-    let employer = acct["employer"].as_str().unwrap_or("").to_string();
-    let last = acct["last_paid_month"].as_str().unwrap_or("").to_string();
-    let records: Vec<Value> = months(&range)
+async fn si_records(State(s): S, _: Device, r: Resident, Query(q): Query<MonthRange>) -> Res {
+    let range = MonthRange::checked(&q.from, &q.to)?;
+    let acct: SocialInsuranceSummary = account(&s, &r.id_number, "social_insurance")?;
+    let base = acct.monthly_base_fen;
+    let records = range
+        .months()
         .into_iter()
-        .filter(|m| *m <= last && m.as_str() >= "2005-07")
-        .map(|m| json!({"month": m, "employer": employer, "base_fen": base, "personal_fen": base * 8 / 100, "employer_fen": base * 16 / 100}))
+        .filter(|m| *m <= acct.last_paid_month && m.as_str() >= "2005-07")
+        .map(|month| ContributionRecord {
+            month,
+            employer: acct.employer.clone(),
+            base_fen: base,
+            personal_fen: base * 8 / 100,
+            employer_fen: base * 16 / 100,
+        })
         .collect();
-    ok(json!({"records": records}))
+    ok(&ContributionRecords { records })
+}
+
+/// How an issued certificate is kept for verification.
+#[derive(Serialize)]
+struct StoredCertificate<'a> {
+    kind: &'a str,
+    certificate: &'a Certificate,
 }
 
 fn issue_certificate(
@@ -367,227 +367,216 @@ fn issue_certificate(
     kind: &str,
     title: Text,
     lines: Vec<(Text, String)>,
-) -> Result<Value, ApiError> {
+) -> Result<Certificate, ApiError> {
     let n = next_counter(conn, "certificate")?;
     let no = code("ZM", n);
     let verify = query_code();
-    let cert = json!({
-        "certificate_no": no,
-        "verify_code": verify,
-        "verify_url": format!("https://zwfw.example.gov.cn/verify/{no}?code={verify}"),
-        "title": title,
-        "issued_at": now_rfc3339(),
-        "lines": lines.into_iter().map(|(label, value)| json!({"label": label, "value": value})).collect::<Vec<_>>(),
-    });
+    let cert = Certificate {
+        verify_url: format!("https://zwfw.example.gov.cn/verify/{no}?code={verify}"),
+        certificate_no: no,
+        verify_code: verify,
+        title,
+        issued_at: now_rfc3339(),
+        lines: lines
+            .into_iter()
+            .map(|(label, value)| CertificateLine { label, value })
+            .collect(),
+    };
+    let stored = serde_json::to_string(&StoredCertificate {
+        kind,
+        certificate: &cert,
+    })
+    .map_err(|_| ApiError::internal())?;
     conn.execute(
         "INSERT INTO certificates VALUES (?1, ?2, ?3)",
-        params![
-            no,
-            id,
-            json!({"kind": kind, "certificate": cert}).to_string()
-        ],
+        params![cert.certificate_no, id, stored],
     )?;
     Ok(cert)
 }
 
-fn fen(v: &Value) -> String {
-    let f = v.as_i64().unwrap_or(0);
+fn fen(f: i64) -> String {
     format!("{}.{:02}", f / 100, f % 100)
 }
 
-async fn si_certificate(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
-    let device = device_id(&s, &headers)?;
-    let key = idempotency_key(&headers)?;
-    let id = require_resident(&s, &headers)?;
-    let req: CertificateRequest = json_body(&headers, &body)?;
+async fn si_certificate(
+    State(s): S,
+    device: Device,
+    key: IdempotencyKey,
+    r: Resident,
+    Body(req): Body<CertificateRequest>,
+) -> Res {
     if !["contribution", "participation"].contains(&req.kind.as_str()) {
         return Err(ApiError::bad_request(
             "kind must be contribution or participation",
         ));
     }
-    let range = month_range(Some(format!("from={}&to={}", req.from, req.to)))?;
-    let acct = account(&s, &id, "social_insurance")?;
-    let request = serde_json::to_value(&req).expect("json");
-    idempotent(
-        &s,
-        &device,
-        &key,
-        "social-insurance/certificates",
-        &request,
-        |conn| {
-            let title = if req.kind == "contribution" {
-                Text::new(
-                    "社会保险缴费证明",
-                    "Social insurance contribution certificate",
-                )
-            } else {
-                Text::new(
-                    "社会保险参保证明",
-                    "Social insurance participation certificate",
-                )
-            };
-            issue_certificate(
-                conn,
-                &id,
-                "social_insurance",
-                title,
-                vec![
-                    (
-                        Text::new("参保状态", "Status"),
-                        acct["status"].as_str().unwrap_or("").into(),
-                    ),
-                    (
-                        Text::new("参保单位", "Employer"),
-                        acct["employer"].as_str().unwrap_or("").into(),
-                    ),
-                    (
-                        Text::new("证明期间", "Period"),
-                        format!("{} — {}", range.from, range.to),
-                    ),
-                    (
-                        Text::new("累计缴费月数", "Months contributed"),
-                        acct["contribution_months"].to_string(),
-                    ),
-                    (
-                        Text::new("缴费基数(元)", "Monthly base (CNY)"),
-                        fen(&acct["monthly_base_fen"]),
-                    ),
-                ],
+    let range = MonthRange::checked(&req.from, &req.to)?;
+    let acct: SocialInsuranceSummary = account(&s, &r.id_number, "social_insurance")?;
+    let route = "social-insurance/certificates";
+    idempotent(&s, &device, &key, route, &req, |conn| {
+        let title = if req.kind == "contribution" {
+            Text::new(
+                "社会保险缴费证明",
+                "Social insurance contribution certificate",
             )
-        },
-    )
+        } else {
+            Text::new(
+                "社会保险参保证明",
+                "Social insurance participation certificate",
+            )
+        };
+        issue_certificate(
+            conn,
+            &r.id_number,
+            "social_insurance",
+            title,
+            vec![
+                (Text::new("参保状态", "Status"), acct.status.clone()),
+                (Text::new("参保单位", "Employer"), acct.employer.clone()),
+                (
+                    Text::new("证明期间", "Period"),
+                    format!("{} — {}", range.from, range.to),
+                ),
+                (
+                    Text::new("累计缴费月数", "Months contributed"),
+                    acct.contribution_months.to_string(),
+                ),
+                (
+                    Text::new("缴费基数(元)", "Monthly base (CNY)"),
+                    fen(acct.monthly_base_fen),
+                ),
+            ],
+        )
+    })
 }
 
-async fn mi_account(State(s): S, headers: HeaderMap) -> Res {
-    device_id(&s, &headers)?;
-    let id = require_resident(&s, &headers)?;
-    ok(account(&s, &id, "medical_insurance")?)
+async fn mi_account(State(s): S, _: Device, r: Resident) -> Res {
+    ok(&account::<MedicalAccount>(
+        &s,
+        &r.id_number,
+        "medical_insurance",
+    )?)
 }
 
-async fn mi_transactions(State(s): S, headers: HeaderMap, RawQuery(q): RawQuery) -> Res {
-    device_id(&s, &headers)?;
-    let id = require_resident(&s, &headers)?;
-    let range = month_range(q)?;
-    account(&s, &id, "medical_insurance")?;
+async fn mi_transactions(State(s): S, _: Device, r: Resident, Query(q): Query<MonthRange>) -> Res {
+    let range = MonthRange::checked(&q.from, &q.to)?;
+    account::<MedicalAccount>(&s, &r.id_number, "medical_insurance")?;
     let places = [
         "成华区社区卫生服务中心",
         "四川省人民医院",
         "大药房(建设路店)",
     ];
-    let tx: Vec<Value> = months(&range)
+    let kinds = ["outpatient", "inpatient", "pharmacy"];
+    let transactions = range
+        .months()
         .iter()
         .filter(|m| m.as_str() <= "2026-11")
         .enumerate()
         .map(|(i, m)| {
             let total = 8_000 + (i as i64 * 3_700) % 20_000;
-            json!({"time": format!("{m}-12T10:30:00+08:00"), "institution": places[i % 3], "kind": (["outpatient", "inpatient", "pharmacy"][i % 3]),
-                   "total_fen": total, "fund_paid_fen": total * 7 / 10, "self_paid_fen": total - total * 7 / 10})
+            MedicalTransaction {
+                time: format!("{m}-12T10:30:00+08:00"),
+                institution: places[i % 3].into(),
+                kind: kinds[i % 3].into(),
+                total_fen: total,
+                fund_paid_fen: total * 7 / 10,
+                self_paid_fen: total - total * 7 / 10,
+            }
         })
         .collect();
-    ok(json!({"transactions": tx}))
+    ok(&MedicalTransactions { transactions })
 }
 
-async fn mi_statement(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
-    let device = device_id(&s, &headers)?;
-    let key = idempotency_key(&headers)?;
-    let id = require_resident(&s, &headers)?;
-    let req: StatementRequest = json_body(&headers, &body)?;
-    let range = month_range(Some(format!("from={}&to={}", req.from, req.to)))?;
-    let acct = account(&s, &id, "medical_insurance")?;
-    let request = serde_json::to_value(&req).expect("json");
-    idempotent(
-        &s,
-        &device,
-        &key,
-        "medical-insurance/statements",
-        &request,
-        |conn| {
-            issue_certificate(
-                conn,
-                &id,
-                "medical_insurance",
-                Text::new(
-                    "医疗保险个人账户对账单",
-                    "Medical insurance account statement",
+async fn mi_statement(
+    State(s): S,
+    device: Device,
+    key: IdempotencyKey,
+    r: Resident,
+    Body(req): Body<StatementRequest>,
+) -> Res {
+    let range = MonthRange::checked(&req.from, &req.to)?;
+    let acct: MedicalAccount = account(&s, &r.id_number, "medical_insurance")?;
+    let route = "medical-insurance/statements";
+    idempotent(&s, &device, &key, route, &req, |conn| {
+        issue_certificate(
+            conn,
+            &r.id_number,
+            "medical_insurance",
+            Text::new(
+                "医疗保险个人账户对账单",
+                "Medical insurance account statement",
+            ),
+            vec![
+                (
+                    Text::new("对账期间", "Period"),
+                    format!("{} — {}", range.from, range.to),
                 ),
-                vec![
-                    (
-                        Text::new("对账期间", "Period"),
-                        format!("{} — {}", range.from, range.to),
-                    ),
-                    (
-                        Text::new("账户余额(元)", "Balance (CNY)"),
-                        fen(&acct["balance_fen"]),
-                    ),
-                    (
-                        Text::new("本年划入(元)", "Credited this year (CNY)"),
-                        fen(&acct["year_credited_fen"]),
-                    ),
-                    (
-                        Text::new("本年支出(元)", "Spent this year (CNY)"),
-                        fen(&acct["year_spent_fen"]),
-                    ),
-                ],
-            )
-        },
-    )
+                (
+                    Text::new("账户余额(元)", "Balance (CNY)"),
+                    fen(acct.balance_fen),
+                ),
+                (
+                    Text::new("本年划入(元)", "Credited this year (CNY)"),
+                    fen(acct.year_credited_fen),
+                ),
+                (
+                    Text::new("本年支出(元)", "Spent this year (CNY)"),
+                    fen(acct.year_spent_fen),
+                ),
+            ],
+        )
+    })
 }
 
-async fn hf_account(State(s): S, headers: HeaderMap) -> Res {
-    device_id(&s, &headers)?;
-    let id = require_resident(&s, &headers)?;
-    ok(account(&s, &id, "housing_fund")?)
+async fn hf_account(State(s): S, _: Device, r: Resident) -> Res {
+    ok(&account::<HousingFundAccount>(
+        &s,
+        &r.id_number,
+        "housing_fund",
+    )?)
 }
 
-async fn hf_proof(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
-    let device = device_id(&s, &headers)?;
-    let key = idempotency_key(&headers)?;
-    let id = require_resident(&s, &headers)?;
-    let req: DepositProofRequest = json_body(&headers, &body)?;
+async fn hf_proof(
+    State(s): S,
+    device: Device,
+    key: IdempotencyKey,
+    r: Resident,
+    Body(req): Body<DepositProofRequest>,
+) -> Res {
     if !["loan", "rental", "transfer", "other"].contains(&req.purpose.as_str()) {
         return Err(ApiError::bad_request(
             "purpose must be loan, rental, transfer or other",
         ));
     }
-    let acct = account(&s, &id, "housing_fund")?;
-    let request = serde_json::to_value(&req).expect("json");
-    idempotent(
-        &s,
-        &device,
-        &key,
-        "housing-fund/deposit-proofs",
-        &request,
-        |conn| {
-            issue_certificate(
-                conn,
-                &id,
-                "housing_fund",
-                Text::new("住房公积金缴存证明", "Housing fund deposit certificate"),
-                vec![
-                    (
-                        Text::new("公积金账号", "Account"),
-                        acct["account_no_masked"].as_str().unwrap_or("").into(),
-                    ),
-                    (
-                        Text::new("缴存单位", "Employer"),
-                        acct["employer"].as_str().unwrap_or("").into(),
-                    ),
-                    (
-                        Text::new("月缴存额(元)", "Monthly deposit (CNY)"),
-                        fen(&acct["monthly_deposit_fen"]),
-                    ),
-                    (
-                        Text::new("账户余额(元)", "Balance (CNY)"),
-                        fen(&acct["balance_fen"]),
-                    ),
-                    (
-                        Text::new("缴存至", "Paid up to"),
-                        acct["last_deposit_month"].as_str().unwrap_or("").into(),
-                    ),
-                ],
-            )
-        },
-    )
+    let acct: HousingFundAccount = account(&s, &r.id_number, "housing_fund")?;
+    let route = "housing-fund/deposit-proofs";
+    idempotent(&s, &device, &key, route, &req, |conn| {
+        issue_certificate(
+            conn,
+            &r.id_number,
+            "housing_fund",
+            Text::new("住房公积金缴存证明", "Housing fund deposit certificate"),
+            vec![
+                (
+                    Text::new("公积金账号", "Account"),
+                    acct.account_no_masked.clone(),
+                ),
+                (Text::new("缴存单位", "Employer"), acct.employer.clone()),
+                (
+                    Text::new("月缴存额(元)", "Monthly deposit (CNY)"),
+                    fen(acct.monthly_deposit_fen),
+                ),
+                (
+                    Text::new("账户余额(元)", "Balance (CNY)"),
+                    fen(acct.balance_fen),
+                ),
+                (
+                    Text::new("缴存至", "Paid up to"),
+                    acct.last_deposit_month.clone(),
+                ),
+            ],
+        )
+    })
 }
 
 // ---- 4 缴费 ----
@@ -599,9 +588,7 @@ struct BillQuery {
     account: String,
 }
 
-async fn bills(State(s): S, headers: HeaderMap, RawQuery(q): RawQuery) -> Res {
-    device_id(&s, &headers)?;
-    let q: BillQuery = query(q)?;
+async fn bills(State(s): S, _: Device, Query(q): Query<BillQuery>) -> Res {
     if !["water", "electricity", "gas"].contains(&q.utility.as_str()) {
         return Err(ApiError::bad_request(
             "utility must be water, electricity or gas",
@@ -612,11 +599,16 @@ async fn bills(State(s): S, headers: HeaderMap, RawQuery(q): RawQuery) -> Res {
     let mut stmt = conn.prepare(
         "SELECT bill_id, period, amount_fen, due_date, status, holder, address FROM bills WHERE utility = ?1 AND account = ?2 ORDER BY period DESC",
     )?;
-    let rows: Vec<(Value, String, String)> = stmt
+    let rows: Vec<(Bill, String, String)> = stmt
         .query_map(params![q.utility, q.account], |r| {
             Ok((
-                json!({"bill_id": r.get::<_, String>(0)?, "period": r.get::<_, String>(1)?, "amount_fen": r.get::<_, i64>(2)?,
-                       "due_date": r.get::<_, String>(3)?, "status": r.get::<_, String>(4)?}),
+                Bill {
+                    bill_id: r.get(0)?,
+                    period: r.get(1)?,
+                    amount_fen: r.get(2)?,
+                    due_date: r.get(3)?,
+                    status: r.get(4)?,
+                },
                 r.get(5)?,
                 r.get(6)?,
             ))
@@ -628,21 +620,29 @@ async fn bills(State(s): S, headers: HeaderMap, RawQuery(q): RawQuery) -> Res {
             "No such utility account",
         ));
     };
-    ok(
-        json!({"utility": q.utility, "account": q.account, "holder_masked": mask_name(&holder), "address": address,
-              "bills": rows.into_iter().map(|r| r.0).collect::<Vec<_>>()}),
-    )
+    ok(&BillList {
+        utility: q.utility,
+        account: q.account,
+        holder_masked: mask_name(&holder),
+        address,
+        bills: rows.into_iter().map(|r| r.0).collect(),
+    })
 }
 
-async fn create_payment(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
-    let device = device_id(&s, &headers)?;
-    let key = idempotency_key(&headers)?;
-    let req: PaymentRequest = json_body(&headers, &body)?;
+fn qr_payload(payment_id: &str) -> String {
+    format!("https://pay.example.gov.cn/p/{payment_id}")
+}
+
+async fn create_payment(
+    State(s): S,
+    device: Device,
+    key: IdempotencyKey,
+    Body(req): Body<PaymentRequest>,
+) -> Res {
     if req.bill_ids.is_empty() || req.bill_ids.len() > 12 {
         return Err(ApiError::bad_request("bill_ids must list 1 to 12 bills"));
     }
-    let request = serde_json::to_value(&req).expect("json");
-    idempotent(&s, &device, &key, "payments", &request, |conn| {
+    idempotent(&s, &device, &key, "payments", &req, |conn| {
         let mut total = 0i64;
         for id in &req.bill_ids {
             let row: Option<(i64, String)> = conn
@@ -677,32 +677,43 @@ async fn create_payment(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
         }
         let n = next_counter(conn, "payment")?;
         let id = code("PAY", n);
-        let expires = (chrono::Utc::now() + chrono::Duration::minutes(10)).with_timezone(&CST);
+        let expires = (chrono::Utc::now() + chrono::Duration::minutes(10))
+            .with_timezone(&CST)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        let bill_ids = serde_json::to_string(&req.bill_ids).map_err(|_| ApiError::internal())?;
         conn.execute(
             "INSERT INTO payments VALUES (?1, ?2, ?3, 'pending', ?4, ?5, NULL, NULL)",
-            params![
-                id,
-                serde_json::to_string(&req.bill_ids).expect("json"),
-                total,
-                chrono::Utc::now().timestamp(),
-                expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-            ],
+            params![id, bill_ids, total, chrono::Utc::now().timestamp(), expires],
         )?;
-        Ok(
-            json!({"payment_id": id, "status": "pending", "amount_fen": total,
-                  "qr_payload": format!("https://pay.example.gov.cn/p/{id}"),
-                  "expires_at": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)}),
-        )
+        Ok(Payment {
+            qr_payload: qr_payload(&id),
+            payment_id: id,
+            status: "pending".into(),
+            amount_fen: total,
+            expires_at: expires,
+            paid_at: None,
+            receipt_no: None,
+        })
     })
 }
 
 /// The simulated resident scans and pays 5 s after the QR is shown.
 const SIMULATED_PAY_DELAY_S: i64 = 5;
 
-async fn payment(State(s): S, headers: HeaderMap, Path(id): Path<String>) -> Res {
-    device_id(&s, &headers)?;
+/// bill_ids (JSON), amount_fen, status, created_at, expires_at, paid_at, receipt_no.
+type PaymentRow = (
+    String,
+    i64,
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+async fn payment(State(s): S, Path(id): Path<String>, _: Device) -> Res {
     let conn = s.conn.lock().expect("db lock");
-    let row: Option<(String, i64, String, i64, String, Option<String>, Option<String>)> = conn
+    let row: Option<PaymentRow> = conn
         .query_row("SELECT bill_ids, amount_fen, status, created_at, expires_at, paid_at, receipt_no FROM payments WHERE payment_id = ?1", [&id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
         })
@@ -721,86 +732,99 @@ async fn payment(State(s): S, headers: HeaderMap, Path(id): Path<String>) -> Res
             conn.execute("UPDATE bills SET status = 'paid' WHERE bill_id = ?1", [b])?;
         }
     }
-    let mut v = json!({"payment_id": id, "status": status, "amount_fen": amount,
-                       "qr_payload": format!("https://pay.example.gov.cn/p/{id}"), "expires_at": expires});
-    if let (Some(p), Some(r)) = (paid_at, receipt_no) {
-        v["paid_at"] = json!(p);
-        v["receipt_no"] = json!(r);
-    }
-    ok(v)
+    // A paid payment carries both its time and its receipt; anything else carries neither.
+    let (paid_at, receipt_no) = match (paid_at, receipt_no) {
+        (Some(p), Some(r)) => (Some(p), Some(r)),
+        _ => (None, None),
+    };
+    ok(&Payment {
+        qr_payload: qr_payload(&id),
+        payment_id: id,
+        status,
+        amount_fen: amount,
+        expires_at: expires,
+        paid_at,
+        receipt_no,
+    })
 }
 
 // ---- 5 居住证/户籍 ----
 
-async fn household_types(State(s): S, headers: HeaderMap) -> Res {
-    device_id(&s, &headers)?;
-    ok(reference(&s, "certificate_types")?)
+async fn household_types(State(s): S, _: Device) -> Res {
+    ok(&reference::<HouseholdCertificateTypes>(
+        &s,
+        "certificate_types",
+    )?)
 }
 
-async fn household_application(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
-    let device = device_id(&s, &headers)?;
-    let key = idempotency_key(&headers)?;
-    let id = require_resident(&s, &headers)?;
-    let req: HouseholdApplicationRequest = json_body(&headers, &body)?;
+/// What a household application keeps besides its case: the type only (no phone, no address).
+#[derive(Serialize)]
+struct HouseholdPayload<'a> {
+    #[serde(rename = "type")]
+    type_: &'a str,
+}
+
+async fn household_application(
+    State(s): S,
+    device: Device,
+    key: IdempotencyKey,
+    r: Resident,
+    Body(req): Body<HouseholdApplicationRequest>,
+) -> Res {
     check_phone(&req.phone)?;
     check_len("address", &req.address, 1, 200)?;
-    let types: HouseholdCertificateTypes =
-        serde_json::from_value(reference(&s, "certificate_types")?).expect("seeded");
+    let types: HouseholdCertificateTypes = reference(&s, "certificate_types")?;
     let Some(t) = types.types.into_iter().find(|t| t.code == req.type_) else {
         return Err(ApiError::not_found(
             "unknown_certificate_type",
             "No such certificate type",
         ));
     };
-    let request = serde_json::to_value(&req).expect("json");
-    idempotent(
-        &s,
-        &device,
-        &key,
-        "household/applications",
-        &request,
-        |conn| {
-            new_case(
-                conn,
-                Some(&id),
-                "household",
-                &t.name,
-                &json!({"type": req.type_}),
-            )
-        },
-    )
+    let route = "household/applications";
+    idempotent(&s, &device, &key, route, &req, |conn| {
+        let payload = HouseholdPayload { type_: &req.type_ };
+        new_case(conn, Some(&r.id_number), "household", &t.name, &payload)
+    })
 }
 
 // ---- 6 取号·办件 ----
 
-async fn hall_queues(State(s): S, headers: HeaderMap, Path(hall): Path<String>) -> Res {
-    device_id(&s, &headers)?;
+async fn hall_queues(State(s): S, Path(hall): Path<String>, _: Device) -> Res {
     let conn = s.conn.lock().expect("db lock");
     let mut stmt = conn.prepare("SELECT business, name_zh, name_en, waiting, minutes_each FROM queues WHERE hall_id = ?1 ORDER BY prefix")?;
-    let queues: Vec<Value> = stmt
+    let queues: Vec<HallQueue> = stmt
         .query_map([&hall], |r| {
             let waiting: u32 = r.get(3)?;
             let each: u32 = r.get(4)?;
-            Ok(json!({"business": r.get::<_, String>(0)?, "name": {"zh": r.get::<_, String>(1)?, "en": r.get::<_, String>(2)?},
-                      "waiting": waiting, "estimated_wait_min": waiting * each}))
+            Ok(HallQueue {
+                business: r.get(0)?,
+                name: Text {
+                    zh: r.get(1)?,
+                    en: r.get(2)?,
+                },
+                waiting,
+                estimated_wait_min: waiting * each,
+            })
         })?
         .collect::<Result<_, _>>()?;
     if queues.is_empty() {
         return Err(ApiError::not_found("unknown_hall", "No such hall"));
     }
-    ok(Value::Array(queues))
+    ok(&queues)
 }
 
-async fn queue_ticket(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
-    let device = device_id(&s, &headers)?;
-    let key = idempotency_key(&headers)?;
-    let resident = resident(&s, &headers)?;
-    let req: QueueTicketRequest = json_body(&headers, &body)?;
+async fn queue_ticket(
+    State(s): S,
+    device: Device,
+    key: IdempotencyKey,
+    resident: Option<Resident>,
+    Body(req): Body<QueueTicketRequest>,
+) -> Res {
     if req.priority == Priority::Elderly {
         let today = chrono::Utc::now().with_timezone(&CST).date_naive();
         let elderly = resident
-            .as_deref()
-            .and_then(|id| IdNumber::parse(id).ok())
+            .as_ref()
+            .and_then(|r| IdNumber::parse(&r.id_number).ok())
             .is_some_and(|id| id.age_on(today) >= 60);
         if !elderly {
             return Err(ApiError::new(
@@ -810,8 +834,7 @@ async fn queue_ticket(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
             ));
         }
     }
-    let request = serde_json::to_value(&req).expect("json");
-    idempotent(&s, &device, &key, "queue/tickets", &request, |conn| {
+    idempotent(&s, &device, &key, "queue/tickets", &req, |conn| {
         let row: Option<(String, u32, u32, u32)> = conn
             .query_row(
                 "SELECT prefix, waiting, minutes_each, next_no FROM queues WHERE hall_id = ?1 AND business = ?2",
@@ -826,46 +849,54 @@ async fn queue_ticket(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
             ));
         };
         // Priority tickets are called at the next free window: nobody is ahead of them.
-        let ahead = if req.priority == Priority::Elderly {
-            0
-        } else {
-            waiting
-        };
-        let ticket_no = if req.priority == Priority::Elderly {
+        let elderly = req.priority == Priority::Elderly;
+        let ahead = if elderly { 0 } else { waiting };
+        let ticket_no = if elderly {
             format!("{prefix}V{:03}", next_no % 1000)
         } else {
             format!("{prefix}{:03}", next_no % 1000)
         };
         let issued_at = now_rfc3339();
         conn.execute("UPDATE queues SET waiting = waiting + 1, next_no = next_no + 1 WHERE hall_id = ?1 AND business = ?2", params![req.hall_id, req.business])?;
-        let priority = serde_json::to_value(req.priority).expect("json");
         conn.execute(
             "INSERT INTO tickets VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 ticket_no,
                 req.hall_id,
                 req.business,
-                priority.as_str().unwrap_or("normal"),
+                if elderly { "elderly" } else { "normal" },
                 issued_at
             ],
         )?;
-        Ok(
-            json!({"ticket_no": ticket_no, "business": req.business, "waiting_ahead": ahead, "estimated_wait_min": ahead * each, "issued_at": issued_at}),
-        )
+        Ok(QueueTicket {
+            ticket_no,
+            business: req.business.clone(),
+            waiting_ahead: ahead,
+            estimated_wait_min: ahead * each,
+            issued_at,
+        })
     })
 }
 
+/// A case's summary, its owner (if any) and its query code.
 fn case_summary(
     conn: &Connection,
     case_no: &str,
-) -> rusqlite::Result<Option<(Value, Option<String>, String)>> {
+) -> rusqlite::Result<Option<(CaseSummary, Option<String>, String)>> {
     conn.query_row(
         "SELECT case_no, title_zh, title_en, status, updated_at, id_number, query_code FROM cases WHERE case_no = ?1",
         [case_no],
         |r| {
             Ok((
-                json!({"case_no": r.get::<_, String>(0)?, "title": {"zh": r.get::<_, String>(1)?, "en": r.get::<_, String>(2)?},
-                       "status": r.get::<_, String>(3)?, "updated_at": r.get::<_, String>(4)?}),
+                CaseSummary {
+                    case_no: r.get(0)?,
+                    title: Text {
+                        zh: r.get(1)?,
+                        en: r.get(2)?,
+                    },
+                    status: case_status(&r.get::<_, String>(3)?)?,
+                    updated_at: r.get(4)?,
+                },
                 r.get(5)?,
                 r.get(6)?,
             ))
@@ -874,23 +905,21 @@ fn case_summary(
     .optional()
 }
 
-async fn cases(State(s): S, headers: HeaderMap) -> Res {
-    device_id(&s, &headers)?;
-    let id = require_resident(&s, &headers)?;
+async fn cases(State(s): S, _: Device, r: Resident) -> Res {
     let conn = s.conn.lock().expect("db lock");
     let mut stmt = conn.prepare(
         "SELECT case_no FROM cases WHERE id_number = ?1 ORDER BY updated_at DESC, case_no DESC",
     )?;
     let nos: Vec<String> = stmt
-        .query_map([&id], |r| r.get(0))?
+        .query_map([&r.id_number], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    let mut list = Vec::new();
+    let mut cases = Vec::new();
     for no in nos {
-        if let Some((v, _, _)) = case_summary(&conn, &no)? {
-            list.push(v);
+        if let Some((summary, _, _)) = case_summary(&conn, &no)? {
+            cases.push(summary);
         }
     }
-    ok(json!({"cases": list}))
+    ok(&CaseList { cases })
 }
 
 #[derive(Deserialize)]
@@ -903,11 +932,10 @@ struct CaseQuery {
 /// Anything else is "not found", so case numbers cannot be probed.
 fn visible_case(
     s: &SimState,
-    headers: &HeaderMap,
+    resident: Option<&Resident>,
     no: &str,
     query_code: Option<&str>,
-) -> Result<Value, ApiError> {
-    let resident = resident(s, headers)?;
+) -> Result<CaseSummary, ApiError> {
     let conn = s.conn.lock().expect("db lock");
     let not_found = || {
         ApiError::not_found(
@@ -916,7 +944,7 @@ fn visible_case(
         )
     };
     let (summary, owner, code) = case_summary(&conn, no)?.ok_or_else(not_found)?;
-    let by_session = resident.is_some() && resident == owner;
+    let by_session = resident.is_some_and(|r| owner.as_deref() == Some(r.id_number.as_str()));
     let by_code = query_code.is_some_and(|q| q == code);
     if !(by_session || by_code) {
         return Err(not_found());
@@ -924,21 +952,27 @@ fn visible_case(
     Ok(summary)
 }
 
+fn done(status: CaseStatus) -> bool {
+    matches!(status, CaseStatus::Completed | CaseStatus::Delivered)
+}
+
 async fn case(
     State(s): S,
-    headers: HeaderMap,
     Path(no): Path<String>,
-    RawQuery(q): RawQuery,
+    _: Device,
+    Query(q): Query<CaseQuery>,
+    resident: Option<Resident>,
 ) -> Res {
-    device_id(&s, &headers)?;
-    let q: CaseQuery = query(q)?;
-    let mut v = visible_case(&s, &headers, &no, q.query_code.as_deref())?;
+    let summary = visible_case(&s, resident.as_ref(), &no, q.query_code.as_deref())?;
     let conn = s.conn.lock().expect("db lock");
     let mut stmt =
         conn.prepare("SELECT status, at FROM case_events WHERE case_no = ?1 ORDER BY rowid")?;
-    let history: Vec<Value> = stmt
+    let history: Vec<CaseEvent> = stmt
         .query_map([&no], |r| {
-            Ok(json!({"status": r.get::<_, String>(0)?, "at": r.get::<_, String>(1)?}))
+            Ok(CaseEvent {
+                status: case_status(&r.get::<_, String>(0)?)?,
+                at: r.get(1)?,
+            })
         })?
         .collect::<Result<_, _>>()?;
     let rated: bool = conn.query_row(
@@ -946,72 +980,73 @@ async fn case(
         [&no],
         |r| r.get::<_, i64>(0),
     )? > 0;
-    let done = matches!(v["status"].as_str(), Some("completed" | "delivered"));
-    v["history"] = json!(history);
-    v["rating_allowed"] = json!(done && !rated);
-    ok(v)
+    ok(&CaseDetail {
+        rating_allowed: done(summary.status) && !rated,
+        case_no: summary.case_no,
+        title: summary.title,
+        status: summary.status,
+        updated_at: summary.updated_at,
+        history,
+    })
 }
 
-async fn rate_case(State(s): S, headers: HeaderMap, Path(no): Path<String>, body: Bytes) -> Res {
-    let device = device_id(&s, &headers)?;
-    let key = idempotency_key(&headers)?;
-    let id = require_resident(&s, &headers)?;
-    let req: RatingRequest = json_body(&headers, &body)?;
+async fn rate_case(
+    State(s): S,
+    Path(no): Path<String>,
+    device: Device,
+    key: IdempotencyKey,
+    r: Resident,
+    Body(req): Body<RatingRequest>,
+) -> Res {
     if !(1..=5).contains(&req.score) {
         return Err(ApiError::bad_request("score must be 1 to 5"));
     }
     check_len("comment", &req.comment, 0, 500)?;
-    let summary = visible_case(&s, &headers, &no, None)?;
-    let _ = id;
-    let request = serde_json::to_value(&req).expect("json");
-    idempotent(
-        &s,
-        &device,
-        &key,
-        &format!("cases/{no}/rating"),
-        &request,
-        |conn| {
-            let done = matches!(summary["status"].as_str(), Some("completed" | "delivered"));
-            let rated: i64 = conn.query_row(
-                "SELECT COUNT(*) FROM ratings WHERE case_no = ?1",
-                [&no],
-                |r| r.get(0),
-            )?;
-            if !done || rated > 0 {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "rating_not_allowed",
-                    "This case cannot be rated now",
-                ));
-            }
-            conn.execute(
-                "INSERT INTO ratings VALUES (?1, ?2, ?3)",
-                params![no, req.score, req.comment],
-            )?;
-            Ok(json!({"case_no": no, "score": req.score}))
-        },
-    )
+    let summary = visible_case(&s, Some(&r), &no, None)?;
+    let route = format!("cases/{no}/rating");
+    idempotent(&s, &device, &key, &route, &req, |conn| {
+        let rated: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM ratings WHERE case_no = ?1",
+            [&no],
+            |r| r.get(0),
+        )?;
+        if !done(summary.status) || rated > 0 {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "rating_not_allowed",
+                "This case cannot be rated now",
+            ));
+        }
+        conn.execute(
+            "INSERT INTO ratings VALUES (?1, ?2, ?3)",
+            params![no, req.score, req.comment],
+        )?;
+        Ok(Rating {
+            case_no: no.clone(),
+            score: req.score,
+        })
+    })
 }
 
 // ---- 7 诉求·隐患 ----
 
-async fn report_categories(State(s): S, headers: HeaderMap) -> Res {
-    device_id(&s, &headers)?;
-    ok(reference(&s, "report_categories")?)
+async fn report_categories(State(s): S, _: Device) -> Res {
+    ok(&reference::<ReportCategories>(&s, "report_categories")?)
 }
 
-async fn submit_report(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
-    let device = device_id(&s, &headers)?;
-    let key = idempotency_key(&headers)?;
-    let resident = resident(&s, &headers)?;
-    let req: ReportRequest = json_body(&headers, &body)?;
+async fn submit_report(
+    State(s): S,
+    device: Device,
+    key: IdempotencyKey,
+    resident: Option<Resident>,
+    Body(req): Body<ReportRequest>,
+) -> Res {
     check_len("location", &req.location, 1, 200)?;
     check_len("description", &req.description, 1, 2000)?;
     if let Some(p) = &req.contact_phone {
         check_phone(p)?;
     }
-    let cats: ReportCategories =
-        serde_json::from_value(reference(&s, "report_categories")?).expect("seeded");
+    let cats: ReportCategories = reference(&s, "report_categories")?;
     let Some(cat) = cats
         .categories
         .into_iter()
@@ -1022,9 +1057,12 @@ async fn submit_report(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
             "No such category for this kind of report",
         ));
     };
-    let owner = if req.anonymous { None } else { resident };
-    let request = serde_json::to_value(&req).expect("json");
-    idempotent(&s, &device, &key, "reports", &request, |conn| {
+    let owner = if req.anonymous {
+        None
+    } else {
+        resident.map(|r| r.id_number)
+    };
+    idempotent(&s, &device, &key, "reports", &req, |conn| {
         let prefix = match req.kind {
             ReportKind::Appeal => Text::new("诉求", "Appeal"),
             ReportKind::Hazard => Text::new("隐患", "Hazard"),
@@ -1033,24 +1071,24 @@ async fn submit_report(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
             zh: format!("{}：{}", prefix.zh, cat.name.zh),
             en: format!("{}: {}", prefix.en, cat.name.en),
         };
-        new_case(conn, owner.as_deref(), "report", &title, &request)
+        new_case(conn, owner.as_deref(), "report", &title, &req)
     })
 }
 
 // ---- 8 民政救助 ----
 
-async fn programs(State(s): S, headers: HeaderMap) -> Res {
-    device_id(&s, &headers)?;
-    ok(reference(&s, "programs")?)
+async fn programs(State(s): S, _: Device) -> Res {
+    ok(&reference::<AssistancePrograms>(&s, "programs")?)
 }
 
+/// The eligibility verdict and the program's name.
 fn assess(
     s: &SimState,
     id: &str,
     program: &str,
     size: u32,
     income: i64,
-) -> Result<Value, ApiError> {
+) -> Result<(Eligibility, Text), ApiError> {
     if !(1..=20).contains(&size) {
         return Err(ApiError::bad_request("household_size must be 1 to 20"));
     }
@@ -1059,8 +1097,7 @@ fn assess(
             "monthly_income_fen must be 0 to 100000000",
         ));
     }
-    let programs: AssistancePrograms =
-        serde_json::from_value(reference(s, "programs")?).expect("seeded");
+    let programs: AssistancePrograms = reference(s, "programs")?;
     let Some(p) = programs.programs.into_iter().find(|p| p.code == program) else {
         return Err(ApiError::not_found(
             "unknown_program",
@@ -1082,59 +1119,59 @@ fn assess(
     if p.code == "heating" && age < 60 {
         reasons.push(Text::new("需年满60周岁", "Applicants must be 60 or over"));
     }
-    Ok(
-        json!({"program": p.code, "eligible": reasons.is_empty(), "reasons": reasons, "name": p.name}),
-    )
+    let verdict = Eligibility {
+        eligible: reasons.is_empty(),
+        program: p.code,
+        reasons,
+    };
+    Ok((verdict, p.name))
 }
 
-async fn eligibility(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
-    device_id(&s, &headers)?;
-    let id = require_resident(&s, &headers)?;
-    let req: EligibilityRequest = json_body(&headers, &body)?;
-    let mut v = assess(
+async fn eligibility(
+    State(s): S,
+    _: Device,
+    r: Resident,
+    Body(req): Body<EligibilityRequest>,
+) -> Res {
+    let (verdict, _) = assess(
         &s,
-        &id,
+        &r.id_number,
         &req.program,
         req.household_size,
         req.monthly_income_fen,
     )?;
-    v.as_object_mut().expect("object").remove("name");
-    ok(v)
+    ok(&verdict)
 }
 
-async fn assistance_application(State(s): S, headers: HeaderMap, body: Bytes) -> Res {
-    let device = device_id(&s, &headers)?;
-    let key = idempotency_key(&headers)?;
-    let id = require_resident(&s, &headers)?;
-    let req: AssistanceApplicationRequest = json_body(&headers, &body)?;
+async fn assistance_application(
+    State(s): S,
+    device: Device,
+    key: IdempotencyKey,
+    r: Resident,
+    Body(req): Body<AssistanceApplicationRequest>,
+) -> Res {
     check_phone(&req.phone)?;
-    let v = assess(
+    let (verdict, name) = assess(
         &s,
-        &id,
+        &r.id_number,
         &req.program,
         req.household_size,
         req.monthly_income_fen,
     )?;
-    if v["eligible"] != json!(true) {
+    if !verdict.eligible {
         return Err(ApiError::unprocessable(
             "not_eligible",
             "The household does not meet this program's conditions",
         ));
     }
-    let name: Text = serde_json::from_value(v["name"].clone()).unwrap_or_default();
     let title = Text {
         zh: format!("{}申请", name.zh),
         en: format!("{} application", name.en),
     };
-    let request = serde_json::to_value(&req).expect("json");
-    idempotent(
-        &s,
-        &device,
-        &key,
-        "assistance/applications",
-        &request,
-        |conn| new_case(conn, Some(&id), "assistance", &title, &request),
-    )
+    let route = "assistance/applications";
+    idempotent(&s, &device, &key, route, &req, |conn| {
+        new_case(conn, Some(&r.id_number), "assistance", &title, &req)
+    })
 }
 
 // ---- Guides ----
@@ -1146,13 +1183,11 @@ struct GuideQuery {
     q: String,
 }
 
-async fn guides(State(s): S, headers: HeaderMap, RawQuery(q): RawQuery) -> Res {
-    device_id(&s, &headers)?;
-    let q: GuideQuery = query(q)?;
+async fn guides(State(s): S, _: Device, Query(q): Query<GuideQuery>) -> Res {
     check_len("q", &q.q, 0, 50)?;
-    let all: GuideList = serde_json::from_value(reference(&s, "guides")?).expect("seeded");
+    let all: GuideList = reference(&s, "guides")?;
     let needle = q.q.to_lowercase();
-    let hits: Vec<Guide> = all
+    let guides = all
         .guides
         .into_iter()
         .filter(|g| {
@@ -1162,5 +1197,5 @@ async fn guides(State(s): S, headers: HeaderMap, RawQuery(q): RawQuery) -> Res {
                     .any(|t| t.to_lowercase().contains(&needle))
         })
         .collect();
-    ok(json!({"guides": hits}))
+    ok(&GuideList { guides })
 }

@@ -200,6 +200,12 @@ fn advance(conn: &Connection) -> rusqlite::Result<()> {
 
 // ---- Problems ----
 
+// What the problem and typed answers, and the extractors below, use.
+use crate::cloud::api::Problem;
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::Serialize;
+
 /// An RFC 9457 refusal with a machine `code`.
 #[derive(Debug)]
 pub struct ApiError {
@@ -225,16 +231,19 @@ impl ApiError {
     pub fn unprocessable(code: &'static str, title: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, title)
     }
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "The service had an internal error",
+        )
+    }
 }
 
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
         tracing::error!(error = %e, "simulator database error");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "The service had an internal error",
-        )
+        ApiError::internal()
     }
 }
 
@@ -245,8 +254,15 @@ impl IntoResponse for ApiError {
 }
 
 pub fn problem_response(status: StatusCode, code: &str, title: &str) -> Response {
-    let body = serde_json::json!({"type": "about:blank", "title": title, "status": status.as_u16(), "code": code});
-    let mut r = (status, body.to_string()).into_response();
+    let body = Problem {
+        type_: "about:blank".into(),
+        title: title.into(),
+        status: status.as_u16(),
+        code: code.into(),
+        detail: None,
+    };
+    let text = serde_json::to_string(&body).expect("a problem always serialises");
+    let mut r = (status, text).into_response();
     r.headers_mut().insert(
         "content-type",
         HeaderValue::from_static("application/problem+json"),
@@ -254,11 +270,33 @@ pub fn problem_response(status: StatusCode, code: &str, title: &str) -> Response
     r
 }
 
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
+/// An `application/json` answer from one of the contract's typed structs (`crate::cloud::api`),
+/// the same types the client decodes.
+pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_string(body) {
+        Ok(text) => json_text_response(status, text),
+        Err(e) => {
+            tracing::error!(error = %e, "simulator answer does not serialise");
+            ApiError::internal().into_response()
+        }
+    }
+}
+
+fn json_text_response(status: StatusCode, text: String) -> Response {
+    let mut r = (status, text).into_response();
     r.headers_mut()
         .insert("content-type", HeaderValue::from_static("application/json"));
     r
+}
+
+/// `200 OK` with a typed body.
+pub fn ok<T: Serialize>(body: &T) -> Result<Response, ApiError> {
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// `201 Created` with a typed body.
+pub fn created<T: Serialize>(body: &T) -> Result<Response, ApiError> {
+    Ok(json_response(StatusCode::CREATED, body))
 }
 
 pub async fn fault_layer(
@@ -287,9 +325,27 @@ pub async fn fault_layer(
     }
 }
 
-// ---- Request helpers ----
+// ---- Extractors: the preamble every handler shares, written once ----
+//
+// Handlers list them in the order the checks must run (axum runs extractors left to right, the
+// body last): device token, then Idempotency-Key, then resident session, then the JSON body.
 
-pub fn device_id(state: &SimState, headers: &HeaderMap) -> Result<String, ApiError> {
+/// The enrolled device behind `Authorization: Bearer <device token>`; `401 unauthorized` otherwise.
+#[derive(Debug, Clone)]
+pub struct Device(pub String);
+
+impl FromRequestParts<Arc<SimState>> for Device {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<SimState>,
+    ) -> Result<Self, ApiError> {
+        device_id(state, &parts.headers).map(Device)
+    }
+}
+
+fn device_id(state: &SimState, headers: &HeaderMap) -> Result<String, ApiError> {
     let unauthorized = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -312,8 +368,47 @@ pub fn device_id(state: &SimState, headers: &HeaderMap) -> Result<String, ApiErr
     .ok_or_else(unauthorized)
 }
 
+/// The resident behind a live `X-Resident-Session`. As an extractor it is required
+/// (`401 session_required` without the header); `Option<Resident>` is for the operations whose
+/// contract makes the session optional. Either way a header naming a dead or unknown session is
+/// `401 session_invalid`.
+#[derive(Debug, Clone)]
+pub struct Resident {
+    pub id_number: String,
+    /// The session token itself (for revoking it).
+    pub token: String,
+}
+
+impl FromRequestParts<Arc<SimState>> for Resident {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<SimState>,
+    ) -> Result<Self, ApiError> {
+        resident(state, &parts.headers)?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "session_required",
+                "This service needs the resident's card (X-Resident-Session)",
+            )
+        })
+    }
+}
+
+impl OptionalFromRequestParts<Arc<SimState>> for Resident {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<SimState>,
+    ) -> Result<Option<Self>, ApiError> {
+        resident(state, &parts.headers)
+    }
+}
+
 /// The resident behind `X-Resident-Session`, if the header is present and the session live.
-pub fn resident(state: &SimState, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+fn resident(state: &SimState, headers: &HeaderMap) -> Result<Option<Resident>, ApiError> {
     let Some(token) = headers.get("x-resident-session") else {
         return Ok(None);
     };
@@ -334,72 +429,104 @@ pub fn resident(state: &SimState, headers: &HeaderMap) -> Result<Option<String>,
         )
         .optional()?;
     match row {
-        Some((id, exp, 0)) if exp > chrono::Utc::now().timestamp() => Ok(Some(id)),
+        Some((id_number, exp, 0)) if exp > chrono::Utc::now().timestamp() => Ok(Some(Resident {
+            id_number,
+            token: token.to_string(),
+        })),
         _ => Err(expired()),
     }
 }
 
-pub fn require_resident(state: &SimState, headers: &HeaderMap) -> Result<String, ApiError> {
-    resident(state, headers)?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "session_required",
-            "This service needs the resident's card (X-Resident-Session)",
-        )
-    })
-}
+/// The `Idempotency-Key` of a creating POST: 1-128 visible ASCII characters, required
+/// (`400 invalid_request` otherwise).
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(pub String);
 
-pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
-    let ct = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !ct.starts_with("application/json") {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send application/json",
-        ));
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()))
+            .map(|k| IdempotencyKey(k.to_string()))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "An Idempotency-Key header (1-128 visible ASCII characters) is required",
+                )
+            })
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("The request body is not valid: {e}")))
 }
 
-pub fn query<T: DeserializeOwned>(raw: Option<String>) -> Result<T, ApiError> {
-    serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(format!("The query is not valid: {e}")))
+/// A JSON request body of the contract's type `T`: `415 unsupported_media_type` unless it is sent
+/// as `application/json`, `400 invalid_request` when it is not JSON or breaks the schema (unknown
+/// fields, wrong types, missing fields: the request types deny what the contract forbids).
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json"));
+        if !json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("The request body cannot be read: {e}")))?;
+        serde_json::from_slice(&bytes)
+            .map(Body)
+            .map_err(|e| ApiError::bad_request(format!("The request body is not valid: {e}")))
+    }
 }
 
-/// Runs `create` once per (device, Idempotency-Key): a repeat with the same key and request
-/// returns the first answer and creates nothing; the same key with another request is refused.
-/// The request's Idempotency-Key; checked before anything else a creating call validates.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
-    headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()))
-        .map(String::from)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "An Idempotency-Key header (1-128 visible ASCII characters) is required",
-            )
-        })
+/// A query string of type `T` (`400 invalid_request` when it does not parse).
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map(Query)
+            .map_err(|e| ApiError::bad_request(format!("The query is not valid: {e}")))
+    }
 }
 
-pub fn idempotent(
+// ---- Idempotent creation ----
+
+/// Runs `create` once per (device, Idempotency-Key) and answers `201` with what it made. A repeat
+/// with the same key and request replays the first answer byte for byte (with
+/// `Idempotent-Replayed: true`) and creates nothing; the same key with another request is
+/// `422 idempotency_key_reused`. `create` runs in a transaction: if it refuses, nothing is kept
+/// and the key stays free.
+pub fn idempotent<Req: Serialize, T: Serialize>(
     state: &SimState,
-    device: &str,
-    key: &str,
+    device: &Device,
+    key: &IdempotencyKey,
     route: &str,
-    request: &serde_json::Value,
-    create: impl FnOnce(&Connection) -> Result<serde_json::Value, ApiError>,
+    request: &Req,
+    create: impl FnOnce(&Connection) -> Result<T, ApiError>,
 ) -> Result<Response, ApiError> {
+    let request = serde_json::to_value(request).map_err(|_| ApiError::internal())?;
     let request_text = format!("{route} {request}");
     let conn = state.conn.lock().expect("db lock");
     let earlier: Option<(String, u16, String)> = conn
         .query_row(
             "SELECT request, status, body FROM idempotency WHERE device_id = ?1 AND key = ?2",
-            params![device, key],
+            params![device.0, key.0],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
@@ -410,21 +537,252 @@ pub fn idempotent(
                 "This Idempotency-Key was used for another request",
             ));
         }
-        let value: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        let mut r = json_response(
+        let mut r = json_text_response(
             StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
-            &value,
+            body,
         );
         r.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
         return Ok(r);
     }
     let tx = conn.unchecked_transaction()?;
-    let value = create(&tx)?;
+    let made = create(&tx)?;
+    let body = serde_json::to_string(&made).map_err(|_| ApiError::internal())?;
     tx.execute(
         "INSERT INTO idempotency VALUES (?1, ?2, ?3, ?4, 201, ?5)",
-        params![device, key, route, request_text, value.to_string()],
+        params![device.0, key.0, route, request_text, body],
     )?;
     tx.commit()?;
-    Ok(json_response(StatusCode::CREATED, &value))
+    Ok(json_text_response(StatusCode::CREATED, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::api::{CaseReceipt, EnrollRequest};
+    use axum::http::Request as HttpRequest;
+
+    fn state() -> Arc<SimState> {
+        let conn = Connection::open_in_memory().expect("sqlite");
+        conn.execute_batch(db::SCHEMA).expect("schema");
+        conn.execute(
+            "INSERT INTO devices VALUES ('kiosk-0001', 'dev_ok', 's', 'm', 't')",
+            [],
+        )
+        .expect("device");
+        let later = chrono::Utc::now().timestamp() + 600;
+        conn.execute(
+            "INSERT INTO sessions VALUES ('rs_live', '110101194001010011', ?1, 0), ('rs_gone', '110101194001010011', ?1, 1), ('rs_old', '110101194001010011', 1, 0)",
+            [later],
+        )
+        .expect("sessions");
+        Arc::new(SimState {
+            conn: Mutex::new(conn),
+            enrollment_code: "E".into(),
+            fault: Mutex::new(Fault::None),
+        })
+    }
+
+    fn parts(headers: &[(&str, &str)]) -> Parts {
+        let mut b = HttpRequest::builder().uri("/v1/x?from=2026-01&to=2026-03");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).expect("request").into_parts().0
+    }
+
+    fn refused<T: std::fmt::Debug>(r: Result<T, ApiError>) -> (u16, &'static str) {
+        let e = r.expect_err("refused");
+        (e.status.as_u16(), e.code)
+    }
+
+    #[tokio::test]
+    async fn device_needs_a_known_bearer_token() {
+        let s = state();
+        let d = Device::from_request_parts(&mut parts(&[("authorization", "Bearer dev_ok")]), &s)
+            .await
+            .expect("known token");
+        assert_eq!(d.0, "kiosk-0001");
+        for h in [
+            &[][..],
+            &[("authorization", "Bearer dev_nope")][..],
+            &[("authorization", "dev_ok")][..],
+            &[("authorization", "Basic dev_ok")][..],
+        ] {
+            let r = Device::from_request_parts(&mut parts(h), &s).await;
+            assert_eq!(refused(r), (401, "unauthorized"), "{h:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn resident_sessions_required_optional_and_invalid() {
+        let s = state();
+        let live = [("x-resident-session", "rs_live")];
+        let r = <Resident as FromRequestParts<_>>::from_request_parts(&mut parts(&live), &s)
+            .await
+            .expect("live session");
+        assert_eq!(
+            (r.id_number.as_str(), r.token.as_str()),
+            ("110101194001010011", "rs_live")
+        );
+        let none = <Resident as FromRequestParts<_>>::from_request_parts(&mut parts(&[]), &s).await;
+        assert_eq!(refused(none), (401, "session_required"));
+        let absent =
+            <Option<Resident> as FromRequestParts<_>>::from_request_parts(&mut parts(&[]), &s)
+                .await
+                .expect("no header is fine where the session is optional");
+        assert!(absent.is_none());
+        for token in ["rs_gone", "rs_old", "rs_unknown"] {
+            let h = [("x-resident-session", token)];
+            let r = <Resident as FromRequestParts<_>>::from_request_parts(&mut parts(&h), &s).await;
+            assert_eq!(refused(r), (401, "session_invalid"), "{token}");
+            let r =
+                <Option<Resident> as FromRequestParts<_>>::from_request_parts(&mut parts(&h), &s)
+                    .await;
+            assert_eq!(refused(r), (401, "session_invalid"), "optional, {token}");
+        }
+    }
+
+    #[tokio::test]
+    async fn idempotency_keys_are_1_to_128_visible_ascii() {
+        let long = "k".repeat(128);
+        let too_long = "k".repeat(129);
+        for ok in ["k", "a-b_c.1~!", long.as_str()] {
+            let k = IdempotencyKey::from_request_parts(&mut parts(&[("idempotency-key", ok)]), &())
+                .await
+                .expect(ok);
+            assert_eq!(k.0, ok);
+        }
+        let missing = IdempotencyKey::from_request_parts(&mut parts(&[]), &()).await;
+        assert_eq!(refused(missing), (400, "invalid_request"));
+        for bad in ["", "a b", too_long.as_str()] {
+            let r =
+                IdempotencyKey::from_request_parts(&mut parts(&[("idempotency-key", bad)]), &())
+                    .await;
+            assert_eq!(refused(r), (400, "invalid_request"), "{bad:?}");
+        }
+    }
+
+    async fn body(ct: Option<&str>, text: &str) -> Result<Body<EnrollRequest>, ApiError> {
+        let mut b = HttpRequest::builder()
+            .method("POST")
+            .uri("/v1/devices/enroll");
+        if let Some(ct) = ct {
+            b = b.header("content-type", ct);
+        }
+        let req = b
+            .body(axum::body::Body::from(text.to_string()))
+            .expect("request");
+        Body::<EnrollRequest>::from_request(req, &()).await
+    }
+
+    #[tokio::test]
+    async fn bodies_must_be_json_of_the_contract_type() {
+        let good = r#"{"enrollment_code": "E", "serial": "s", "model": "m"}"#;
+        let Body(req) = body(Some("application/json; charset=utf-8"), good)
+            .await
+            .expect("valid");
+        assert_eq!(req.serial, "s");
+        assert_eq!(
+            refused(body(None, good).await),
+            (415, "unsupported_media_type")
+        );
+        assert_eq!(
+            refused(body(Some("text/plain"), good).await),
+            (415, "unsupported_media_type")
+        );
+        for bad in [
+            "{",
+            "[]",
+            r#"{"enrollment_code": "E", "serial": "s"}"#,
+            r#"{"enrollment_code": "E", "serial": "s", "model": "m", "extra": 1}"#,
+            r#"{"enrollment_code": 1, "serial": "s", "model": "m"}"#,
+        ] {
+            assert_eq!(
+                refused(body(Some("application/json"), bad).await),
+                (400, "invalid_request"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn queries_parse_or_are_refused() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        struct Range {
+            from: String,
+            to: String,
+        }
+        let Query(r) = Query::<Range>::from_request_parts(&mut parts(&[]), &())
+            .await
+            .expect("parses");
+        assert_eq!((r.from.as_str(), r.to.as_str()), ("2026-01", "2026-03"));
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        struct Other {
+            #[allow(dead_code)]
+            q: String,
+        }
+        let r = Query::<Other>::from_request_parts(&mut parts(&[]), &()).await;
+        assert_eq!(refused(r), (400, "invalid_request"));
+    }
+
+    #[test]
+    fn a_repeated_key_replays_the_first_answer_and_creates_nothing() {
+        let s = state();
+        let device = Device("kiosk-0001".into());
+        let key = IdempotencyKey("k1".into());
+        let runs = std::cell::Cell::new(0);
+        let create = |conn: &Connection| -> Result<CaseReceipt, ApiError> {
+            runs.set(runs.get() + 1);
+            let n = db::next_counter(conn, "case")?;
+            Ok(CaseReceipt {
+                case_no: format!("BM{n}"),
+                query_code: "Q".into(),
+            })
+        };
+        let body_of = |r: Response| {
+            let replayed = r.headers().contains_key("idempotent-replayed");
+            let status = r.status();
+            let bytes = futures_body(r);
+            (status, replayed, bytes)
+        };
+        let first = idempotent(&s, &device, &key, "route", &("a", 1), create).expect("created");
+        let again = idempotent(&s, &device, &key, "route", &("a", 1), create).expect("replayed");
+        assert_eq!(runs.get(), 1, "created once");
+        let (st1, rep1, b1) = body_of(first);
+        let (st2, rep2, b2) = body_of(again);
+        assert_eq!((st1, rep1), (StatusCode::CREATED, false));
+        assert_eq!((st2, rep2), (StatusCode::CREATED, true));
+        assert_eq!(b1, b2, "the first answer, byte for byte");
+        let receipt: CaseReceipt = serde_json::from_slice(&b1).expect("a CaseReceipt");
+        assert_eq!(receipt.case_no, "BM1");
+
+        let other = idempotent(&s, &device, &key, "route", &("b", 2), create);
+        assert_eq!(refused(other), (422, "idempotency_key_reused"));
+        // Another device may use the same key for itself.
+        let d2 = Device("kiosk-0002".into());
+        idempotent(&s, &d2, &key, "route", &("b", 2), create).expect("its own key space");
+        // A refusal keeps nothing: the key stays free.
+        let k2 = IdempotencyKey("k2".into());
+        let refuse = |_: &Connection| -> Result<CaseReceipt, ApiError> {
+            Err(ApiError::unprocessable("not_eligible", "no"))
+        };
+        assert_eq!(
+            refused(idempotent(&s, &device, &k2, "route", &(), refuse)),
+            (422, "not_eligible")
+        );
+        idempotent(&s, &device, &k2, "route", &(), create).expect("key still free");
+        assert_eq!(runs.get(), 3);
+    }
+
+    fn futures_body(r: Response) -> Vec<u8> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(axum::body::to_bytes(r.into_body(), usize::MAX))
+            .expect("body")
+            .to_vec()
+    }
 }

@@ -4,7 +4,6 @@
 use crate::cloud::api::*;
 use chrono::{Duration, Local};
 use rusqlite::{params, Connection};
-use serde_json::json;
 
 pub const HALL_ID: &str = "chenghua-jianshelu"; // Site::example().hall_id
 
@@ -55,6 +54,180 @@ pub fn catalog() -> Catalog {
     }
 }
 
+fn t(zh: &str, en: &str) -> Text {
+    Text::new(zh, en)
+}
+
+fn to_json(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).expect("seed data serialises")
+}
+
+pub fn report_categories() -> ReportCategories {
+    let c = |code: &str, kind: ReportKind, zh: &str, en: &str| ReportCategory {
+        code: code.into(),
+        kind,
+        name: t(zh, en),
+    };
+    use ReportKind::{Appeal, Hazard};
+    ReportCategories {
+        categories: vec![
+            c("noise", Appeal, "噪声扰民", "Noise nuisance"),
+            c("property", Appeal, "物业管理", "Property management"),
+            c("sanitation", Appeal, "环境卫生", "Sanitation"),
+            c("public_service", Appeal, "政务服务", "Public services"),
+            c("fire", Hazard, "消防隐患", "Fire hazard"),
+            c("gas", Hazard, "燃气隐患", "Gas hazard"),
+            c("structure", Hazard, "房屋安全", "Building safety"),
+            c("road", Hazard, "道路设施", "Roads and facilities"),
+        ],
+    }
+}
+
+pub fn certificate_types() -> HouseholdCertificateTypes {
+    let ty = |code: &str, name: Text, materials: Vec<Text>, processing_days: u32| {
+        HouseholdCertificateType {
+            code: code.into(),
+            name,
+            materials,
+            fee_fen: 0,
+            processing_days,
+        }
+    };
+    let id_card = || t("居民身份证", "Resident ID card");
+    HouseholdCertificateTypes {
+        types: vec![
+            ty(
+                "residence_permit",
+                t("居住证办理", "Residence permit"),
+                vec![
+                    id_card(),
+                    t(
+                        "租房合同或房产证明",
+                        "Tenancy agreement or proof of ownership",
+                    ),
+                ],
+                15,
+            ),
+            ty(
+                "residence_permit_renewal",
+                t("居住证签注", "Residence permit renewal"),
+                vec![t("居住证", "Residence permit")],
+                1,
+            ),
+            ty(
+                "household_proof",
+                t("户籍证明", "Household registration certificate"),
+                vec![id_card()],
+                3,
+            ),
+            ty(
+                "household_transfer",
+                t("户口迁入", "Household registration transfer"),
+                vec![
+                    id_card(),
+                    t("户口簿", "Household register"),
+                    t("准予迁入证明", "Transfer approval"),
+                ],
+                20,
+            ),
+        ],
+    }
+}
+
+pub fn programs() -> AssistancePrograms {
+    let p = |code: &str, name: Text, description: Text, income_limit_fen: i64| AssistanceProgram {
+        code: code.into(),
+        name,
+        description,
+        income_limit_fen,
+    };
+    AssistancePrograms {
+        programs: vec![
+            p(
+                "dibao",
+                t("最低生活保障", "Minimum living allowance (dibao)"),
+                t(
+                    "家庭人均月收入低于当地低保标准的家庭",
+                    "Households whose monthly income per person is below the local dibao line",
+                ),
+                110_000,
+            ),
+            p(
+                "temporary",
+                t("临时救助", "Temporary assistance"),
+                t(
+                    "因突发事件导致基本生活暂时困难的家庭",
+                    "Households in temporary hardship after an emergency",
+                ),
+                220_000,
+            ),
+            p(
+                "elderly_subsidy",
+                t("高龄津贴", "Advanced-age allowance"),
+                t(
+                    "80周岁以上户籍老年人",
+                    "Registered residents aged 80 and over",
+                ),
+                100_000_000,
+            ),
+            p(
+                "heating",
+                t("冬季取暖补贴", "Winter heating subsidy"),
+                t(
+                    "60周岁以上低收入老年人家庭",
+                    "Low-income households with members aged 60 and over",
+                ),
+                300_000,
+            ),
+        ],
+    }
+}
+
+pub fn guides() -> GuideList {
+    let g = |id: &str, title: Text, summary: Text, materials: Vec<Text>, window: &str| Guide {
+        id: id.into(),
+        title,
+        summary,
+        materials,
+        window: window.into(),
+    };
+    let id_card = || t("居民身份证", "Resident ID card");
+    GuideList {
+        guides: vec![
+            g(
+                "g-residence-permit",
+                t("居住证办理指南", "Applying for a residence permit"),
+                t(
+                    "在本地居住半年以上，符合稳定就业、稳定住所、连续就读条件之一的，可申领居住证。",
+                    "Residents living here for six months with stable work, housing or schooling may apply.",
+                ),
+                vec![id_card(), t("住所证明", "Proof of address")],
+                "B 区 3 号窗口",
+            ),
+            g(
+                "g-pension",
+                t("养老保险待遇领取", "Claiming a pension"),
+                t(
+                    "达到法定退休年龄且累计缴费满15年的参保人员可申领。",
+                    "Insured people at retirement age with 15 years of contributions may claim.",
+                ),
+                vec![t("社会保障卡", "Social security card")],
+                "A 区 1 号窗口",
+            ),
+            g(
+                "g-dibao",
+                t("低保申请", "Applying for dibao"),
+                t(
+                    "向户籍所在地街道提出申请，经入户调查、民主评议和公示后审批。",
+                    "Apply at your street office; a home visit, review and public notice follow.",
+                ),
+                vec![id_card(), t("收入证明", "Proof of income")],
+                "C 区 2 号窗口",
+            ),
+        ],
+    }
+}
+
 fn now8() -> chrono::DateTime<chrono::FixedOffset> {
     Local::now().with_timezone(&super::http::CST)
 }
@@ -65,75 +238,17 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     let tx = conn.unchecked_transaction()?;
-    let put = |kind: &str, v: serde_json::Value| {
+    let put = |kind: &str, text: String| {
         tx.execute(
             "INSERT INTO reference(kind, json) VALUES (?1, ?2)",
-            params![kind, v.to_string()],
+            params![kind, text],
         )
     };
-    put("catalog", serde_json::to_value(catalog()).expect("json"))?;
-    put(
-        "report_categories",
-        json!({"categories": [
-            {"code": "noise", "kind": "appeal", "name": {"zh": "噪声扰民", "en": "Noise nuisance"}},
-            {"code": "property", "kind": "appeal", "name": {"zh": "物业管理", "en": "Property management"}},
-            {"code": "sanitation", "kind": "appeal", "name": {"zh": "环境卫生", "en": "Sanitation"}},
-            {"code": "public_service", "kind": "appeal", "name": {"zh": "政务服务", "en": "Public services"}},
-            {"code": "fire", "kind": "hazard", "name": {"zh": "消防隐患", "en": "Fire hazard"}},
-            {"code": "gas", "kind": "hazard", "name": {"zh": "燃气隐患", "en": "Gas hazard"}},
-            {"code": "structure", "kind": "hazard", "name": {"zh": "房屋安全", "en": "Building safety"}},
-            {"code": "road", "kind": "hazard", "name": {"zh": "道路设施", "en": "Roads and facilities"}}
-        ]}),
-    )?;
-    put(
-        "certificate_types",
-        json!({"types": [
-            {"code": "residence_permit", "name": {"zh": "居住证办理", "en": "Residence permit"},
-             "materials": [{"zh": "居民身份证", "en": "Resident ID card"}, {"zh": "租房合同或房产证明", "en": "Tenancy agreement or proof of ownership"}],
-             "fee_fen": 0, "processing_days": 15},
-            {"code": "residence_permit_renewal", "name": {"zh": "居住证签注", "en": "Residence permit renewal"},
-             "materials": [{"zh": "居住证", "en": "Residence permit"}], "fee_fen": 0, "processing_days": 1},
-            {"code": "household_proof", "name": {"zh": "户籍证明", "en": "Household registration certificate"},
-             "materials": [{"zh": "居民身份证", "en": "Resident ID card"}], "fee_fen": 0, "processing_days": 3},
-            {"code": "household_transfer", "name": {"zh": "户口迁入", "en": "Household registration transfer"},
-             "materials": [{"zh": "居民身份证", "en": "Resident ID card"}, {"zh": "户口簿", "en": "Household register"}, {"zh": "准予迁入证明", "en": "Transfer approval"}],
-             "fee_fen": 0, "processing_days": 20}
-        ]}),
-    )?;
-    put(
-        "programs",
-        json!({"programs": [
-            {"code": "dibao", "name": {"zh": "最低生活保障", "en": "Minimum living allowance (dibao)"},
-             "description": {"zh": "家庭人均月收入低于当地低保标准的家庭", "en": "Households whose monthly income per person is below the local dibao line"},
-             "income_limit_fen": 110000},
-            {"code": "temporary", "name": {"zh": "临时救助", "en": "Temporary assistance"},
-             "description": {"zh": "因突发事件导致基本生活暂时困难的家庭", "en": "Households in temporary hardship after an emergency"},
-             "income_limit_fen": 220000},
-            {"code": "elderly_subsidy", "name": {"zh": "高龄津贴", "en": "Advanced-age allowance"},
-             "description": {"zh": "80周岁以上户籍老年人", "en": "Registered residents aged 80 and over"},
-             "income_limit_fen": 100000000},
-            {"code": "heating", "name": {"zh": "冬季取暖补贴", "en": "Winter heating subsidy"},
-             "description": {"zh": "60周岁以上低收入老年人家庭", "en": "Low-income households with members aged 60 and over"},
-             "income_limit_fen": 300000}
-        ]}),
-    )?;
-    put(
-        "guides",
-        json!({"guides": [
-            {"id": "g-residence-permit", "title": {"zh": "居住证办理指南", "en": "Applying for a residence permit"},
-             "summary": {"zh": "在本地居住半年以上，符合稳定就业、稳定住所、连续就读条件之一的，可申领居住证。",
-                         "en": "Residents living here for six months with stable work, housing or schooling may apply."},
-             "materials": [{"zh": "居民身份证", "en": "Resident ID card"}, {"zh": "住所证明", "en": "Proof of address"}], "window": "B 区 3 号窗口"},
-            {"id": "g-pension", "title": {"zh": "养老保险待遇领取", "en": "Claiming a pension"},
-             "summary": {"zh": "达到法定退休年龄且累计缴费满15年的参保人员可申领。",
-                         "en": "Insured people at retirement age with 15 years of contributions may claim."},
-             "materials": [{"zh": "社会保障卡", "en": "Social security card"}], "window": "A 区 1 号窗口"},
-            {"id": "g-dibao", "title": {"zh": "低保申请", "en": "Applying for dibao"},
-             "summary": {"zh": "向户籍所在地街道提出申请，经入户调查、民主评议和公示后审批。",
-                         "en": "Apply at your street office; a home visit, review and public notice follow."},
-             "materials": [{"zh": "居民身份证", "en": "Resident ID card"}, {"zh": "收入证明", "en": "Proof of income"}], "window": "C 区 2 号窗口"}
-        ]}),
-    )?;
+    put("catalog", to_json(&catalog()))?;
+    put("report_categories", to_json(&report_categories()))?;
+    put("certificate_types", to_json(&certificate_types()))?;
+    put("programs", to_json(&programs()))?;
+    put("guides", to_json(&guides()))?;
 
     let queues = [
         (
@@ -188,29 +303,51 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
             "成都某某餐饮管理有限公司",
         ][n % 3];
         let base = [520000i64, 830000, 460000][n % 3];
-        let account = |kind: &str, v: serde_json::Value| {
+        let account = |kind: &str, text: String| {
             tx.execute(
                 "INSERT INTO accounts VALUES (?1, ?2, ?3)",
-                params![id, kind, v.to_string()],
+                params![id, kind, text],
             )
         };
         let retired = r.age_on(today) >= 60;
         account(
             "social_insurance",
-            json!({"status": if retired {"retired"} else {"contributing"}, "insured_since": "2005-07",
-                   "employer": employer, "contribution_months": 120 + n as u32 * 37, "last_paid_month": "2026-10",
-                   "monthly_base_fen": base, "pension_account_fen": base * 3 + n as i64 * 123_456}),
+            to_json(&SocialInsuranceSummary {
+                status: if retired { "retired" } else { "contributing" }.into(),
+                insured_since: "2005-07".into(),
+                employer: employer.into(),
+                contribution_months: 120 + n as u32 * 37,
+                last_paid_month: "2026-10".into(),
+                monthly_base_fen: base,
+                pension_account_fen: base * 3 + n as i64 * 123_456,
+            }),
         )?;
         account(
             "medical_insurance",
-            json!({"status": "active", "insured_type": if retired {"retired_employee"} else {"employee"},
-                   "balance_fen": 123_456 + n as i64 * 45_678, "year_credited_fen": 240_000, "year_spent_fen": 36_500 + n as i64 * 1_000}),
+            to_json(&MedicalAccount {
+                status: "active".into(),
+                insured_type: if retired {
+                    "retired_employee"
+                } else {
+                    "employee"
+                }
+                .into(),
+                balance_fen: 123_456 + n as i64 * 45_678,
+                year_credited_fen: 240_000,
+                year_spent_fen: 36_500 + n as i64 * 1_000,
+            }),
         )?;
         if n != 3 {
             account(
                 "housing_fund",
-                json!({"account_no_masked": format!("5101********{:04}", 2300 + n), "status": "normal", "employer": employer,
-                       "balance_fen": 4_567_800 + n as i64 * 1_000_000, "monthly_deposit_fen": base / 10 * 2, "last_deposit_month": "2026-10"}),
+                to_json(&HousingFundAccount {
+                    account_no_masked: format!("5101********{:04}", 2300 + n),
+                    status: "normal".into(),
+                    employer: employer.into(),
+                    balance_fen: 4_567_800 + n as i64 * 1_000_000,
+                    monthly_deposit_fen: base / 10 * 2,
+                    last_deposit_month: "2026-10".into(),
+                }),
             )?;
         }
         // Bills: a water and an electricity account per household, one unpaid period each.
