@@ -4,7 +4,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test deps build screenshots
+.PHONY: demo test deps build kiosk lint screenshots
 
 deps:
 	@tests/setup/install-deps.sh
@@ -15,12 +15,23 @@ build: deps
 demo: deps
 	$(CARGO) run --release --bin bianmin -- demo $(ARGS)
 
+# The kiosk's own binary: real backends only, no simulator compiled in (target/kiosk/release/bianmin).
+kiosk: deps
+	$(CARGO) build --release --no-default-features --bin bianmin --target-dir target/kiosk
+
+# Clippy over everything, and over the kiosk build (no `sim` feature) so it keeps compiling.
+lint: deps
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --release -p bianmin --no-default-features --bins -- -D warnings
+
 # Unit, integration and scenario tests (real HTTP on 127.0.0.1, headless UI with the software
-# renderer), then schemathesis against a standalone simulator it starts and stops by PID.
+# renderer), then schemathesis against a standalone simulator it starts and stops by PID, then
+# the lints.
 test: deps
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) test --release --workspace
 	tests/schemathesis/run.sh
+	$(MAKE) --no-print-directory lint
 
 # Regenerates the screenshots in docs/ with `bianmin screenshot`.
 screenshots: build

@@ -100,8 +100,11 @@ pub struct AppOptions {
     pub registry: Registry,
 }
 
+// The printouts, client, log and store are read by scenarios (feature `sim`) only.
+#[cfg_attr(not(feature = "sim"), allow(dead_code))]
 pub struct App {
-    pub runtime: tokio::runtime::Runtime,
+    /// Held for the kiosk's life: dropping it stops every task.
+    _runtime: tokio::runtime::Runtime,
     pub tx: mpsc::UnboundedSender<Command>,
     pub printouts: Arc<Mutex<Vec<Printout>>>,
     pub cloud: CloudClient,
@@ -205,7 +208,7 @@ impl App {
         let log = kiosk.log();
         runtime.spawn(kiosk.run(rx));
         Ok(App {
-            runtime,
+            _runtime: runtime,
             tx,
             printouts,
             cloud,

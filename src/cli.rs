@@ -305,7 +305,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         } => {
             let steps = steps_to(&page, lang)?;
             let work = tempdir_in_data(&data_dir)?;
-            scenario::runner::screenshot_after(
+            scenario::screenshot_after(
                 steps,
                 RunOptions {
                     out_dir: work.join("shots"),

@@ -5,20 +5,20 @@
 //! [`storage`] and the drivers, and pushes a [`view::ViewState`] to the UI through the
 //! [`ui_bridge`]. The UI only raises callbacks on its adapter globals.
 
-pub mod app;
-pub mod card_cli;
+mod app;
+mod card_cli;
 pub mod cli;
 pub mod cloud;
 #[cfg(feature = "sim")]
 pub mod cloud_sim;
 pub mod config;
 #[cfg(feature = "sim")]
-pub mod demo;
-pub mod kiosk;
+mod demo;
+mod kiosk;
 pub mod lang;
 pub mod outbox;
-pub mod outbox_cli;
-pub mod printer_cli;
+mod outbox_cli;
+mod printer_cli;
 pub mod printing;
 #[cfg(feature = "sim")]
 pub mod scenario;
@@ -26,7 +26,7 @@ pub mod services;
 pub mod session;
 pub mod storage;
 pub mod time;
-pub mod ui_bridge;
+mod ui_bridge;
 pub mod view;
 
 pub use lang::Lang;

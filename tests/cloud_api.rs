@@ -596,7 +596,7 @@ async fn the_circuit_opens_after_repeated_failures_and_fails_fast() {
     let sim = sim(&dir).await;
     let (c, e) = enrolled(&sim).await;
     sim.set_fault(Fault::Down);
-    for _ in 0..bianmin::cloud::client::BREAKER_THRESHOLD {
+    for _ in 0..bianmin::cloud::BREAKER_THRESHOLD {
         assert!(matches!(
             c.hall_queues(&e.site.hall_id).await.unwrap_err(),
             CloudError::Unreachable(_)

@@ -68,5 +68,8 @@ fn the_kiosk_refuses_to_start_without_cloud_enrolment_or_printer() {
     let (code, err) = kiosk(&config, &data);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("no display"), "{err}");
-    assert!(!err.contains("demo"), "a real kiosk never falls back to the demo: {err}");
+    assert!(
+        !err.contains("demo"),
+        "a real kiosk never falls back to the demo: {err}"
+    );
 }

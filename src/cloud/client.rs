@@ -85,16 +85,8 @@ impl CloudClient {
         })
     }
 
-    pub fn base_url(&self) -> &str {
-        &self.base
-    }
-
     pub fn set_device_token(&self, token: &str) {
         *self.device_token.lock().expect("token lock") = Some(Zeroizing::new(token.to_string()));
-    }
-
-    pub fn has_device_token(&self) -> bool {
-        self.device_token.lock().expect("token lock").is_some()
     }
 
     /// Whether the cloud answered the last call at all (the offline banner follows this).

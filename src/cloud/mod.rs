@@ -1,10 +1,10 @@
 //! The government service cloud: wire types ([`api`]) and the typed async client ([`client`]).
 
 pub mod api;
-pub mod client;
-pub mod error;
+mod client;
+mod error;
 mod submission;
 
-pub use client::{CallRecord, CloudClient, ResidentToken};
+pub use client::{CallRecord, CloudClient, ResidentToken, BREAKER_THRESHOLD};
 pub use error::CloudError;
 pub use submission::Submission;

@@ -4,7 +4,7 @@
 //! final; 5xx, timeouts and dropped connections retry. Delivered entries keep only the receipt
 //! (case number, query code): the residents' data is deleted.
 
-pub mod seal;
+mod seal;
 
 use crate::cloud::{CloudClient, CloudError, ResidentToken, Submission};
 use crate::storage::{OutboxRow, StorageError, Store};

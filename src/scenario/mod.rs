@@ -3,8 +3,8 @@
 //! page. Elements are found by accessible label, so every scenario is also an accessibility
 //! check. The same runner serves `bianmin screenshot`.
 
-pub mod runner;
-pub mod spec;
+mod runner;
+mod spec;
 
-pub use runner::{run, RunOptions, Transcript};
+pub use runner::{run, screenshot_after, RunOptions, Transcript};
 pub use spec::{Scenario, Step};

@@ -9,6 +9,7 @@ mod cases;
 mod guides;
 mod queue;
 mod reports;
+pub mod shapes;
 
 pub use reports::mask_phone;
 

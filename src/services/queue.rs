@@ -1,11 +1,11 @@
 //! 6 排队取号: pick the business (with people waiting and the expected wait), optionally put a
 //! card on the reader for elderly priority, confirm, get the ticket, and the ticket prints.
 
+use super::shapes::{NotAnswered, Pending};
 use super::{
     Ctx, IdentityNeed, Input, Needs, Next, Notice, Paper, ScreenCtx, Service, ServiceSpec,
 };
 use crate::cloud::api::{HallQueue, Priority, QueueTicket, QueueTicketRequest};
-use crate::outbox::{Delivery, Submitted};
 use crate::printing::templates;
 use crate::session::PageId;
 use crate::time::short_time;
@@ -23,7 +23,8 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pending {
+/// What 重试 does again.
+enum Redo {
     Load,
     Issue,
 }
@@ -33,11 +34,11 @@ pub struct QueueFlow {
     queues: Vec<HallQueue>,
     chosen: Option<HallQueue>,
     priority: Option<Priority>,
-    /// The ticket request in the outbox: its Idempotency-Key is kept across retries, so a ticket
-    /// the cloud issued but whose answer was lost is returned, not issued twice.
-    entry: Option<Submitted<QueueTicketRequest>>,
+    /// The ticket request: its Idempotency-Key is kept across retries, so a ticket the cloud
+    /// issued but whose answer was lost is returned, not issued twice.
+    submission: Pending<QueueTicketRequest>,
     ticket: Option<QueueTicket>,
-    failed: Option<Pending>,
+    failed: Option<Redo>,
     notice: Option<Notice>,
     paper: Paper,
 }
@@ -60,8 +61,8 @@ impl Service for QueueFlow {
             }
             Input::Confirm => self.confirm(ctx).await,
             Input::Retry => match self.failed {
-                Some(Pending::Load) => self.open(ctx).await,
-                Some(Pending::Issue) => self.confirm(ctx).await,
+                Some(Redo::Load) => self.open(ctx).await,
+                Some(Redo::Issue) => self.confirm(ctx).await,
                 None => Next::Stay,
             },
             Input::Print => {
@@ -133,12 +134,12 @@ impl QueueFlow {
                 self.queues = queues;
                 Next::Go(PageId::Form)
             }
-            Err(e) => self.fail(Pending::Load, Notice::cloud(&e)),
+            Err(e) => self.fail(Redo::Load, Notice::cloud(&e)),
         }
     }
 
-    fn fail(&mut self, pending: Pending, notice: Notice) -> Next {
-        self.failed = Some(pending);
+    fn fail(&mut self, redo: Redo, notice: Notice) -> Next {
+        self.failed = Some(redo);
         self.notice = Some(notice);
         Next::Go(PageId::Result)
     }
@@ -148,7 +149,7 @@ impl QueueFlow {
             return Next::Stay;
         };
         if self.chosen.as_ref().map(|c| &c.business) != Some(&q.business) {
-            self.entry = None;
+            self.submission = Pending::default();
         }
         self.chosen = Some(q);
         self.priority = None;
@@ -173,33 +174,22 @@ impl QueueFlow {
         let (Some(q), Some(priority)) = (self.chosen.clone(), self.priority) else {
             return Next::Stay;
         };
-        let entry = match self.entry {
-            Some(e) => e,
-            None => {
-                let req = QueueTicketRequest {
-                    hall_id: ctx.site.hall_id.clone(),
-                    business: q.business.clone(),
-                    priority,
-                };
-                let session = if priority == Priority::Elderly {
-                    ctx.resident.map(|r| &r.token)
-                } else {
-                    None
-                };
-                match ctx.outbox.submit(&req, session) {
-                    Ok(entry) => *self.entry.insert(entry),
-                    Err(e) => {
-                        tracing::error!(error = %e, "ticket request could not be stored");
-                        return self.fail(
-                            Pending::Issue,
-                            Notice::error("error.storage", "error.storage.msg", true),
-                        );
-                    }
-                }
-            }
+        let session = if priority == Priority::Elderly {
+            ctx.resident.map(|r| &r.token)
+        } else {
+            None
         };
-        match ctx.outbox.deliver_now(ctx.cloud, entry).await {
-            Delivery::Answered(ticket) => {
+        let request = QueueTicketRequest {
+            hall_id: ctx.site.hall_id.clone(),
+            business: q.business.clone(),
+            priority,
+        };
+        let delivered = self
+            .submission
+            .deliver(ctx.outbox, ctx.cloud, &request, session)
+            .await;
+        match delivered {
+            Ok(ticket) => {
                 self.failed = None;
                 self.notice = None;
                 let receipt = templates::queue_ticket(ctx.site, &ticket, &q.name, priority, false);
@@ -207,24 +197,13 @@ impl QueueFlow {
                 self.paper.print(ctx.printer, receipt);
                 Next::Go(PageId::Result)
             }
-            Delivery::Later(e) => self.fail(Pending::Issue, Notice::cloud(&e)),
-            Delivery::Refused { error, code } => {
-                // Final: a new attempt (e.g. a standard ticket instead of priority) is a new entry.
-                self.entry = None;
+            // A refusal is final; the next attempt is a new request.
+            Err(NotAnswered::Refused(n)) => {
                 self.failed = None;
-                self.notice = Some(match error {
-                    Some(e) => Notice::cloud(&e),
-                    None => {
-                        tracing::warn!(%code, "ticket request refused");
-                        Notice::error("error.refused", "error.refused.msg", false)
-                    }
-                });
+                self.notice = Some(n);
                 Next::Go(PageId::Result)
             }
-            Delivery::Lost => self.fail(
-                Pending::Issue,
-                Notice::error("error.storage", "error.storage.msg", true),
-            ),
+            Err(other) => self.fail(Redo::Issue, other.notice()),
         }
     }
 }

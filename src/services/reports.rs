@@ -4,13 +4,13 @@
 //! written durably first, then delivered; without a network the resident gets an offline receipt
 //! with a local number, and the report is sent when the network returns.
 
+use super::shapes::{Asked, NotAnswered, Pending, Questions};
 use super::{
     cached, Ctx, IdentityNeed, Input, Needs, Next, Notice, Paper, ScreenCtx, Service, ServiceSpec,
 };
 use crate::cloud::api::{
     CaseReceipt, ReportCategories, ReportCategory, ReportKind, ReportRequest, Text,
 };
-use crate::outbox::{Delivery, Submitted};
 use crate::printing::templates;
 use crate::session::PageId;
 use crate::time::{now_rfc3339, short_time};
@@ -79,9 +79,16 @@ enum Step {
     Text,
     /// Optional contact phone, on the keypad.
     Phone,
+    /// Named or anonymous (only with a card).
     Named,
-    /// The summary before submitting (and the result after it).
-    Confirm,
+}
+
+fn asked(step: Step) -> Asked {
+    match step {
+        Step::Text => Asked::Text,
+        Step::Phone => Asked::Keypad,
+        _ => Asked::Choice,
+    }
 }
 
 /// `13812345678` → `138****5678`.
@@ -102,11 +109,11 @@ enum Done {
     Offline(String, String),
 }
 
+/// The report being put together: the answers, the way through the questions, and once
+/// confirmed, the submission and what came of it.
 #[derive(Debug)]
 pub struct ReportsFlow {
-    step: Step,
-    /// The question the confirm page came from (back returns to it).
-    before_confirm: Step,
+    questions: Questions<Step>,
     categories: Vec<ReportCategory>,
     kind: Option<ReportKind>,
     category: Option<ReportCategory>,
@@ -115,11 +122,7 @@ pub struct ReportsFlow {
     anonymous: bool,
     extra: Option<String>,
     phone: Option<String>,
-    /// Digits typed so far on the keypad.
-    digits: String,
-    phone_error: bool,
-    /// The outbox entry once submitted: a second tap never submits twice.
-    submitted: Option<Submitted<ReportRequest>>,
+    submission: Pending<ReportRequest>,
     done: Option<Done>,
     notice: Option<Notice>,
     paper: Paper,
@@ -128,8 +131,7 @@ pub struct ReportsFlow {
 impl Default for ReportsFlow {
     fn default() -> Self {
         ReportsFlow {
-            step: Step::Kind,
-            before_confirm: Step::Kind,
+            questions: Questions::new(Step::Kind, asked),
             categories: Vec::new(),
             kind: None,
             category: None,
@@ -138,9 +140,7 @@ impl Default for ReportsFlow {
             anonymous: true,
             extra: None,
             phone: None,
-            digits: String::new(),
-            phone_error: false,
-            submitted: None,
+            submission: Pending::default(),
             done: None,
             notice: None,
             paper: Paper::default(),
@@ -154,15 +154,20 @@ impl Service for ReportsFlow {
         match input {
             Input::Open => self.open(ctx).await,
             Input::Choose(id) => self.choose(&id),
-            Input::Key(k) => self.key(&k),
-            Input::Submit(v) => self.submit_input(ctx, &v),
-            Input::Skip => self.skip_input(ctx),
+            Input::Key(k) => self.questions.key(&k, 11),
+            Input::Submit(v) => self.answer(ctx, &v),
+            Input::Skip => {
+                if self.questions.current() == Step::Phone {
+                    self.questions.clear_digits();
+                }
+                self.answer(ctx, "")
+            }
             Input::Confirm | Input::Retry => self.confirm(ctx).await,
             Input::Print => {
                 self.paper.reprint(ctx.printer);
                 Next::Stay
             }
-            Input::Back => self.back(),
+            Input::Back => self.questions.back(),
             other => other.ignored(),
         }
     }
@@ -170,13 +175,7 @@ impl Service for ReportsFlow {
     fn screen(&self, s: &ScreenCtx<'_>) -> FlowView {
         let mut v = FlowView::default();
         let choice = |id: &str, title: &str| ChoiceView::new(id, title);
-        // The confirm page keeps the question it came from behind it.
-        let shown = if self.step == Step::Confirm {
-            self.before_confirm
-        } else {
-            self.step
-        };
-        match shown {
+        match self.questions.current() {
             Step::Kind => {
                 v.form.title = "report.kind".into();
                 v.form.hint = "report.kind.hint".into();
@@ -204,6 +203,7 @@ impl Service for ReportsFlow {
                     })
                     .collect();
             }
+            // The choice page behind the input page keeps the last question asked on it.
             Step::Phrase | Step::Text | Step::Phone => {
                 v.form.title = "report.phrase".into();
                 v.form.hint = "report.phrase.hint".into();
@@ -213,7 +213,7 @@ impl Service for ReportsFlow {
                     .map(|p| choice(p.1, p.1))
                     .collect();
             }
-            Step::Named | Step::Confirm => {
+            Step::Named => {
                 v.form.title = "report.named".into();
                 v.form.hint = "report.named.hint".into();
                 v.form.choices = vec![
@@ -222,7 +222,7 @@ impl Service for ReportsFlow {
                 ];
             }
         }
-        match shown {
+        match self.questions.current() {
             Step::Text => {
                 v.input.mode = InputMode::Text;
                 v.input.title = "report.text".into();
@@ -231,14 +231,13 @@ impl Service for ReportsFlow {
             Step::Phone | Step::Named => {
                 v.input.mode = InputMode::Phone;
                 v.input.title = "report.phone".into();
-                v.input.hint = if self.phone_error {
-                    "report.phone.bad"
-                } else {
-                    "report.phone.hint"
-                }
-                .into();
-                v.input.error = self.phone_error;
-                v.input.value = self.digits.clone();
+                v.input.error = self.questions.refused().is_some();
+                v.input.hint = self
+                    .questions
+                    .refused()
+                    .unwrap_or("report.phone.hint")
+                    .into();
+                v.input.value = self.questions.digits().to_string();
             }
             _ => {}
         }
@@ -283,65 +282,50 @@ impl ReportsFlow {
         self.categories = cached::<ReportCategories>(ctx.store, CATEGORIES_CACHE, fetched)
             .map(|c| c.categories)
             .unwrap_or_default();
-        self.step = Step::Kind;
+        self.questions = Questions::new(Step::Kind, asked);
         Next::Go(PageId::Form)
     }
 
     fn choose(&mut self, id: &str) -> Next {
-        match self.step {
+        if self.questions.confirming() {
+            return Next::Stay;
+        }
+        let next = match self.questions.current() {
             Step::Kind => {
                 self.kind = Some(if id == "appeal" {
                     ReportKind::Appeal
                 } else {
                     ReportKind::Hazard
                 });
-                self.step = Step::Category;
+                Step::Category
             }
             Step::Category => {
                 self.category = self.categories.iter().find(|c| c.code == id).cloned();
-                self.step = Step::Place;
+                Step::Place
             }
             Step::Place => {
                 self.place = PLACES.iter().position(|p| p.0 == id);
-                self.step = Step::Phrase;
+                Step::Phrase
             }
             Step::Phrase => {
                 self.phrase = PHRASES.iter().position(|p| p.1 == id);
-                self.step = Step::Text;
-                return Next::Go(PageId::Input);
+                Step::Text
             }
-            Step::Text | Step::Phone | Step::Confirm => return Next::Stay,
             Step::Named => {
                 self.anonymous = id == "anonymous";
-                return self.show_confirm();
+                return self.questions.advance(None);
             }
-        }
-        // Each step is a new question on the same page; "back" returns to the previous one.
-        Next::Go(PageId::Form)
-    }
-
-    /// A key on the phone keypad.
-    fn key(&mut self, key: &str) -> Next {
-        if self.step != Step::Phone {
-            return Next::Stay;
-        }
-        match key {
-            "back" => {
-                self.digits.pop();
-            }
-            "clear" => self.digits.clear(),
-            d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() && self.digits.len() < 11 => {
-                self.digits.push_str(d)
-            }
-            _ => {}
-        }
-        self.phone_error = false;
-        Next::Stay
+            Step::Text | Step::Phone => return Next::Stay,
+        };
+        self.questions.advance(Some(next))
     }
 
     /// The input page's answer (empty = skipped).
-    fn submit_input(&mut self, ctx: &mut Ctx<'_>, value: &str) -> Next {
-        match self.step {
+    fn answer(&mut self, ctx: &Ctx<'_>, value: &str) -> Next {
+        if self.questions.confirming() {
+            return Next::Stay;
+        }
+        match self.questions.current() {
             Step::Text => {
                 let text: String = value
                     .trim()
@@ -350,46 +334,26 @@ impl ReportsFlow {
                     .take(200)
                     .collect();
                 self.extra = (!text.is_empty()).then_some(text);
-                self.step = Step::Phone;
-                self.phone_error = false;
-                Next::Stay
+                self.questions.advance(Some(Step::Phone))
             }
             Step::Phone => {
                 let p = value.trim();
                 let mobile =
                     p.len() == 11 && p.starts_with('1') && p.bytes().all(|b| b.is_ascii_digit());
                 if !p.is_empty() && !mobile {
-                    self.phone_error = true;
-                    return Next::Stay;
+                    return self.questions.refuse("report.phone.bad");
                 }
                 self.phone = (!p.is_empty()).then(|| p.to_string());
+                // Naming oneself needs a card; without one the report is anonymous.
                 if ctx.resident.is_some() {
-                    self.step = Step::Named;
-                    Next::Go(PageId::Form)
+                    self.questions.advance(Some(Step::Named))
                 } else {
                     self.anonymous = true;
-                    self.show_confirm()
+                    self.questions.advance(None)
                 }
             }
             _ => Next::Stay,
         }
-    }
-
-    fn skip_input(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        match self.step {
-            Step::Text => self.submit_input(ctx, ""),
-            Step::Phone => {
-                self.digits.clear();
-                self.submit_input(ctx, "")
-            }
-            _ => Next::Stay,
-        }
-    }
-
-    fn show_confirm(&mut self) -> Next {
-        self.before_confirm = self.step;
-        self.step = Step::Confirm;
-        Next::Go(PageId::Confirm)
     }
 
     fn request(&self, site: &crate::cloud::api::Site) -> Option<ReportRequest> {
@@ -470,36 +434,21 @@ impl ReportsFlow {
         let Some(req) = self.request(ctx.site) else {
             return Next::Stay;
         };
-        let entry = match self.submitted {
-            Some(e) => e,
-            None => {
-                let session = if self.anonymous {
-                    None
-                } else {
-                    ctx.resident.map(|r| &r.token)
-                };
-                match ctx.outbox.submit(&req, session) {
-                    Ok(e) => *self.submitted.insert(e),
-                    Err(e) => {
-                        // Nothing was kept: say so plainly rather than pretend.
-                        tracing::error!(error = %e, "report could not be stored");
-                        self.notice = Some(Notice::error(
-                            "report.store_failed",
-                            "report.store_failed.msg",
-                            true,
-                        ));
-                        return Next::Go(PageId::Result);
-                    }
-                }
-            }
+        let session = if self.anonymous {
+            None
+        } else {
+            ctx.resident.map(|r| &r.token)
         };
         // Deliver now if the cloud answers; the outbox worker keeps trying otherwise.
-        let delivery = ctx.outbox.deliver_now(ctx.cloud, entry).await;
+        let delivered = self
+            .submission
+            .deliver(ctx.outbox, ctx.cloud, &req, session)
+            .await;
         let title = self.receipt_title(req.kind);
         let now = now_rfc3339();
         self.notice = None;
-        match delivery {
-            Delivery::Answered(r) => {
+        match delivered {
+            Ok(r) => {
                 let masked = ctx
                     .resident
                     .filter(|_| !self.anonymous)
@@ -509,15 +458,26 @@ impl ReportsFlow {
                 self.paper.print(ctx.printer, receipt);
                 self.done = Some(Done::Accepted(r, now));
             }
-            Delivery::Refused { .. } => {
-                self.notice = Some(Notice::error("error.refused", "error.refused.msg", false));
-            }
-            Delivery::Later(_) | Delivery::Lost => {
-                let local_no = ctx.outbox.local_no(entry).unwrap_or_default();
+            Err(NotAnswered::Later(_)) => {
+                // Kept in the outbox: the resident leaves with its local number.
+                let local_no = self
+                    .submission
+                    .entry()
+                    .and_then(|e| ctx.outbox.local_no(e))
+                    .unwrap_or_default();
                 let receipt = templates::offline_receipt(ctx.site, &title, &local_no, &now);
                 self.paper.print(ctx.printer, receipt);
                 self.done = Some(Done::Offline(local_no, now));
             }
+            Err(NotAnswered::NotStored(_)) => {
+                // Nothing was kept: say so plainly rather than pretend.
+                self.notice = Some(Notice::error(
+                    "report.store_failed",
+                    "report.store_failed.msg",
+                    true,
+                ));
+            }
+            Err(refused) => self.notice = Some(refused.notice()),
         }
         Next::Replace(PageId::Result)
     }
@@ -538,25 +498,6 @@ impl ReportsFlow {
                 en: c.name.en.clone(),
             })
             .unwrap_or_default()
-    }
-
-    /// One question back; the first question leaves the service's page.
-    fn back(&mut self) -> Next {
-        let (previous, next) = match self.step {
-            Step::Kind => return Next::Back,
-            Step::Category => (Step::Kind, Next::Stay),
-            Step::Place => (Step::Category, Next::Stay),
-            Step::Phrase => (Step::Place, Next::Stay),
-            // The previous question is on the choice page.
-            Step::Text => (Step::Phrase, Next::Back),
-            Step::Phone => (Step::Text, Next::Stay),
-            Step::Named => (Step::Phone, Next::Back),
-            // Back from the summary (or the result) to the question before it, on its page.
-            Step::Confirm => (self.before_confirm, Next::Back),
-        };
-        self.step = previous;
-        self.phone_error = false;
-        next
     }
 }
 

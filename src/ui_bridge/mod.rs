@@ -5,7 +5,7 @@
 //! interrupted by a refresh.
 
 #[cfg(feature = "sim")]
-pub mod headless;
+pub(crate) mod headless;
 
 slint::include_modules!();
 
@@ -14,7 +14,7 @@ use crate::services::Input;
 use crate::session::PageId;
 use crate::view::{self, ViewState};
 use crate::Lang;
-use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use std::cell::RefCell;
 use std::rc::Rc;
 use tokio::sync::mpsc::UnboundedSender;
@@ -36,6 +36,7 @@ pub fn page_of(p: PageId) -> Page {
     }
 }
 
+#[cfg(feature = "sim")]
 pub fn page_id(p: Page) -> PageId {
     match p {
         Page::Attract => PageId::Attract,
@@ -339,7 +340,9 @@ pub fn pusher(ui: &AppWindow) -> crate::kiosk::PushView {
 }
 
 /// The tiles' labels as the UI shows them (for scenario taps by service code).
+#[cfg(feature = "sim")]
 pub fn tile_label(ui: &AppWindow, code: &str) -> Option<String> {
+    use slint::Model;
     let tiles = ui.global::<HomeAdapter>().get_tiles();
     let tile = tiles.iter().find(|t| t.code == code)?;
     if !tile.title.is_empty() {
