@@ -192,6 +192,7 @@ impl App {
         let kiosk = Kiosk::new(KioskSetup {
             timing: Timing {
                 page_timeout: Duration::from_secs(opts.config.kiosk.page_timeout_s),
+                elderly_page_timeout: Duration::from_secs(opts.config.kiosk.elderly_page_timeout_s),
                 warning: Duration::from_secs(opts.config.kiosk.warning_s),
             },
             default_lang: opts.config.kiosk.language,

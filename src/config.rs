@@ -108,6 +108,8 @@ pub struct KioskSection {
     pub language: Lang,
     /// Inactivity allowed on one page before the session ends.
     pub page_timeout_s: u64,
+    /// The same in 长辈模式 (elderly residents read and tap more slowly).
+    pub elderly_page_timeout_s: u64,
     /// How long before the end the countdown warning shows.
     pub warning_s: u64,
     pub serial: String,
@@ -121,6 +123,7 @@ impl Default for KioskSection {
             fullscreen: false,
             language: Lang::Zh,
             page_timeout_s: 60,
+            elderly_page_timeout_s: 120,
             warning_s: 20,
             serial: "BM-DEV-0001".into(),
             model: "Bianmin reference kiosk".into(),
@@ -238,6 +241,12 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         if !(10..=3600).contains(&self.kiosk.page_timeout_s) {
             return Err("kiosk.page_timeout_s must be between 10 and 3600".into());
+        }
+        if !(self.kiosk.page_timeout_s..=3600).contains(&self.kiosk.elderly_page_timeout_s) {
+            return Err(
+                "kiosk.elderly_page_timeout_s must be at least kiosk.page_timeout_s and at most 3600"
+                    .into(),
+            );
         }
         if self.kiosk.warning_s >= self.kiosk.page_timeout_s {
             return Err("kiosk.warning_s must be shorter than kiosk.page_timeout_s".into());

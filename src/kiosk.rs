@@ -4,7 +4,7 @@
 //! the [`Registry`] and the [`Service`] interface.
 
 use crate::cloud::api::{Catalog, IdentitySessionRequest, Site};
-use crate::cloud::{CloudClient, CloudError, ResidentToken};
+use crate::cloud::{CloudClient, CloudError, Link, ResidentToken};
 use crate::outbox::Outbox;
 use crate::printing::{PrintService, Unavailable};
 use crate::services::{
@@ -52,6 +52,11 @@ pub struct KioskLog {
 
 pub type PushView = Arc<dyn Fn(ViewState) + Send + Sync>;
 
+/// How long a passing message stays.
+const TOAST_FOR: Duration = Duration::from_secs(10);
+/// How long the big "staff called" sign stays before it shrinks to a line.
+const STAFF_SIGN_FOR: Duration = Duration::from_secs(8);
+
 pub struct KioskSetup {
     pub timing: Timing,
     pub default_lang: Lang,
@@ -92,7 +97,10 @@ pub struct Kiosk {
     notice: Option<Notice>,
     identify_mode: IdentifyMode,
     busy: bool,
-    staff_called_until: Option<Instant>,
+    /// When staff were called in this session.
+    staff_called_at: Option<Instant>,
+    /// A passing message (string key) and when it goes.
+    toast: Option<(&'static str, Instant)>,
     last_pushed: Option<ViewState>,
     log: Arc<Mutex<KioskLog>>,
 }
@@ -115,7 +123,8 @@ impl Kiosk {
             notice: None,
             identify_mode: IdentifyMode::Required,
             busy: false,
-            staff_called_until: None,
+            staff_called_at: None,
+            toast: None,
             last_pushed: None,
             log: Arc::default(),
         }
@@ -157,8 +166,8 @@ impl Kiosk {
 
     fn tick(&mut self) {
         let now = Instant::now();
-        if self.staff_called_until.is_some_and(|t| now >= t) {
-            self.staff_called_until = None;
+        if self.toast.is_some_and(|(_, until)| now >= until) {
+            self.toast = None;
         }
         if self.busy {
             return;
@@ -175,6 +184,7 @@ impl Kiosk {
                     tracing::info!(prompt = ?p, "speak");
                     self.log.lock().expect("log lock").spoken.push(p);
                 }
+                Effect::IdentityEnded => self.identity_ended(),
                 Effect::Wiped(reason) => {
                     // A ticket never delivered while its resident waited is not sent later.
                     if let Err(e) = self.outbox.abandon_online_only() {
@@ -182,6 +192,7 @@ impl Kiosk {
                     }
                     // Dropping the service drops everything it held for this resident.
                     self.active = None;
+                    self.staff_called_at = None;
                     self.opened = None;
                     self.notice = None;
                     self.log.lock().expect("log lock").wipes.push(reason);
@@ -189,6 +200,45 @@ impl Kiosk {
                 }
             }
         }
+    }
+
+    /// The card was pulled mid-session. A service that needs no card goes on (told, so it can
+    /// drop what the card gave it); otherwise the session ends. Either way the resident is told.
+    fn identity_ended(&mut self) {
+        // Mid-way through a service that needs no card, what the resident has put together is
+        // kept; at home, on a result (the paper is out: pulling the card means "done") or in a
+        // service that needs the card, the session ends.
+        let page = self.engine.page();
+        let keep = self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.spec.needs.identity != IdentityNeed::Required)
+            && matches!(
+                page,
+                PageId::Form | PageId::Input | PageId::Confirm | PageId::Identify
+            );
+        self.audit(
+            "card_removed",
+            if keep {
+                "service_kept"
+            } else {
+                "session_ended"
+            },
+        );
+        if keep {
+            self.show_toast("toast.card_removed.kept");
+            if let Some(a) = self.active.as_mut() {
+                a.service.identity_ended();
+            }
+        } else {
+            let fx = self.engine.wipe(WipeReason::CardRemoved, Instant::now());
+            self.apply(fx);
+            self.show_toast("toast.card_removed.ended");
+        }
+    }
+
+    fn show_toast(&mut self, key: &'static str) {
+        self.toast = Some((key, Instant::now() + TOAST_FOR));
     }
 
     /// Revokes the cloud session without holding up the screen; a failure is logged, and the
@@ -245,7 +295,8 @@ impl Kiosk {
                         self.engine.home(now);
                     }
                     UiCommand::CallStaff => {
-                        self.staff_called_until = Some(now + Duration::from_secs(8));
+                        // Help is on its way until the session ends: the sign stays up.
+                        self.staff_called_at.get_or_insert(now);
                         self.log.lock().expect("log lock").staff_calls += 1;
                         self.audit("call_staff", self.engine.page().name());
                     }
@@ -311,6 +362,14 @@ impl Kiosk {
                 self.apply(fx);
                 self.audit("card_inserted", card_type);
                 if expired {
+                    if self.engine.page() == PageId::Identify
+                        && self.identify_mode == IdentifyMode::Optional
+                    {
+                        // The card only added something here: go on without it, and say so.
+                        self.show_toast("toast.card_expired.skip");
+                        self.step(Input::SkipIdentify).await;
+                        return;
+                    }
                     self.show_notice(Notice::error(
                         "error.card_expired",
                         "error.card_expired.msg",
@@ -536,25 +595,43 @@ impl Kiosk {
                 } else {
                     self.engine.countdown(now)
                 },
+                seconds_left: resident.and(self.engine.seconds_left(now)),
                 busy: self.busy,
                 identified: resident.is_some(),
                 greeting_name: resident
                     .map(|r| r.summary.name_masked.clone())
                     .unwrap_or_default(),
                 remind_take_card: self.engine.remind_take_card(),
-                staff_called: self.staff_called_until.is_some(),
-                offline: self.cloud.reachable() == Some(false),
+                staff_called: self
+                    .staff_called_at
+                    .is_some_and(|t| now.duration_since(t) < STAFF_SIGN_FOR),
+                staff_called_min: self
+                    .staff_called_at
+                    .map(|t| (now.duration_since(t).as_secs() / 60) as u32),
+                toast: self.toast.map(|t| t.0).unwrap_or_default().into(),
+                offline: self.cloud.link() == Some(Link::Down),
+                slow: self.cloud.link() == Some(Link::Slow),
                 can_go_back: self.engine.can_go_back(),
                 card_present: self.engine.card_present(),
                 site_name: format!("{} 便民服务中心", self.site.community),
             },
             home: HomeView {
                 tiles: self.tiles(),
+                // A notice is shown only when this kiosk can do what it points to.
                 notice: self
                     .catalog
                     .as_ref()
-                    .and_then(|c| c.notices.first())
-                    .map(|n| format!("{}：{}", n.title.get(lang), n.body.get(lang)))
+                    .and_then(|c| {
+                        c.notices.iter().find(|n| {
+                            n.service
+                                .as_deref()
+                                .is_none_or(|code| self.registry.get(code).is_some())
+                        })
+                    })
+                    .map(|n| {
+                        let colon = if lang == Lang::Zh { "：" } else { ": " };
+                        format!("{}{colon}{}", n.title.get(lang), n.body.get(lang))
+                    })
                     .unwrap_or_default(),
             },
             flow: self.flow_view(),

@@ -172,13 +172,24 @@ pub struct ChromeView {
     pub lang: Lang,
     pub elderly: bool,
     pub landscape: bool,
+    /// The last seconds before the page times out: the warning dialog.
     pub countdown: Option<u32>,
+    /// Seconds before the page times out, shown discreetly while a resident is identified.
+    pub seconds_left: Option<u32>,
     pub busy: bool,
     pub identified: bool,
     pub greeting_name: String,
     pub remind_take_card: bool,
+    /// The big "staff have been called" toast, just after the call.
     pub staff_called: bool,
+    /// Minutes since staff were called, until the session ends.
+    pub staff_called_min: Option<u32>,
+    /// A passing message (a string key), e.g. what happened when the card was pulled.
+    pub toast: String,
+    /// The cloud cannot be reached.
     pub offline: bool,
+    /// The cloud answers too slowly.
+    pub slow: bool,
     pub can_go_back: bool,
     /// A card is on the reader.
     pub card_present: bool,

@@ -163,6 +163,9 @@ pub struct Notice {
     pub id: String,
     pub title: Text,
     pub body: Text,
+    /// The service the notice sends residents to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

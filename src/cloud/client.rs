@@ -41,6 +41,16 @@ impl std::fmt::Debug for ResidentToken {
     }
 }
 
+/// How the cloud answered the last call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Up,
+    /// Connected, but no answer in time.
+    Slow,
+    /// No connection at all.
+    Down,
+}
+
 #[derive(Clone)]
 pub struct CloudClient {
     http: reqwest::Client,
@@ -48,8 +58,8 @@ pub struct CloudClient {
     device_token: Arc<Mutex<Option<Zeroizing<String>>>>,
     timeout: Duration,
     calls: Arc<Mutex<Vec<CallRecord>>>,
-    /// Whether the last call got any HTTP answer (None before the first call).
-    reachable: Arc<Mutex<Option<bool>>>,
+    /// How the last call reached the cloud (None before the first call).
+    link: Arc<Mutex<Option<Link>>>,
     breaker: Arc<Mutex<Breaker>>,
 }
 
@@ -80,7 +90,7 @@ impl CloudClient {
             device_token: Arc::new(Mutex::new(None)),
             timeout,
             calls: Arc::default(),
-            reachable: Arc::default(),
+            link: Arc::default(),
             breaker: Arc::default(),
         })
     }
@@ -89,9 +99,15 @@ impl CloudClient {
         *self.device_token.lock().expect("token lock") = Some(Zeroizing::new(token.to_string()));
     }
 
-    /// Whether the cloud answered the last call at all (the offline banner follows this).
+    /// Whether the cloud answered the last call in time (the offline tiles follow this).
     pub fn reachable(&self) -> Option<bool> {
-        *self.reachable.lock().expect("reachable lock")
+        self.link().map(|l| l == Link::Up)
+    }
+
+    /// How the last call reached the cloud: answered, too slow, or not at all (the banner says
+    /// which).
+    pub fn link(&self) -> Option<Link> {
+        *self.link.lock().expect("link lock")
     }
 
     /// Calls made so far (for transcripts); drained by the caller.
@@ -144,11 +160,13 @@ impl CloudClient {
                 .body(b.to_json());
         }
         let result = self.finish::<T>(req).await;
-        let transport_failure = matches!(
-            &result,
-            Err((_, CloudError::Unreachable(_) | CloudError::Timeout(_)))
-        );
-        *self.reachable.lock().expect("reachable lock") = Some(!transport_failure);
+        let link = match &result {
+            Err((_, CloudError::Unreachable(_))) => Link::Down,
+            Err((_, CloudError::Timeout(_))) => Link::Slow,
+            _ => Link::Up,
+        };
+        let transport_failure = link != Link::Up;
+        *self.link.lock().expect("link lock") = Some(link);
         {
             let mut b = self.breaker.lock().expect("breaker lock");
             if transport_failure {

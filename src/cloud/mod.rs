@@ -5,6 +5,6 @@ mod client;
 mod error;
 mod submission;
 
-pub use client::{CallRecord, CloudClient, ResidentToken, BREAKER_THRESHOLD};
+pub use client::{CallRecord, CloudClient, Link, ResidentToken, BREAKER_THRESHOLD};
 pub use error::CloudError;
 pub use submission::Submission;

@@ -40,17 +40,29 @@ pub fn catalog() -> Catalog {
             ),
             s("assistance", "民政救助", "Social assistance", true),
         ],
-        notices: vec![Notice {
-            id: "n-2026-11-01".into(),
-            title: Text::new(
-                "冬季取暖补贴开始申领",
-                "Winter heating subsidy applications open",
-            ),
-            body: Text::new(
-                "符合条件的老年人家庭可在民政救助中申请，截至12月31日。",
-                "Eligible elderly households can apply under Social assistance until 31 December.",
-            ),
-        }],
+        notices: vec![
+            Notice {
+                id: "n-2026-11-01".into(),
+                title: Text::new(
+                    "冬季取暖补贴开始申领",
+                    "Winter heating subsidy applications open",
+                ),
+                body: Text::new(
+                    "符合条件的老年人家庭可在民政救助中申请，截至12月31日。",
+                    "Eligible elderly households can apply under Social assistance until 31 December.",
+                ),
+                service: Some("assistance".into()),
+            },
+            Notice {
+                id: "n-2026-11-15".into(),
+                title: Text::new("冬季用气安全", "Gas safety in winter"),
+                body: Text::new(
+                    "发现燃气异味、私拉电线等隐患，可在诉求·隐患上报中随时上报。",
+                    "Smell gas or see unsafe wiring? Report it any time under Appeals & hazards.",
+                ),
+                service: Some("reports".into()),
+            },
+        ],
     }
 }
 

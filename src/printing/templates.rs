@@ -47,7 +47,10 @@ pub fn queue_ticket(
         .columns("前面等候 Ahead", format!("{} 人", t.waiting_ahead))
         .columns(
             "预计等候 Wait",
-            format!("约 {} 分钟 min", t.estimated_wait_min),
+            match t.estimated_wait_min {
+                0 => "无需等候 No wait".to_string(),
+                m => format!("约 {m} 分钟 / about {m} min"),
+            },
         )
         .columns("取号时间 Issued", crate::time::short_time(&t.issued_at));
     if priority == Priority::Elderly {

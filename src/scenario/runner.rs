@@ -66,6 +66,7 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
     let mut config = opts.config.clone();
     if let Some(t) = scenario.page_timeout_s {
         config.kiosk.page_timeout_s = t;
+        config.kiosk.elderly_page_timeout_s = t;
         config.kiosk.warning_s = config.kiosk.warning_s.min(t.saturating_sub(1)).max(1);
     }
     if let Some(w) = scenario.warning_s {

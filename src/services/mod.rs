@@ -144,6 +144,10 @@ pub trait Service: Send {
 
     /// The current screen, from the service's own state.
     fn screen(&self, s: &ScreenCtx<'_>) -> FlowView;
+
+    /// The card was pulled and the service goes on without it: drop what the card gave (a
+    /// named report becomes anonymous, an elderly-priority ticket not yet issued a standard one).
+    fn identity_ended(&mut self) {}
 }
 
 /// A service as the registry knows it.
@@ -256,8 +260,9 @@ impl Notice {
             CloudError::Problem(p) if p.code == "invalid_id_number" => {
                 ("error.card_invalid", "error.card_invalid.msg", false)
             }
+            // The cloud answered, with a fault of its own: not the network's doing.
             CloudError::Problem(p) if p.status >= 500 || p.status == 429 => {
-                ("error.unreachable", "error.unreachable.msg", true)
+                ("error.server", "error.server.msg", true)
             }
             CloudError::Problem(_) => ("error.refused", "error.refused.msg", false),
         };

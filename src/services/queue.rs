@@ -73,6 +73,14 @@ impl Service for QueueFlow {
         }
     }
 
+    fn identity_ended(&mut self) {
+        // Elderly priority was the card's; a ticket not yet issued becomes a standard one.
+        if self.ticket.is_none() && self.priority == Some(Priority::Elderly) {
+            self.priority = Some(Priority::Normal);
+            self.submission = Pending::default();
+        }
+    }
+
     fn screen(&self, s: &ScreenCtx<'_>) -> FlowView {
         let mut v = FlowView::default();
         v.identify.mode = IdentifyMode::Optional;
@@ -112,7 +120,13 @@ impl Service for QueueFlow {
             r.kind = ResultKind::Success;
             r.title = "queue.ticket".into();
             r.headline = t.ticket_no.clone();
-            r.message = "queue.ticket.msg".into();
+            // Priority moves an older resident ahead of the people waiting: say so.
+            r.message = if self.priority == Some(Priority::Elderly) {
+                "queue.ticket.priority.msg"
+            } else {
+                "queue.ticket.msg"
+            }
+            .into();
             r.rows = vec![
                 RowView::new("business", s.text(&q.name)),
                 RowView::with_unit("ahead", t.waiting_ahead.to_string(), "people"),

@@ -172,6 +172,17 @@ impl Service for ReportsFlow {
         }
     }
 
+    fn identity_ended(&mut self) {
+        if self.done.is_some() {
+            return;
+        }
+        // Without the card the report can only be anonymous; the named question is skipped.
+        self.anonymous = true;
+        if self.questions.current() == Step::Named && !self.questions.confirming() {
+            self.questions.advance(None);
+        }
+    }
+
     fn screen(&self, s: &ScreenCtx<'_>) -> FlowView {
         let mut v = FlowView::default();
         let choice = |id: &str, title: &str| ChoiceView::new(id, title);

@@ -86,6 +86,9 @@ pub enum Effect {
     /// Revoke the resident's cloud session (`DELETE /v1/identity/sessions/current`).
     RevokeSession(ResidentToken),
     Speak(Prompt),
+    /// The card left mid-session: the identified part is over (identity dropped, session
+    /// revoked), the session goes on without it.
+    IdentityEnded,
     /// The services must drop whatever they held for this resident.
     Wiped(WipeReason),
 }
@@ -93,6 +96,8 @@ pub enum Effect {
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
     pub page_timeout: Duration,
+    /// In 长辈模式: elderly residents read and tap more slowly.
+    pub elderly_page_timeout: Duration,
     pub warning: Duration,
 }
 
@@ -100,6 +105,7 @@ impl Default for Timing {
     fn default() -> Self {
         Timing {
             page_timeout: Duration::from_secs(60),
+            elderly_page_timeout: Duration::from_secs(120),
             warning: Duration::from_secs(20),
         }
     }
@@ -175,6 +181,11 @@ impl SessionEngine {
     pub fn start(&mut self, now: Instant) -> Vec<Effect> {
         self.touch(now);
         if self.page == PageId::Attract {
+            if self.remind_take_card {
+                // Someone new, while the last card is still in the reader.
+                self.remind_take_card = false;
+                self.reset_preferences();
+            }
             self.page = PageId::Home;
             self.back_stack.clear();
             return vec![Effect::Speak(Prompt::Welcome)];
@@ -255,14 +266,33 @@ impl SessionEngine {
         self.resident = Some(session);
     }
 
-    /// The card left the reader. Ends the session if it belonged to one.
+    /// The card left the reader. Mid-session it ends the identified part only: the identity is
+    /// dropped and the cloud session revoked, and the resident may go on with what needs no
+    /// card. After a wipe it ends the reminder, and the next resident starts afresh.
     pub fn card_removed(&mut self, now: Instant) -> Vec<Effect> {
         self.card_present = false;
-        self.remind_take_card = false;
-        if self.resident.is_some() || self.pending_identity.is_some() {
-            return self.wipe(WipeReason::CardRemoved, now);
+        if self.remind_take_card {
+            self.remind_take_card = false;
+            self.reset_preferences();
+            return Vec::new();
         }
-        Vec::new()
+        if self.resident.is_none() && self.pending_identity.is_none() {
+            return Vec::new();
+        }
+        self.touch(now);
+        // Dropping the identity zeroizes its name, number and photo (ZeroizeOnDrop).
+        self.pending_identity = None;
+        let mut fx = Vec::new();
+        if let Some(session) = self.resident.take() {
+            fx.push(Effect::RevokeSession(session.token.clone()));
+        }
+        fx.push(Effect::IdentityEnded);
+        fx
+    }
+
+    fn reset_preferences(&mut self) {
+        self.lang = self.default_lang;
+        self.elderly = false;
     }
 
     /// The resident pressed "finish" (完成/退出).
@@ -270,14 +300,24 @@ impl SessionEngine {
         self.wipe(WipeReason::Finished, now)
     }
 
-    /// Seconds left before the page times out, when the warning should show.
-    pub fn countdown(&self, now: Instant) -> Option<u32> {
+    /// Seconds left before the page times out (`None` on the attract page).
+    pub fn seconds_left(&self, now: Instant) -> Option<u32> {
         if self.page == PageId::Attract {
             return None;
         }
+        let timeout = if self.elderly {
+            self.timing.elderly_page_timeout
+        } else {
+            self.timing.page_timeout
+        };
         let idle = now.saturating_duration_since(self.last_input);
-        let left = self.timing.page_timeout.saturating_sub(idle);
-        (left <= self.timing.warning).then(|| left.as_secs_f64().ceil() as u32)
+        Some(timeout.saturating_sub(idle).as_secs_f64().ceil() as u32)
+    }
+
+    /// Seconds left before the page times out, when the warning should show.
+    pub fn countdown(&self, now: Instant) -> Option<u32> {
+        self.seconds_left(now)
+            .filter(|left| u64::from(*left) <= self.timing.warning.as_secs())
     }
 
     /// Call often (e.g. 4 Hz). Emits the spoken warning once, and wipes on timeout.
@@ -305,14 +345,15 @@ impl SessionEngine {
         self.pending_identity = None;
         self.page = PageId::Attract;
         self.back_stack.clear();
-        self.lang = self.default_lang;
-        self.elderly = false;
         self.warned = false;
         self.last_input = now;
         if self.card_present {
+            // The reminder speaks to the resident who is leaving: in their language and size,
+            // until the card is taken.
             self.remind_take_card = true;
             fx.push(Effect::Speak(Prompt::TakeCard));
         } else {
+            self.reset_preferences();
             fx.push(Effect::Speak(Prompt::Goodbye));
         }
         fx.push(Effect::Wiped(reason));
@@ -409,25 +450,48 @@ mod tests {
     }
 
     #[test]
-    fn timeout_wipes_an_identified_session() {
+    fn timeout_wipes_an_identified_session_and_the_reminder_keeps_its_language() {
         let t0 = Instant::now();
         let mut e = engine(t0);
         e.card_inserted(demo_residents().remove(0), t0);
         e.identified(session(), t0);
         e.set_lang(Lang::En, t0);
-        let fx = e.tick(t0 + Duration::from_secs(60));
+        // An elderly resident is in 长辈模式, with the longer elderly timeout.
+        assert!(e.elderly());
+        assert!(e
+            .tick(t0 + Duration::from_secs(60))
+            .iter()
+            .all(|f| !matches!(f, Effect::Wiped(_))));
+        let fx = e.tick(t0 + Duration::from_secs(120));
         assert!(revoked(&fx));
         assert!(e.resident().is_none());
-        assert_eq!(e.lang(), Lang::Zh, "language resets for the next resident");
-        assert!(!e.elderly());
         assert!(e.remind_take_card(), "card still in the reader");
         assert!(fx
             .iter()
             .any(|f| matches!(f, Effect::Speak(Prompt::TakeCard))));
+        // "Please take your card" speaks to the resident who is leaving.
+        assert_eq!(e.lang(), Lang::En);
+        assert!(e.elderly());
+        e.card_removed(t0 + Duration::from_secs(121));
+        assert_eq!(e.lang(), Lang::Zh, "language resets for the next resident");
+        assert!(!e.elderly());
     }
 
     #[test]
-    fn card_removal_wipes_and_clears_the_reminder() {
+    fn remaining_time_shows_and_elderly_mode_gets_longer() {
+        let t0 = Instant::now();
+        let mut e = engine(t0);
+        assert_eq!(e.seconds_left(t0), None, "nothing counts down on attract");
+        e.start(t0);
+        assert_eq!(e.seconds_left(t0 + Duration::from_secs(15)), Some(45));
+        e.toggle_elderly(t0);
+        assert_eq!(e.seconds_left(t0 + Duration::from_secs(15)), Some(105));
+        assert_eq!(e.countdown(t0 + Duration::from_secs(99)), None);
+        assert_eq!(e.countdown(t0 + Duration::from_secs(100)), Some(20));
+    }
+
+    #[test]
+    fn card_removal_ends_the_identified_part_only() {
         let t0 = Instant::now();
         let mut e = engine(t0);
         let fx = e.card_inserted(demo_residents().remove(0), t0);
@@ -447,12 +511,22 @@ mod tests {
         e.go(PageId::Form, t0);
         let fx = e.card_removed(t0);
         assert!(revoked(&fx));
-        assert!(fx
-            .iter()
-            .any(|f| matches!(f, Effect::Wiped(WipeReason::CardRemoved))));
-        assert_eq!(e.page(), PageId::Attract);
+        assert!(fx.iter().any(|f| matches!(f, Effect::IdentityEnded)));
+        assert!(!fx.iter().any(|f| matches!(f, Effect::Wiped(_))));
+        assert!(e.resident().is_none());
+        assert_eq!(
+            e.page(),
+            PageId::Form,
+            "the session goes on without the card"
+        );
         assert!(!e.remind_take_card());
         assert!(e.card_removed(t0).is_empty(), "removing again does nothing");
+        // The session still ends the one way.
+        let fx = e.finish(t0);
+        assert!(fx
+            .iter()
+            .any(|f| matches!(f, Effect::Wiped(WipeReason::Finished))));
+        assert!(!revoked(&fx), "nothing left to revoke");
     }
 
     #[test]

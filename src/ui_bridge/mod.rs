@@ -91,8 +91,12 @@ fn chrome(ui: &AppWindow, c: &view::ChromeView, lang_changed: bool) {
     app.set_identified(c.identified);
     app.set_greeting_name(c.greeting_name.as_str().into());
     app.set_remind_take_card(c.remind_take_card);
+    app.set_seconds_left(c.seconds_left.map(|s| s as i32).unwrap_or(-1));
     app.set_staff_called(c.staff_called);
+    app.set_staff_called_min(c.staff_called_min.map(|m| m as i32).unwrap_or(-1));
+    app.set_toast(c.toast.as_str().into());
     app.set_offline(c.offline);
+    app.set_slow(c.slow);
     app.set_can_go_back(c.can_go_back);
     app.set_card_present(c.card_present);
     app.set_site_name(c.site_name.as_str().into());
