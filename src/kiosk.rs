@@ -205,18 +205,18 @@ impl Kiosk {
     /// The card was pulled mid-session. A service that needs no card goes on (told, so it can
     /// drop what the card gave it); otherwise the session ends. Either way the resident is told.
     fn identity_ended(&mut self) {
-        // Mid-way through a service that needs no card, what the resident has put together is
-        // kept; at home, on a result (the paper is out: pulling the card means "done") or in a
-        // service that needs the card, the session ends.
-        let page = self.engine.page();
-        let keep = self
-            .active
-            .as_ref()
-            .is_some_and(|a| a.spec.needs.identity != IdentityNeed::Required)
-            && matches!(
-                page,
-                PageId::Form | PageId::Input | PageId::Confirm | PageId::Identify
-            );
+        // Mid-way through a service that can do without the card, what the resident has put
+        // together is kept; at home, on a result, or in a service that needs the card, the
+        // session ends.
+        let midway = matches!(
+            self.engine.page(),
+            PageId::Form | PageId::Input | PageId::Confirm | PageId::Identify
+        );
+        let keep = midway
+            && self
+                .active
+                .as_mut()
+                .is_some_and(|a| a.service.identity_ended());
         self.audit(
             "card_removed",
             if keep {
@@ -227,9 +227,6 @@ impl Kiosk {
         );
         if keep {
             self.show_toast("toast.card_removed.kept");
-            if let Some(a) = self.active.as_mut() {
-                a.service.identity_ended();
-            }
         } else {
             let fx = self.engine.wipe(WipeReason::CardRemoved, Instant::now());
             self.apply(fx);

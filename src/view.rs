@@ -107,6 +107,9 @@ pub use crate::printing::ReceiptImage as Preview;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdentifyView {
     pub mode: IdentifyMode,
+    /// Optional mode: what a card adds, and the way on without one (string keys).
+    pub hint: String,
+    pub skip: String,
 }
 
 /// The shared choice page.

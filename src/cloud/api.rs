@@ -476,6 +476,12 @@ pub struct CaseDetail {
     pub updated_at: String,
     pub history: Vec<CaseEvent>,
     pub rating_allowed: bool,
+    /// Why the case stands where it does (always when rejected or in a special procedure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Text>,
+    /// What the resident can do now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_step: Option<Text>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -15,6 +15,8 @@ CREATE TABLE IF NOT EXISTS tickets (ticket_no TEXT NOT NULL, hall_id TEXT NOT NU
 CREATE TABLE IF NOT EXISTS cases (case_no TEXT PRIMARY KEY, id_number TEXT, title_zh TEXT NOT NULL, title_en TEXT NOT NULL,
     status TEXT NOT NULL, updated_at TEXT NOT NULL, query_code TEXT NOT NULL, kind TEXT NOT NULL, auto_advance INTEGER NOT NULL, payload TEXT);
 CREATE TABLE IF NOT EXISTS case_events (case_no TEXT NOT NULL, status TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS case_notes (case_no TEXT PRIMARY KEY, reason_zh TEXT NOT NULL, reason_en TEXT NOT NULL,
+    next_zh TEXT NOT NULL, next_en TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ratings (case_no TEXT PRIMARY KEY, score INTEGER NOT NULL, comment TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bills (bill_id TEXT PRIMARY KEY, utility TEXT NOT NULL, account TEXT NOT NULL, holder TEXT NOT NULL,
     address TEXT NOT NULL, period TEXT NOT NULL, amount_fen INTEGER NOT NULL, due_date TEXT NOT NULL, status TEXT NOT NULL);

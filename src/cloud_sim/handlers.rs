@@ -133,13 +133,24 @@ fn code(prefix: &str, n: i64) -> String {
     )
 }
 
-/// Short codes residents type: no 0/O or 1/I to confuse them.
-fn query_code() -> String {
+/// Verification codes printed on certificates (typed rarely, scanned mostly): no 0/O or 1/I
+/// to confuse them.
+fn verify_code() -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
     uuid::Uuid::new_v4().as_bytes()[..8]
         .iter()
         .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
         .collect()
+}
+
+/// A case's 查询码: six digits, so a resident can type it on a kiosk's numeric keypad.
+fn query_code() -> String {
+    let n = u32::from_le_bytes(
+        uuid::Uuid::new_v4().as_bytes()[..4]
+            .try_into()
+            .expect("4 bytes"),
+    );
+    format!("{:06}", n % 1_000_000)
 }
 
 fn new_case(
@@ -370,7 +381,7 @@ fn issue_certificate(
 ) -> Result<Certificate, ApiError> {
     let n = next_counter(conn, "certificate")?;
     let no = code("ZM", n);
-    let verify = query_code();
+    let verify = verify_code();
     let cert = Certificate {
         verify_url: format!("https://zwfw.example.gov.cn/verify/{no}?code={verify}"),
         certificate_no: no,
@@ -980,7 +991,20 @@ async fn case(
         [&no],
         |r| r.get::<_, i64>(0),
     )? > 0;
+    let note: Option<(String, String, String, String)> = conn
+        .query_row(
+            "SELECT reason_zh, reason_en, next_zh, next_en FROM case_notes WHERE case_no = ?1",
+            [&no],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let (reason, next_step) = match note {
+        Some((rz, re, nz, ne)) => (Some(Text::new(&rz, &re)), Some(Text::new(&nz, &ne))),
+        None => (None, None),
+    };
     ok(&CaseDetail {
+        reason,
+        next_step,
         rating_allowed: done(summary.status) && !rated,
         case_no: summary.case_no,
         title: summary.title,

@@ -438,7 +438,7 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
                 en,
                 status,
                 at,
-                format!("Q{:05}", 31_000 + i * 7),
+                format!("{:06}", 310_000 + i * 7),
                 *auto as i64
             ],
         )?;
@@ -450,6 +450,28 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
             tx.execute(
                 "INSERT INTO case_events VALUES (?1, ?2, ?3)",
                 params![case_no, status, at],
+            )?;
+        }
+        // The back office says why, and what the resident can do, for the cases that need it.
+        let note = match *status {
+            "rejected" => Some((
+                "家庭人均月收入高于本区最低生活保障标准，暂不符合申请条件。",
+                "The household's monthly income per person is above the district's minimum living standard.",
+                "如家庭收入或人口有变化，可带户口簿和收入证明到B区3号窗口重新申请，或申请临时救助。",
+                "If the household's income or members change, bring the household register and proof of income to window B3 to apply again, or apply for temporary assistance.",
+            )),
+            "special" => Some((
+                "需要迁出地公安机关核实户籍信息，核实期间暂停计时。",
+                "The police of the place of origin must confirm the household record; the clock stops meanwhile.",
+                "无需操作，核实完成后会短信通知您。",
+                "Nothing to do: you will get a text message when it is confirmed.",
+            )),
+            _ => None,
+        };
+        if let Some((rz, re, nz, ne)) = note {
+            tx.execute(
+                "INSERT INTO case_notes VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![case_no, rz, re, nz, ne],
             )?;
         }
     }

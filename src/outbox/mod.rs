@@ -307,6 +307,17 @@ impl Outbox {
             .map(|e| e.1)
     }
 
+    /// The offline receipt number (LX…) a case delivered from this kiosk was given, so the
+    /// resident can tie it to the case number the cloud gave later.
+    pub fn local_no_of_case(&self, case_no: &str) -> Option<String> {
+        self.store
+            .lock()
+            .ok()?
+            .outbox_local_no_of_case(case_no)
+            .ok()
+            .flatten()
+    }
+
     /// (pending, delivered, failed)
     pub fn counts(&self) -> Result<(i64, i64, i64), OutboxError> {
         Ok(self.store.lock().expect("store lock").outbox_counts()?)

@@ -145,9 +145,12 @@ pub trait Service: Send {
     /// The current screen, from the service's own state.
     fn screen(&self, s: &ScreenCtx<'_>) -> FlowView;
 
-    /// The card was pulled and the service goes on without it: drop what the card gave (a
-    /// named report becomes anonymous, an elderly-priority ticket not yet issued a standard one).
-    fn identity_ended(&mut self) {}
+    /// The card was pulled mid-way. Answers whether the service can go on without it, having
+    /// dropped what the card gave (a named report becomes anonymous, an elderly-priority ticket
+    /// not yet issued a standard one); `false` (the default) ends the session.
+    fn identity_ended(&mut self) -> bool {
+        false
+    }
 }
 
 /// A service as the registry knows it.

@@ -73,17 +73,24 @@ impl Service for QueueFlow {
         }
     }
 
-    fn identity_ended(&mut self) {
+    fn identity_ended(&mut self) -> bool {
+        if self.ticket.is_some() {
+            // The ticket is out: pulling the card means "done".
+            return false;
+        }
         // Elderly priority was the card's; a ticket not yet issued becomes a standard one.
-        if self.ticket.is_none() && self.priority == Some(Priority::Elderly) {
+        if self.priority == Some(Priority::Elderly) {
             self.priority = Some(Priority::Normal);
             self.submission = Pending::default();
         }
+        true
     }
 
     fn screen(&self, s: &ScreenCtx<'_>) -> FlowView {
         let mut v = FlowView::default();
         v.identify.mode = IdentifyMode::Optional;
+        v.identify.hint = "identify.hint.queue".into();
+        v.identify.skip = "identify.skip.queue".into();
         v.form.title = "queue.pick".into();
         v.form.hint = "queue.pick.hint".into();
         v.form.choices = self

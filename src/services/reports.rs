@@ -14,7 +14,7 @@ use crate::cloud::api::{
 use crate::printing::templates;
 use crate::session::PageId;
 use crate::time::{now_rfc3339, short_time};
-use crate::view::{ChoiceView, FlowView, InputMode, ResultKind, RowView};
+use crate::view::{ChoiceView, FlowView, InputMode, PrintState, ResultKind, RowView};
 
 pub const SPEC: ServiceSpec = ServiceSpec {
     code: "reports",
@@ -172,15 +172,16 @@ impl Service for ReportsFlow {
         }
     }
 
-    fn identity_ended(&mut self) {
+    fn identity_ended(&mut self) -> bool {
         if self.done.is_some() {
-            return;
+            return false;
         }
         // Without the card the report can only be anonymous; the named question is skipped.
         self.anonymous = true;
         if self.questions.current() == Step::Named && !self.questions.confirming() {
             self.questions.advance(None);
         }
+        true
     }
 
     fn screen(&self, s: &ScreenCtx<'_>) -> FlowView {
@@ -281,6 +282,14 @@ impl Service for ReportsFlow {
                 }
             }
             self.paper.show(&mut v);
+            // No paper: the numbers are only on the screen, so say to keep them.
+            if v.print.state != PrintState::Done && v.print.state != PrintState::None {
+                v.result.message = match done {
+                    Done::Accepted(..) => "report.note_down",
+                    Done::Offline(..) => "report.offline.note_down",
+                }
+                .into();
+            }
         }
         v
     }

@@ -313,6 +313,18 @@ impl Store {
         Ok(())
     }
 
+    /// The offline receipt number of the delivered entry that became `case_no`.
+    pub fn outbox_local_no_of_case(&self, case_no: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT local_no FROM outbox WHERE state = 'delivered' AND json_extract(result_json, '$.case_no') = ?1",
+                [case_no],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// (pending, delivered, failed)
     pub fn outbox_counts(&self) -> Result<(i64, i64, i64), StorageError> {
         let c = |state: &str| -> Result<i64, StorageError> {

@@ -233,11 +233,14 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
         s.set_title(v.flow.service_title.as_str().into());
     }
     if prev.map(|p| &p.flow.identify) != Some(&v.flow.identify) {
-        ui.global::<IdentifyAdapter>()
-            .set_mode(match v.flow.identify.mode {
-                view::IdentifyMode::Required => IdentifyMode::Required,
-                view::IdentifyMode::Optional => IdentifyMode::Optional,
-            });
+        let a = ui.global::<IdentifyAdapter>();
+        let i = &v.flow.identify;
+        a.set_mode(match i.mode {
+            view::IdentifyMode::Required => IdentifyMode::Required,
+            view::IdentifyMode::Optional => IdentifyMode::Optional,
+        });
+        a.set_hint(i.hint.as_str().into());
+        a.set_skip_label(i.skip.as_str().into());
     }
     part!(flow.form, form);
     part!(flow.input, input);
