@@ -254,6 +254,13 @@ impl Driver {
         let mut found = None;
         until(Duration::from_secs(10), || {
             found = self.find(label);
+            if found.is_none() {
+                // Not in sight: a resident would scroll down to it (elements a Flickable has
+                // scrolled out of view are not on the screen at all).
+                for f in ElementHandle::find_by_element_type_name(&self.ui, "Flickable") {
+                    f.scroll(0.0, -120.0);
+                }
+            }
             found.is_some()
         })
         .await;
