@@ -3,6 +3,7 @@
 //! page. Elements are found by accessible label, so every scenario is also an accessibility
 //! check. The same runner serves `bianmin screenshot`.
 
+mod layout;
 mod runner;
 mod spec;
 

@@ -1,6 +1,7 @@
 //! Runs a [`Scenario`] against the real UI in Slint's testing backend (software renderer), with
 //! the kiosk task, the drivers' simulators and the cloud (embedded or named) all real.
 
+use super::layout;
 use super::spec::{Scenario, Step};
 use crate::cloud::CallRecord;
 use crate::cloud_sim::Fault;
@@ -54,8 +55,22 @@ pub struct Transcript {
     pub cloud_calls: Vec<CallRecord>,
     pub printouts: Vec<Printout>,
     pub spoken: Vec<Prompt>,
+    /// What each `check_layout` step found (only steps that found something).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub layout: Vec<LayoutFinding>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+}
+
+/// The problems one `check_layout` step found on one page in one state.
+#[derive(Debug, Serialize, Clone)]
+pub struct LayoutFinding {
+    pub step: usize,
+    pub page: String,
+    /// Language, text size, orientation and the frame's overlays, e.g.
+    /// "en · 长辈模式 · portrait · greeting + offline".
+    pub state: String,
+    pub problems: Vec<String>,
 }
 
 /// Runs the scenario to the end (or its first failed expectation) and writes `transcript.json`
@@ -104,6 +119,7 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
         out_dir: opts.out_dir.clone(),
         screenshot_pages: opts.screenshot_pages,
         config,
+        layout_report: scenario.layout_report,
     };
     {
         let result = result.clone();
@@ -131,6 +147,7 @@ struct Driver {
     out_dir: PathBuf,
     screenshot_pages: bool,
     config: Config,
+    layout_report: bool,
 }
 
 /// Waits on the UI thread without blocking its event loop.
@@ -156,6 +173,8 @@ async fn until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 struct Recorder {
+    layout: Vec<LayoutFinding>,
+    step: usize,
     pages_seen: Vec<String>,
     screenshots: Vec<String>,
     last: Option<PageId>,
@@ -168,6 +187,39 @@ impl Driver {
 
     fn busy(&self) -> bool {
         self.ui.global::<AppState>().get_busy()
+    }
+
+    /// The page's state for layout reports: language, text size, orientation, overlays.
+    fn state(&self, name: &str) -> String {
+        let a = self.ui.global::<AppState>();
+        let mut parts = vec![
+            if a.get_english() { "en" } else { "zh" }.to_string(),
+            if a.get_elderly() { "长辈模式" } else { "normal" }.to_string(),
+            if a.get_landscape() { "landscape" } else { "portrait" }.to_string(),
+        ];
+        let mut frame = Vec::new();
+        if a.get_identified() {
+            frame.push("greeting");
+        }
+        if a.get_offline() {
+            frame.push("offline");
+        }
+        if a.get_staff_called() {
+            frame.push("staff called");
+        }
+        if a.get_countdown() >= 0 {
+            frame.push("countdown");
+        }
+        if a.get_remind_take_card() {
+            frame.push("take card");
+        }
+        if !frame.is_empty() {
+            parts.push(frame.join(" + "));
+        }
+        if !name.is_empty() {
+            parts.push(name.to_string());
+        }
+        parts.join(" · ")
     }
 
     fn all_elements(&self) -> Vec<ElementHandle> {
@@ -203,6 +255,13 @@ impl Driver {
         let mut found = None;
         until(Duration::from_secs(10), || {
             found = self.find(label);
+            if found.is_none() {
+                // Not in sight: a resident would scroll down to it (elements a Flickable has
+                // scrolled out of view are not on the screen at all).
+                for f in ElementHandle::find_by_element_type_name(&self.ui, "Flickable") {
+                    f.scroll(0.0, -120.0);
+                }
+            }
             found.is_some()
         })
         .await;
@@ -248,6 +307,8 @@ impl Driver {
 
     async fn drive(self, scenario: &Scenario) -> Transcript {
         let mut rec = Recorder {
+            layout: Vec::new(),
+            step: 0,
             pages_seen: Vec::new(),
             screenshots: Vec::new(),
             last: None,
@@ -268,6 +329,7 @@ impl Driver {
         if t.failure.is_none() {
             for (i, step) in scenario.steps.iter().enumerate() {
                 let started = Instant::now();
+                rec.step = i + 1;
                 let outcome = self.perform(step, &mut rec).await;
                 self.observe(&mut rec);
                 let ok = outcome.is_ok();
@@ -287,6 +349,7 @@ impl Driver {
             }
         }
         t.ok = t.failure.is_none();
+        t.layout = rec.layout;
         t.pages_seen = rec.pages_seen;
         t.screenshots = rec.screenshots;
         t.cloud_calls = self.demo.app.cloud.take_calls();
@@ -357,6 +420,51 @@ impl Driver {
                     ))
                 } else {
                     Ok(())
+                }
+            }
+            Step::ExpectVisible(s) => {
+                let mut last = String::new();
+                let seen = until(wait, || {
+                    match layout::Snapshot::take(&self.ui).and_then(|snap| snap.expect_visible(s))
+                    {
+                        Ok(()) => true,
+                        Err(e) => {
+                            last = e;
+                            false
+                        }
+                    }
+                })
+                .await;
+                if seen {
+                    Ok(())
+                } else {
+                    Err(format!("{last} (page {})", self.page().name()))
+                }
+            }
+            Step::CheckLayout(name) => {
+                let snap = layout::Snapshot::take(&self.ui)?;
+                let problems = snap.check_layout();
+                if problems.is_empty() {
+                    return Ok(());
+                }
+                let finding = LayoutFinding {
+                    step: rec.step,
+                    page: self.page().name().into(),
+                    state: self.state(name),
+                    problems,
+                };
+                let text = format!(
+                    "{} problem(s) on page {} [{}]:\n  {}",
+                    finding.problems.len(),
+                    finding.page,
+                    finding.state,
+                    finding.problems.join("\n  ")
+                );
+                rec.layout.push(finding);
+                if self.layout_report {
+                    Ok(())
+                } else {
+                    Err(text)
                 }
             }
             Step::ExpectPage(p) => {

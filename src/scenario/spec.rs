@@ -16,6 +16,12 @@ pub enum Step {
     Type(String),
     ExpectText(String),
     ExpectNoText(String),
+    /// The text is on screen and a resident can read it: inside the window, not clipped by an
+    /// ancestor, not cut by its own box, not covered by anything drawn above it.
+    ExpectVisible(String),
+    /// Every text on the page is readable and overlaps nothing it does not belong to. The
+    /// string names the state in the report (empty: described from the frame alone).
+    CheckLayout(String),
     ExpectPage(String),
     /// A printout containing this text.
     ExpectPrint(String),
@@ -45,6 +51,8 @@ pub const STEP_KEYS: &[&str] = &[
     "type",
     "expect_text",
     "expect_no_text",
+    "expect_visible",
+    "check_layout",
     "expect_page",
     "expect_print",
     "wait_attract",
@@ -65,6 +73,7 @@ const HEADER_KEYS: &[&str] = &[
     "page_timeout_s",
     "warning_s",
     "landscape",
+    "layout_report",
     "step",
 ];
 
@@ -75,6 +84,9 @@ pub struct Scenario {
     pub page_timeout_s: Option<u64>,
     pub warning_s: Option<u64>,
     pub landscape: bool,
+    /// `check_layout` records what it finds in the transcript and the journey carries on
+    /// (for surveys such as tests/layout.rs); otherwise a finding fails the step.
+    pub layout_report: bool,
     pub steps: Vec<Step>,
 }
 
@@ -87,6 +99,9 @@ impl std::fmt::Display for Step {
             Step::Type(s) => write!(f, "type = {s:?}"),
             Step::ExpectText(s) => write!(f, "expect_text = {s:?}"),
             Step::ExpectNoText(s) => write!(f, "expect_no_text = {s:?}"),
+            Step::ExpectVisible(s) => write!(f, "expect_visible = {s:?}"),
+            Step::CheckLayout(s) if s.is_empty() => write!(f, "check_layout = true"),
+            Step::CheckLayout(s) => write!(f, "check_layout = {s:?}"),
             Step::ExpectPage(s) => write!(f, "expect_page = {s:?}"),
             Step::ExpectPrint(s) => write!(f, "expect_print = {s:?}"),
             Step::WaitAttract => write!(f, "wait_attract = true"),
@@ -149,6 +164,9 @@ impl Scenario {
                 }
                 "landscape" => {
                     sc.landscape = v.as_bool().ok_or("landscape must be true or false")?
+                }
+                "layout_report" => {
+                    sc.layout_report = v.as_bool().ok_or("layout_report must be true or false")?
                 }
                 "step" => {}
                 other => {
@@ -213,6 +231,12 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
         "type" => Step::Type(string(k, v)?),
         "expect_text" => Step::ExpectText(string(k, v)?),
         "expect_no_text" => Step::ExpectNoText(string(k, v)?),
+        "expect_visible" => Step::ExpectVisible(string(k, v)?),
+        "check_layout" => match v {
+            toml::Value::Boolean(true) => Step::CheckLayout(String::new()),
+            toml::Value::String(s) => Step::CheckLayout(s.clone()),
+            _ => return Err("`check_layout` needs true or the name of the state".into()),
+        },
         "expect_page" => {
             let p = string(k, v)?;
             if crate::session::PageId::from_name(&p).is_none() {
@@ -298,11 +322,21 @@ mod tests {
             remove_card = true
             [[step]]
             wait_attract = true
+            [[step]]
+            expect_visible = "打印完成，请取走凭条"
+            [[step]]
+            check_layout = true
+            [[step]]
+            check_layout = "staff called"
             "#,
         )
         .unwrap();
         assert_eq!(sc.name, "all");
-        assert_eq!(sc.steps.len(), 11);
+        assert_eq!(sc.steps.len(), 14);
+        assert_eq!(sc.steps[11], Step::ExpectVisible("打印完成，请取走凭条".into()));
+        assert_eq!(sc.steps[12], Step::CheckLayout(String::new()));
+        assert_eq!(sc.steps[13].to_string(), "check_layout = \"staff called\"");
+        assert!(Scenario::parse("[[step]]\ncheck_layout = false\n").is_err());
         assert_eq!(sc.steps[0], Step::InsertCard(2));
         assert_eq!(sc.steps[2], Step::Lang(Lang::En));
         assert_eq!(sc.steps[8], Step::WaitSeconds(1.5));

@@ -1,0 +1,299 @@
+//! The layout matrix: every page × zh/en × normal/长辈模式 × portrait/landscape, and the frame's
+//! states (greeting bar, offline banner, staff called, countdown dialog, take your card), each
+//! checked with the scenario step `check_layout` (see src/scenario/layout.rs): no text clipped
+//! by an ancestor or the window, none cut by its own box, none spilling out of the box it sits
+//! in, none overlapping another text or a control it does not belong to, none covered.
+//!
+//! The journeys are generated here and run through the real binary (headless UI, embedded
+//! cloud), four at once; each records its findings in its transcript (`layout_report = true`)
+//! and carries on, so one run lists every problem, named by page, state and element.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Generous: the four journeys take well under a minute on two shared cores.
+const LIMIT: Duration = Duration::from_secs(300);
+
+const COMBOS: [(&str, bool); 4] = [("zh", false), ("zh", true), ("en", true), ("en", false)];
+
+struct Journey {
+    steps: Vec<String>,
+}
+
+impl Journey {
+    fn new() -> Journey {
+        Journey { steps: Vec::new() }
+    }
+    fn step(&mut self, key: &str, value: &str) -> &mut Self {
+        self.steps.push(format!("[[step]]\n{key} = {value}\n"));
+        self
+    }
+    fn s(&mut self, key: &str, value: &str) -> &mut Self {
+        self.step(key, &format!("{value:?}"))
+    }
+    /// Checks the page in every language and text size, then goes back to Chinese, normal text.
+    /// `before(lang)` runs before each check (e.g. call staff again).
+    fn check_all(&mut self, name: &str, before: &dyn Fn(&mut Journey, &str)) -> &mut Self {
+        for (lang, elderly) in COMBOS {
+            self.s("lang", lang);
+            self.step("elderly", &elderly.to_string());
+            before(self, lang);
+            self.s("check_layout", name);
+        }
+        self.s("lang", "zh").step("elderly", "false")
+    }
+    fn check(&mut self, name: &str) -> &mut Self {
+        self.check_all(name, &|_, _| {})
+    }
+    fn toml(&self, header: &str) -> String {
+        format!(
+            "{header}\nlayout_report = true\n\n{}",
+            self.steps.join("\n")
+        )
+    }
+}
+
+/// Every page and the greeting, staff-called, take-card and offline states.
+fn main_journey(landscape: bool) -> Journey {
+    let mut j = Journey::new();
+    j.check("");
+    j.s("tap", "点击屏幕开始办理").s("expect_page", "home").check("");
+    // 排队取号 without a card: form, identify (optional), confirm, result, print.
+    j.s("open_service", "queue_and_cases")
+        .s("expect_page", "form")
+        .check("queue businesses");
+    j.s("tap", "社保医保").s("expect_page", "identify").check("");
+    j.s("tap", "不刷卡，直接取号")
+        .s("expect_page", "confirm")
+        .check("");
+    j.s("tap", "确认")
+        .s("expect_page", "result")
+        .s("expect_print", "社保医保")
+        .check("ticket");
+    j.s("tap", "查看凭条").s("expect_page", "print").check("receipt");
+    j.s("tap", "完成").s("expect_page", "attract");
+    // 隐患上报: the input page as text and as keypad, confirm, the case number.
+    j.s("open_service", "reports").check("report kinds");
+    j.s("tap", "安全隐患上报")
+        .s("tap", "消防隐患")
+        .s("tap", "楼道或单元内")
+        .s("tap", "消防通道被占用")
+        .s("expect_page", "input")
+        .check("description");
+    j.s("tap", "跳过")
+        .s("expect_text", "联系电话（可不填）")
+        .check("phone keypad");
+    j.s("tap", "跳过").s("expect_page", "confirm").check("report");
+    j.s("tap", "确认")
+        .s("expect_page", "result")
+        .check("case number");
+    j.s("tap", "完成").s("expect_page", "attract");
+    // 办事指南: the guides' descriptions, one guide.
+    j.s("open_service", "guides")
+        .s("expect_page", "form")
+        .check("guides");
+    j.s("tap", "居住证办理指南")
+        .s("expect_page", "result")
+        .check("guide");
+    // Staff called (the toast shows for 8 s: call again before each check).
+    j.s("tap", "首页").s("expect_page", "home");
+    j.check_all("", &|j, lang| {
+        j.s("tap", if lang == "zh" { "呼叫工作人员" } else { "Call staff" });
+    });
+    // The toast goes after 8 s: the states below are without it.
+    j.step("wait_s", "8.5");
+    // A card: the greeting bar on home, confirm and the ticket; then take your card.
+    j.step("insert_card", "1").s("expect_page", "home").check("");
+    j.s("open_service", "queue_and_cases").s("tap", "社保医保");
+    j.s("expect_page", "confirm").check("priority");
+    j.s("tap", "确认")
+        .s("expect_page", "result")
+        .step("wait_s", "1.5")
+        .check("ticket");
+    j.check_all("ticket", &|j, lang| {
+        j.s("tap", if lang == "zh" { "呼叫工作人员" } else { "Call staff" });
+    });
+    j.s("tap", "完成").s("expect_page", "attract").check("");
+    j.step("remove_card", "true").step("wait_s", "8.5");
+    // My cases with a card: the list with status badges, one case's history.
+    j.step("insert_card", "1");
+    j.s("open_service", "my_cases").s("expect_page", "form").check("my cases");
+    if !landscape {
+        // (In landscape this case is further down the list: a resident scrolls to it.)
+        j.s("tap", "临时救助申请")
+            .s("expect_page", "result")
+            .check("case history");
+    }
+    j.step("remove_card", "true").s("expect_page", "attract");
+    // The cloud down: the error page and home with the offline banner and tiles.
+    j.s("cloud_fault", "down")
+        .s("open_service", "queue_and_cases")
+        .s("expect_page", "result")
+        .check("cloud down");
+    j.s("tap", "首页").s("expect_page", "home").check("");
+    j
+}
+
+/// The countdown dialog over home and over a form, in every language and text size.
+fn countdown_journey() -> Journey {
+    let mut j = Journey::new();
+    j.s("tap", "点击屏幕开始办理").s("expect_page", "home");
+    for page in ["home", "form"] {
+        if page == "form" {
+            j.s("open_service", "guides").s("expect_page", "form");
+        }
+        for (lang, elderly) in COMBOS {
+            j.s("lang", lang);
+            j.step("elderly", &elderly.to_string());
+            j.s(
+                "expect_text",
+                if lang == "zh" { "秒后将结束本次服务" } else { "This session ends in" },
+            );
+            j.s("check_layout", "");
+            j.s("tap", if lang == "zh" { "继续办理" } else { "More time" });
+        }
+        j.s("lang", "zh").step("elderly", "false");
+    }
+    j
+}
+
+struct Run {
+    name: String,
+    dir: PathBuf,
+    child: std::process::Child,
+}
+
+fn spawn(root: &Path, name: &str, toml: String) -> Run {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("journey.toml");
+    std::fs::write(&file, toml).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_bianmin"))
+        .args([
+            "--data-dir",
+            dir.join("data").to_str().unwrap(),
+            "scenario",
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            dir.join("out").to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Run {
+        name: name.into(),
+        dir,
+        child,
+    }
+}
+
+#[test]
+fn every_page_in_every_state_is_laid_out_readably() {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("layout");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let started = Instant::now();
+    let portrait = main_journey(false);
+    let landscape = main_journey(true);
+    // The countdown comes after 2 s without a touch (warning 12 s of a 14 s page timeout).
+    let countdown = countdown_journey();
+    let runs = vec![
+        spawn(&root, "portrait", portrait.toml("name = \"layout: portrait\"")),
+        spawn(
+            &root,
+            "landscape",
+            landscape.toml("name = \"layout: landscape\"\nlandscape = true"),
+        ),
+        spawn(
+            &root,
+            "countdown-portrait",
+            countdown.toml("name = \"layout: countdown\"\npage_timeout_s = 14\nwarning_s = 12"),
+        ),
+        spawn(
+            &root,
+            "countdown-landscape",
+            countdown.toml(
+                "name = \"layout: countdown landscape\"\nlandscape = true\npage_timeout_s = 14\nwarning_s = 12",
+            ),
+        ),
+    ];
+    let mut failures = Vec::new();
+    let mut findings = Vec::new();
+    let mut checks = 0;
+    for mut run in runs {
+        // Bounded: a journey that hangs is killed (by its own PID) and reported.
+        let status = loop {
+            if let Some(s) = run.child.try_wait().unwrap() {
+                break Some(s);
+            }
+            if started.elapsed() > LIMIT {
+                let _ = run.child.kill();
+                let _ = run.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let out = run.child.wait_with_output().unwrap();
+        let Some(status) = status else {
+            failures.push(format!("{}: still running after {LIMIT:?}", run.name));
+            continue;
+        };
+        let transcript = run.dir.join("out/transcript.json");
+        let Ok(bytes) = std::fs::read(&transcript) else {
+            failures.push(format!(
+                "{}: exit {:?}, no transcript\n{}",
+                run.name,
+                status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            continue;
+        };
+        let t: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        if t["ok"] != true {
+            failures.push(format!("{}: the journey failed: {}", run.name, t["failure"]));
+        }
+        checks += t["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["step"].as_str().is_some_and(|s| s.starts_with("check_layout")))
+            .count();
+        for f in t["layout"].as_array().into_iter().flatten() {
+            for p in f["problems"].as_array().unwrap() {
+                findings.push(format!(
+                    "{} [{}]: {}",
+                    f["page"].as_str().unwrap(),
+                    f["state"].as_str().unwrap(),
+                    p.as_str().unwrap()
+                ));
+            }
+        }
+    }
+    // The same problem is usually found in several checks of one state: list it once.
+    let mut unique: Vec<String> = Vec::new();
+    for f in &findings {
+        if !unique.contains(f) {
+            unique.push(f.clone());
+        }
+    }
+    println!(
+        "layout matrix: {checks} checks in {:.1} s, {} problem(s)",
+        started.elapsed().as_secs_f64(),
+        unique.len()
+    );
+    for f in &unique {
+        println!("  {f}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checks >= 150, "the matrix ran only {checks} checks");
+    assert!(
+        unique.is_empty(),
+        "{} layout problem(s):\n{}",
+        unique.len(),
+        unique.join("\n")
+    );
+}
