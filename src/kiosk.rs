@@ -52,11 +52,6 @@ pub struct KioskLog {
 
 pub type PushView = Arc<dyn Fn(ViewState) + Send + Sync>;
 
-/// How long a passing message stays.
-const TOAST_FOR: Duration = Duration::from_secs(10);
-/// How long the big "staff called" sign stays before it shrinks to a line.
-const STAFF_SIGN_FOR: Duration = Duration::from_secs(8);
-
 pub struct KioskSetup {
     pub timing: Timing,
     pub default_lang: Lang,
@@ -99,8 +94,9 @@ pub struct Kiosk {
     busy: bool,
     /// When staff were called in this session.
     staff_called_at: Option<Instant>,
-    /// A passing message (string key) and when it goes.
-    toast: Option<(&'static str, Instant)>,
+    /// A message (string key) for the page it was shown on: it goes with that page, never
+    /// mid-page, so nothing moves under a resident's finger.
+    toast: Option<(&'static str, PageId)>,
     last_pushed: Option<ViewState>,
     log: Arc<Mutex<KioskLog>>,
 }
@@ -166,7 +162,10 @@ impl Kiosk {
 
     fn tick(&mut self) {
         let now = Instant::now();
-        if self.toast.is_some_and(|(_, until)| now >= until) {
+        if self
+            .toast
+            .is_some_and(|(_, page)| page != self.engine.page())
+        {
             self.toast = None;
         }
         if self.busy {
@@ -235,7 +234,7 @@ impl Kiosk {
     }
 
     fn show_toast(&mut self, key: &'static str) {
-        self.toast = Some((key, Instant::now() + TOAST_FOR));
+        self.toast = Some((key, self.engine.page()));
     }
 
     /// Revokes the cloud session without holding up the screen; a failure is logged, and the
@@ -363,8 +362,8 @@ impl Kiosk {
                         && self.identify_mode == IdentifyMode::Optional
                     {
                         // The card only added something here: go on without it, and say so.
-                        self.show_toast("toast.card_expired.skip");
                         self.step(Input::SkipIdentify).await;
+                        self.show_toast("toast.card_expired.skip");
                         return;
                     }
                     self.show_notice(Notice::error(
@@ -599,18 +598,24 @@ impl Kiosk {
                     .map(|r| r.summary.name_masked.clone())
                     .unwrap_or_default(),
                 remind_take_card: self.engine.remind_take_card(),
-                staff_called: self
-                    .staff_called_at
-                    .is_some_and(|t| now.duration_since(t) < STAFF_SIGN_FOR),
+                staff_called: self.staff_called_at.is_some(),
                 staff_called_min: self
                     .staff_called_at
                     .map(|t| (now.duration_since(t).as_secs() / 60) as u32),
-                toast: self.toast.map(|t| t.0).unwrap_or_default().into(),
+                toast: self
+                    .toast
+                    .filter(|(_, page)| *page == self.engine.page())
+                    .map(|t| t.0)
+                    .unwrap_or_default()
+                    .into(),
                 offline: self.cloud.link() == Some(Link::Down),
                 slow: self.cloud.link() == Some(Link::Slow),
                 can_go_back: self.engine.can_go_back(),
                 card_present: self.engine.card_present(),
-                site_name: format!("{} 便民服务中心", self.site.community),
+                site_name: match lang {
+                    Lang::Zh => format!("{} 便民服务中心", self.site.community),
+                    Lang::En => format!("{} Service Centre", self.site.community_in(lang)),
+                },
             },
             home: HomeView {
                 tiles: self.tiles(),

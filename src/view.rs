@@ -183,11 +183,11 @@ pub struct ChromeView {
     pub identified: bool,
     pub greeting_name: String,
     pub remind_take_card: bool,
-    /// The big "staff have been called" toast, just after the call.
+    /// Staff were called in this session: the sign stays until the session ends.
     pub staff_called: bool,
-    /// Minutes since staff were called, until the session ends.
+    /// Minutes since staff were called.
     pub staff_called_min: Option<u32>,
-    /// A passing message (a string key), e.g. what happened when the card was pulled.
+    /// A message for this page (a string key), e.g. what happened when the card was pulled.
     pub toast: String,
     /// The cloud cannot be reached.
     pub offline: bool,

@@ -58,12 +58,16 @@ impl Journey {
 fn main_journey(landscape: bool) -> Journey {
     let mut j = Journey::new();
     j.check("");
-    j.s("tap", "点击屏幕开始办理").s("expect_page", "home").check("");
+    j.s("tap", "点击屏幕开始办理")
+        .s("expect_page", "home")
+        .check("");
     // 排队取号 without a card: form, identify (optional), confirm, result, print.
     j.s("open_service", "queue_and_cases")
         .s("expect_page", "form")
         .check("queue businesses");
-    j.s("tap", "社保医保").s("expect_page", "identify").check("");
+    j.s("tap", "社保医保")
+        .s("expect_page", "identify")
+        .check("");
     j.s("tap", "不刷卡，直接取号")
         .s("expect_page", "confirm")
         .check("");
@@ -71,7 +75,9 @@ fn main_journey(landscape: bool) -> Journey {
         .s("expect_page", "result")
         .s("expect_print", "社保医保")
         .check("ticket");
-    j.s("tap", "查看凭条").s("expect_page", "print").check("receipt");
+    j.s("tap", "查看凭条")
+        .s("expect_page", "print")
+        .check("receipt");
     j.s("tap", "完成").s("expect_page", "attract");
     // 隐患上报: the input page as text and as keypad, confirm, the case number.
     j.s("open_service", "reports").check("report kinds");
@@ -84,7 +90,9 @@ fn main_journey(landscape: bool) -> Journey {
     j.s("tap", "跳过")
         .s("expect_text", "联系电话（可不填）")
         .check("phone keypad");
-    j.s("tap", "跳过").s("expect_page", "confirm").check("report");
+    j.s("tap", "跳过")
+        .s("expect_page", "confirm")
+        .check("report");
     j.s("tap", "确认")
         .s("expect_page", "result")
         .check("case number");
@@ -99,12 +107,21 @@ fn main_journey(landscape: bool) -> Journey {
     // Staff called (the toast shows for 8 s: call again before each check).
     j.s("tap", "首页").s("expect_page", "home");
     j.check_all("", &|j, lang| {
-        j.s("tap", if lang == "zh" { "呼叫工作人员" } else { "Call staff" });
+        j.s(
+            "tap",
+            if lang == "zh" {
+                "呼叫工作人员"
+            } else {
+                "Call staff"
+            },
+        );
     });
     // The toast goes after 8 s: the states below are without it.
     j.step("wait_s", "8.5");
     // A card: the greeting bar on home, confirm and the ticket; then take your card.
-    j.step("insert_card", "1").s("expect_page", "home").check("");
+    j.step("insert_card", "1")
+        .s("expect_page", "home")
+        .check("");
     j.s("open_service", "queue_and_cases").s("tap", "社保医保");
     j.s("expect_page", "confirm").check("priority");
     j.s("tap", "确认")
@@ -112,13 +129,22 @@ fn main_journey(landscape: bool) -> Journey {
         .step("wait_s", "1.5")
         .check("ticket");
     j.check_all("ticket", &|j, lang| {
-        j.s("tap", if lang == "zh" { "呼叫工作人员" } else { "Call staff" });
+        j.s(
+            "tap",
+            if lang == "zh" {
+                "呼叫工作人员"
+            } else {
+                "Call staff"
+            },
+        );
     });
     j.s("tap", "完成").s("expect_page", "attract").check("");
     j.step("remove_card", "true").step("wait_s", "8.5");
     // My cases with a card: the list with status badges, one case's history.
     j.step("insert_card", "1");
-    j.s("open_service", "my_cases").s("expect_page", "form").check("my cases");
+    j.s("open_service", "my_cases")
+        .s("expect_page", "form")
+        .check("my cases");
     if !landscape {
         // (In landscape this case is further down the list: a resident scrolls to it.)
         j.s("tap", "临时救助申请")
@@ -148,10 +174,21 @@ fn countdown_journey() -> Journey {
             j.step("elderly", &elderly.to_string());
             j.s(
                 "expect_text",
-                if lang == "zh" { "秒后将结束本次服务" } else { "This session ends in" },
+                if lang == "zh" {
+                    "秒后将结束本次服务"
+                } else {
+                    "This session ends in"
+                },
             );
             j.s("check_layout", "");
-            j.s("tap", if lang == "zh" { "继续办理" } else { "More time" });
+            j.s(
+                "tap",
+                if lang == "zh" {
+                    "继续办理"
+                } else {
+                    "More time"
+                },
+            );
         }
         j.s("lang", "zh").step("elderly", "false");
     }
@@ -254,13 +291,20 @@ fn every_page_in_every_state_is_laid_out_readably() {
         };
         let t: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         if t["ok"] != true {
-            failures.push(format!("{}: the journey failed: {}", run.name, t["failure"]));
+            failures.push(format!(
+                "{}: the journey failed: {}",
+                run.name, t["failure"]
+            ));
         }
         checks += t["steps"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|s| s["step"].as_str().is_some_and(|s| s.starts_with("check_layout")))
+            .filter(|s| {
+                s["step"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("check_layout"))
+            })
             .count();
         for f in t["layout"].as_array().into_iter().flatten() {
             for p in f["problems"].as_array().unwrap() {

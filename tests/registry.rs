@@ -110,6 +110,7 @@ open_service = "karaoke"
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let sc = Scenario::parse(JOURNEY).unwrap();
+    let sc_len = sc.steps.len();
     let t = scenario::run(
         sc,
         RunOptions {
@@ -127,6 +128,7 @@ fn main() {
     .unwrap();
     // Everything up to the last step held: the fake service's tile worked end to end.
     let last = t.steps.len();
+    assert_eq!(last, sc_len, "the journey stopped early: {:?}", t.failure);
     for s in &t.steps[..last - 1] {
         assert!(s.ok, "step {} {}: {:?}", s.index, s.step, s.error);
     }

@@ -90,16 +90,28 @@ pub struct EnrollRequest {
 pub struct Site {
     pub street_office: String,
     pub community: String,
+    /// The community's name in English, when the cloud gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community_en: Option<String>,
     pub hall_id: String,
     pub address: String,
 }
 
 impl Site {
+    /// The community's name in the resident's language (Chinese when there is no English).
+    pub fn community_in(&self, lang: crate::Lang) -> &str {
+        match (lang, &self.community_en) {
+            (crate::Lang::En, Some(en)) => en,
+            _ => &self.community,
+        }
+    }
+
     /// The contract's example site (docs/openapi.yaml): receipt samples, tests and the simulator.
     pub fn example() -> Site {
         Site {
             street_office: "成华区建设路街道办事处".into(),
             community: "建设南路社区".into(),
+            community_en: Some("Jianshe South Road Community".into()),
             hall_id: "chenghua-jianshelu".into(),
             address: "成都市成华区建设南路18号 便民服务中心".into(),
         }
@@ -587,6 +599,9 @@ pub struct Guide {
     pub summary: Text,
     pub materials: Vec<Text>,
     pub window: String,
+    /// The window in English, when the cloud gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_en: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -157,10 +157,10 @@ pub fn programs() -> AssistancePrograms {
         programs: vec![
             p(
                 "dibao",
-                t("最低生活保障", "Minimum living allowance (dibao)"),
+                t("最低生活保障", "Minimum living allowance"),
                 t(
                     "家庭人均月收入低于当地低保标准的家庭",
-                    "Households whose monthly income per person is below the local dibao line",
+                    "Households whose monthly income per person is below the local minimum living standard",
                 ),
                 110_000,
             ),
@@ -202,6 +202,14 @@ pub fn guides() -> GuideList {
         summary,
         materials,
         window: window.into(),
+        // "B 区 3 号窗口" → "Area B, window 3".
+        window_en: {
+            let parts: Vec<&str> = window.split_whitespace().collect();
+            match parts.as_slice() {
+                [area, "区", n, "号窗口"] => Some(format!("Area {area}, window {n}")),
+                _ => None,
+            }
+        },
     };
     let id_card = || t("居民身份证", "Resident ID card");
     GuideList {
@@ -228,7 +236,7 @@ pub fn guides() -> GuideList {
             ),
             g(
                 "g-dibao",
-                t("低保申请", "Applying for dibao"),
+                t("低保申请", "Applying for the minimum living allowance"),
                 t(
                     "向户籍所在地街道提出申请，经入户调查、民主评议和公示后审批。",
                     "Apply at your street office; a home visit, review and public notice follow.",

@@ -23,12 +23,7 @@ pub fn queue_ticket(
             true,
             Align::Center,
         )
-        .styled(
-            format!("{} 便民服务中心", site.community),
-            TextSize::Normal,
-            false,
-            Align::Center,
-        )
+        .styled(site_line(site), TextSize::Normal, false, Align::Center)
         .separator()
         .styled(
             "排队取号  Queue ticket",
@@ -67,6 +62,14 @@ pub fn queue_ticket(
         .cut()
 }
 
+/// The service centre, in Chinese and (when the cloud gives it) English, for readers of either.
+fn site_line(site: &Site) -> String {
+    match &site.community_en {
+        Some(en) => format!("{} 便民服务中心 {en} Service Centre", site.community),
+        None => format!("{} 便民服务中心", site.community),
+    }
+}
+
 fn header(site: &Site, title_zh: &str, title_en: &str) -> Receipt {
     Receipt::new("")
         .styled(
@@ -75,12 +78,7 @@ fn header(site: &Site, title_zh: &str, title_en: &str) -> Receipt {
             true,
             Align::Center,
         )
-        .styled(
-            format!("{} 便民服务中心", site.community),
-            TextSize::Normal,
-            false,
-            Align::Center,
-        )
+        .styled(site_line(site), TextSize::Normal, false, Align::Center)
         .separator()
         .styled(title_zh, TextSize::Double, true, Align::Center)
         .styled(title_en, TextSize::Normal, false, Align::Center)

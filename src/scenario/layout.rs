@@ -348,8 +348,14 @@ impl Snapshot {
             t.is_some_and(|t| {
                 !matches!(
                     t.as_str(),
-                    "Rectangle" | "VerticalLayout" | "HorizontalLayout" | "GridLayout" | "Text"
-                        | "TouchArea" | "Flickable" | "Empty"
+                    "Rectangle"
+                        | "VerticalLayout"
+                        | "HorizontalLayout"
+                        | "GridLayout"
+                        | "Text"
+                        | "TouchArea"
+                        | "Flickable"
+                        | "Empty"
                 )
             })
         }) {
@@ -420,13 +426,18 @@ impl Snapshot {
     /// The layer a node is drawn in: the last full-window box (the page, a modal backdrop)
     /// drawn at or before it. Nodes of different layers are not compared.
     fn layer(&self, i: usize) -> usize {
-        (0..=i).rev().find(|k| self.nodes[*k].full_window).unwrap_or(0)
+        (0..=i)
+            .rev()
+            .find(|k| self.nodes[*k].full_window)
+            .unwrap_or(0)
     }
 
     /// The outermost Flickable around node `i`: its content may lie anywhere the Flickable
     /// can scroll, so the Flickable (not the content) must fit the window.
     fn outer_flickable(&self, i: usize) -> Option<usize> {
-        self.ancestors(i).filter(|a| self.nodes[*a].flickable).last()
+        self.ancestors(i)
+            .filter(|a| self.nodes[*a].flickable)
+            .last()
     }
 
     /// The control (button, input…) a node belongs to: itself or its nearest such ancestor.

@@ -194,8 +194,18 @@ impl Driver {
         let a = self.ui.global::<AppState>();
         let mut parts = vec![
             if a.get_english() { "en" } else { "zh" }.to_string(),
-            if a.get_elderly() { "长辈模式" } else { "normal" }.to_string(),
-            if a.get_landscape() { "landscape" } else { "portrait" }.to_string(),
+            if a.get_elderly() {
+                "长辈模式"
+            } else {
+                "normal"
+            }
+            .to_string(),
+            if a.get_landscape() {
+                "landscape"
+            } else {
+                "portrait"
+            }
+            .to_string(),
         ];
         let mut frame = Vec::new();
         if a.get_identified() {
@@ -425,8 +435,7 @@ impl Driver {
             Step::ExpectVisible(s) => {
                 let mut last = String::new();
                 let seen = until(wait, || {
-                    match layout::Snapshot::take(&self.ui).and_then(|snap| snap.expect_visible(s))
-                    {
+                    match layout::Snapshot::take(&self.ui).and_then(|snap| snap.expect_visible(s)) {
                         Ok(()) => true,
                         Err(e) => {
                             last = e;

@@ -333,7 +333,10 @@ mod tests {
         .unwrap();
         assert_eq!(sc.name, "all");
         assert_eq!(sc.steps.len(), 14);
-        assert_eq!(sc.steps[11], Step::ExpectVisible("打印完成，请取走凭条".into()));
+        assert_eq!(
+            sc.steps[11],
+            Step::ExpectVisible("打印完成，请取走凭条".into())
+        );
         assert_eq!(sc.steps[12], Step::CheckLayout(String::new()));
         assert_eq!(sc.steps[13].to_string(), "check_layout = \"staff called\"");
         assert!(Scenario::parse("[[step]]\ncheck_layout = false\n").is_err());

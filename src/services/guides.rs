@@ -74,7 +74,13 @@ impl Service for GuidesFlow {
             r.rows = vec![
                 RowView::new("summary", s.text(&g.summary)),
                 RowView::new("materials", materials.join(sep)),
-                RowView::new("window", g.window.clone()),
+                RowView::new(
+                    "window",
+                    match (s.lang, &g.window_en) {
+                        (Lang::En, Some(en)) => en.clone(),
+                        _ => g.window.clone(),
+                    },
+                ),
             ];
         }
         v

@@ -210,7 +210,7 @@ impl Service for ReportsFlow {
                 v.form.choices = PLACES
                     .iter()
                     .map(|(key, _)| ChoiceView {
-                        detail: s.site.community.clone(),
+                        detail: s.site.community_in(s.lang).to_string(),
                         ..choice(key, key)
                     })
                     .collect();

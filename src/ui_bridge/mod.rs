@@ -312,6 +312,7 @@ pub fn wire_demo_reader(
     reader: bianmin_idcard::simulator::SimulatorHandle,
     residents: &[bianmin_idcard::Identity],
 ) {
+    use bianmin_idcard::CardType;
     let demo = ui.global::<DemoReader>();
     demo.set_enabled(true);
     demo.set_cards(model(
@@ -319,7 +320,18 @@ pub fn wire_demo_reader(
             .iter()
             .enumerate()
             .map(|(i, r)| DemoCard {
-                label: format!("{}. {} · {}", i + 1, r.name_masked(), r.card_type.code()).into(),
+                label: format!(
+                    "{}. {} · {}",
+                    i + 1,
+                    r.name_masked(),
+                    match r.card_type {
+                        CardType::ResidentId => "居民身份证 ID card",
+                        CardType::ResidencePermitHkMoTw => "港澳台居住证 Residence permit",
+                        CardType::ForeignPermanentResident => "永居证 Permanent residence",
+                        CardType::SocialSecurity => "社保卡 Social security card",
+                    }
+                )
+                .into(),
             })
             .collect(),
     ));
