@@ -124,6 +124,14 @@ impl Node {
     }
 }
 
+/// See [`Snapshot::reach`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reach {
+    Ready,
+    /// Scroll this way (its sign) to bring the control into sight.
+    Scroll(f32),
+}
+
 pub struct Snapshot {
     pub nodes: Vec<Node>,
     pub window: Rect,
@@ -519,6 +527,30 @@ impl Snapshot {
             t.height,
             n.rect
         ))
+    }
+
+    /// Whether a resident can tap the control labelled `label` now: its centre is drawn (not
+    /// scrolled out of its Flickable, not outside the window). If not, which way to scroll
+    /// (positive: the content moves down, showing what is above). `None`: no such control.
+    pub fn reach(&self, label: &str) -> Option<Reach> {
+        let mut best = None;
+        for i in 0..self.nodes.len() {
+            let n = &self.nodes[i];
+            if n.label != label || !n.is_control() || self.under_modal(i).is_some() {
+                continue;
+            }
+            let (cx, cy) = (n.rect.x + n.rect.w / 2.0, n.rect.y + n.rect.h / 2.0);
+            let d = self.drawn(i);
+            if d.w > 0.0 && cx >= d.x && cx <= d.right() && cy >= d.y && cy <= d.bottom() {
+                return Some(Reach::Ready);
+            }
+            let up = self
+                .ancestors(i)
+                .find(|a| self.nodes[*a].flickable)
+                .is_some_and(|f| cy < self.nodes[f].rect.y);
+            best.get_or_insert(Reach::Scroll(if up { 1.0 } else { -1.0 }));
+        }
+        best
     }
 
     /// `expect_visible`: some text or labelled element containing `needle` is fully readable.

@@ -281,6 +281,27 @@ impl Driver {
                 self.page().name()
             )
         })?;
+        // Found but scrolled (partly) out of sight: the finger lands where the element is
+        // drawn, so scroll until its centre is on the screen, as a resident would.
+        let mut ready = false;
+        until(Duration::from_secs(5), || {
+            match layout::Snapshot::take(&self.ui).map(|s| s.reach(label)) {
+                Ok(Some(layout::Reach::Scroll(dir))) => {
+                    for f in ElementHandle::find_by_element_type_name(&self.ui, "Flickable") {
+                        f.scroll(0.0, 60.0 * dir);
+                    }
+                }
+                _ => ready = true,
+            }
+            ready
+        })
+        .await;
+        if !ready {
+            return Err(format!(
+                "{label:?} on page {} cannot be scrolled into sight",
+                self.page().name()
+            ));
+        }
         el.single_click(slint::platform::PointerEventButton::Left)
             .await;
         self.settle().await;
