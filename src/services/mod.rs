@@ -26,16 +26,7 @@ use std::sync::Mutex;
 
 /// The eight services of the government catalogue, in the order of the home page. A catalogue
 /// service this kiosk has no module for sends the resident to a window.
-pub const CATALOG_CODES: [&str; 8] = [
-    "social_insurance",
-    "medical_insurance",
-    "housing_fund",
-    "utility_bills",
-    "household",
-    "queue_and_cases",
-    "reports",
-    "assistance",
-];
+pub const CATALOG_CODES: [&str; 8] = crate::cloud::api::SERVICE_CODES;
 
 /// Whether a service needs the resident's card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
