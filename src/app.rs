@@ -51,17 +51,24 @@ impl Devices {
             fonts.clone(),
             config.printer.encode_options(),
         ));
+        let readers = real_readers(config)?;
+        if readers.is_empty() {
+            // Said for a real terminal only: the demo brings its own on-screen reader.
+            tracing::warn!(
+                "no card reader configured (card_reader.pcsc, card_reader.sam_port): only services that need no card"
+            );
+        }
         Ok(Devices {
             printer,
             receipt_pngs: None,
-            readers: real_readers(config)?,
+            readers,
             fonts,
         })
     }
 }
 
-/// The card readers the config names (none is an honest answer: the kiosk then serves only
-/// what needs no card, and says so in the log).
+/// The card readers the config names (none is an honest answer: a kiosk then serves only what
+/// needs no card, and `Devices::from_config` says so in the log).
 pub fn real_readers(config: &Config) -> anyhow::Result<Vec<Box<dyn IdentityReader>>> {
     let mut readers: Vec<Box<dyn IdentityReader>> = Vec::new();
     let c = &config.card_reader;
@@ -77,9 +84,6 @@ pub fn real_readers(config: &Config) -> anyhow::Result<Vec<Box<dyn IdentityReade
             // The reader may be plugged in later; the kiosk still serves what needs no card.
             Err(e) => tracing::error!(port = %c.sam_port, error = %e, "SAM reader not started"),
         }
-    }
-    if readers.is_empty() {
-        tracing::warn!("no card reader configured (card_reader.pcsc, card_reader.sam_port)");
     }
     Ok(readers)
 }
