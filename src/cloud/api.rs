@@ -218,26 +218,101 @@ pub struct ResidentSummary {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IdentitySession {
     pub session_token: String,
+    /// Names the session in answers that belong to it (documents say whose session asked).
+    pub session_id: String,
     pub expires_at: String,
     pub resident: ResidentSummary,
 }
 
 // ---- 1 社保 ----
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SocialInsuranceSummary {
-    pub status: String,
-    pub insured_since: String,
-    pub employer: String,
-    pub contribution_months: u32,
-    pub last_paid_month: String,
-    pub monthly_base_fen: i64,
-    pub pension_account_fen: i64,
+/// The five 险种 of social insurance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheme {
+    Pension,
+    Medical,
+    Unemployment,
+    WorkInjury,
+    Maternity,
+}
+
+impl Scheme {
+    pub const ALL: [Scheme; 5] = [
+        Scheme::Pension,
+        Scheme::Medical,
+        Scheme::Unemployment,
+        Scheme::WorkInjury,
+        Scheme::Maternity,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            Scheme::Pension => "pension",
+            Scheme::Medical => "medical",
+            Scheme::Unemployment => "unemployment",
+            Scheme::WorkInjury => "work_injury",
+            Scheme::Maternity => "maternity",
+        }
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            Scheme::Pension => "养老",
+            Scheme::Medical => "医疗",
+            Scheme::Unemployment => "失业",
+            Scheme::WorkInjury => "工伤",
+            Scheme::Maternity => "生育",
+        }
+    }
+}
+
+/// Where a resident stands in one 险种.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemeStatus {
+    /// 正常参保 (paying now).
+    Contributing,
+    /// 暂停缴费 (insured, not paying now).
+    Suspended,
+    /// 已退休 (drawing a pension).
+    Retired,
+    /// 未参保.
+    NotInsured,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemeStanding {
+    pub scheme: Scheme,
+    pub status: SchemeStatus,
+}
+
+/// Months without a contribution between the first and the last one (断缴).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthSpan {
+    pub from: String,
+    pub to: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SocialInsuranceSummary {
+    pub status: SchemeStatus,
+    pub insured_since: String,
+    pub employer: String,
+    /// 参保地 (the insuring district).
+    pub insured_place: String,
+    pub contribution_months: u32,
+    pub last_paid_month: String,
+    pub monthly_base_fen: i64,
+    /// The personal (pension) account balance.
+    pub pension_account_fen: i64,
+    pub schemes: Vec<SchemeStanding>,
+    pub gaps: Vec<MonthSpan>,
+}
+
+/// One month of one 险种.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContributionRecord {
     pub month: String,
+    pub scheme: Scheme,
     pub employer: String,
     pub base_fen: i64,
     pub personal_fen: i64,
@@ -249,24 +324,77 @@ pub struct ContributionRecords {
     pub records: Vec<ContributionRecord>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateKind {
+    /// 参保证明 (which 险种, since when, through whom).
+    Participation,
+    /// 缴费证明 (month by month).
+    Contribution,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateRequest {
-    /// For social insurance: `contribution` or `participation`.
-    pub kind: String,
+    pub kind: CertificateKind,
     pub from: String,
     pub to: String,
 }
 
-/// Every certificate, statement and proof the cloud issues.
+/// What kind of paper the cloud issued (the verification answer names it too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    SocialInsuranceCertificate,
+    MedicalStatement,
+    HousingFundProof,
+}
+
+/// Whose paper it is, as the cloud issued it. The name is in full: the document names its holder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentHolder {
+    pub name: String,
+    pub name_masked: String,
+    pub id_masked: String,
+}
+
+impl Drop for DocumentHolder {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.name.zeroize();
+    }
+}
+
+/// A table on a document (the period's months, a statement's transactions), already compressed
+/// by the cloud when long.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentTable {
+    pub columns: Vec<Text>,
+    pub rows: Vec<Vec<String>>,
+    /// A total line under the rows (as many cells as columns), when the table has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<Vec<String>>,
+}
+
+/// Every certificate, statement and proof the cloud issues. It names its holder, and the
+/// request (`request_id`, the Idempotency-Key) and session (`session_id`) it answers: the
+/// kiosk prints it only for that session and that request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Certificate {
     pub certificate_no: String,
+    pub kind: DocumentKind,
     pub verify_code: String,
+    /// `…/v1/certificates/{certificate_no}?verify_code=CODE`, ASCII, for the printed QR.
     pub verify_url: String,
     pub title: Text,
+    pub holder: DocumentHolder,
+    pub request_id: String,
+    pub session_id: String,
     pub issued_at: String,
+    pub valid_until: String,
     pub lines: Vec<CertificateLine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<DocumentTable>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -275,22 +403,63 @@ pub struct CertificateLine {
     pub value: String,
 }
 
+/// The public answer to "is this paper genuine?" (`GET /v1/certificates/{no}?verify_code=`).
+/// A wrong code answers `valid: false` and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateVerification {
+    pub valid: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DocumentKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_name_masked: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_id_masked: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+}
+
 // ---- 2 医保 ----
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MedicalAccount {
-    pub status: String,
-    pub insured_type: String,
-    pub balance_fen: i64,
-    pub year_credited_fen: i64,
-    pub year_spent_fen: i64,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MedicalInsuredType {
+    /// 职工医保.
+    Employee,
+    /// 职工医保 (退休).
+    RetiredEmployee,
+    /// 城乡居民医保.
+    Resident,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MedicalAccount {
+    /// `active` or `suspended`.
+    pub status: String,
+    pub insured_type: MedicalInsuredType,
+    pub insured_place: String,
+    pub balance_fen: i64,
+    pub year_credited_fen: i64,
+    pub year_spent_fen: i64,
+    /// This year's outpatient pool (门诊统筹): used and the year's limit.
+    pub outpatient_pool_used_fen: i64,
+    pub outpatient_pool_limit_fen: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MedicalKind {
+    Outpatient,
+    Inpatient,
+    Pharmacy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MedicalTransaction {
     pub time: String,
     pub institution: String,
-    pub kind: String,
+    pub kind: MedicalKind,
     pub total_fen: i64,
     pub fund_paid_fen: i64,
     pub self_paid_fen: i64,
@@ -310,21 +479,42 @@ pub struct StatementRequest {
 
 // ---- 3 公积金 ----
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HousingFundStatus {
+    /// 正常缴存.
+    Normal,
+    /// 封存 (no employer paying in now).
+    Sealed,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HousingFundAccount {
     pub account_no_masked: String,
-    pub status: String,
+    pub status: HousingFundStatus,
     pub employer: String,
     pub balance_fen: i64,
+    /// Personal + employer.
     pub monthly_deposit_fen: i64,
+    pub personal_deposit_fen: i64,
+    pub employer_deposit_fen: i64,
+    pub base_fen: i64,
     pub last_deposit_month: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProofPurpose {
+    Loan,
+    Rental,
+    Transfer,
+    Other,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DepositProofRequest {
-    /// `loan`, `rental`, `transfer` or `other`.
-    pub purpose: String,
+    pub purpose: ProofPurpose,
 }
 
 // ---- 4 缴费 ----

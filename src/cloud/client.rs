@@ -357,14 +357,24 @@ impl CloudClient {
         .await
     }
 
-    pub async fn social_insurance_certificate(
+    // ---- verification (public) ----
+
+    /// Checks a printed document the way anyone holding it can: no device token, no session.
+    pub async fn verify_certificate(
         &self,
-        s: &ResidentToken,
-        req: &CertificateRequest,
-        key: &str,
-    ) -> Result<Certificate, CloudError> {
-        self.post("/v1/social-insurance/certificates", req, Some(s), Some(key))
+        certificate_no: &str,
+        verify_code: &str,
+    ) -> Result<CertificateVerification, CloudError> {
+        let url = format!(
+            "{}/v1/certificates/{}?verify_code={}",
+            self.base,
+            enc(certificate_no),
+            enc(verify_code)
+        );
+        self.finish::<CertificateVerification>(self.http.get(&url))
             .await
+            .map(|(_, v)| v)
+            .map_err(|(_, e)| e)
     }
 
     // ---- 2 医保 ----
@@ -386,16 +396,6 @@ impl CloudClient {
         .await
     }
 
-    pub async fn medical_statement(
-        &self,
-        s: &ResidentToken,
-        req: &StatementRequest,
-        key: &str,
-    ) -> Result<Certificate, CloudError> {
-        self.post("/v1/medical-insurance/statements", req, Some(s), Some(key))
-            .await
-    }
-
     // ---- 3 公积金 ----
 
     pub async fn housing_fund_account(
@@ -403,16 +403,6 @@ impl CloudClient {
         s: &ResidentToken,
     ) -> Result<HousingFundAccount, CloudError> {
         self.get("/v1/housing-fund/account", Some(s)).await
-    }
-
-    pub async fn housing_fund_deposit_proof(
-        &self,
-        s: &ResidentToken,
-        req: &DepositProofRequest,
-        key: &str,
-    ) -> Result<Certificate, CloudError> {
-        self.post("/v1/housing-fund/deposit-proofs", req, Some(s), Some(key))
-            .await
     }
 
     // ---- 4 缴费 ----

@@ -2,7 +2,10 @@
 //! its path, its answer, and when it may be delivered. The outbox stores and delivers them all the
 //! same way; a new creating call is one more `impl`, not a new outbox route.
 
-use super::api::{CaseReceipt, QueueTicket, QueueTicketRequest, ReportRequest};
+use super::api::{
+    CaseReceipt, Certificate, CertificateRequest, DepositProofRequest, QueueTicket,
+    QueueTicketRequest, ReportRequest, StatementRequest,
+};
 use serde::{de::DeserializeOwned, Serialize};
 
 pub trait Submission: Serialize + DeserializeOwned + Send + Sync {
@@ -30,4 +33,28 @@ impl Submission for QueueTicketRequest {
     const ONLINE_ONLY: bool = true;
     const WITHOUT_SESSION_WHEN_EXPIRED: bool = false;
     type Answer = QueueTicket;
+}
+
+// Documents are online-only: a certificate is worth printing only for the resident standing at
+// the kiosk, and one delivered after they left must never come out for the next resident.
+
+impl Submission for CertificateRequest {
+    const PATH: &'static str = "/v1/social-insurance/certificates";
+    const ONLINE_ONLY: bool = true;
+    const WITHOUT_SESSION_WHEN_EXPIRED: bool = false;
+    type Answer = Certificate;
+}
+
+impl Submission for StatementRequest {
+    const PATH: &'static str = "/v1/medical-insurance/statements";
+    const ONLINE_ONLY: bool = true;
+    const WITHOUT_SESSION_WHEN_EXPIRED: bool = false;
+    type Answer = Certificate;
+}
+
+impl Submission for DepositProofRequest {
+    const PATH: &'static str = "/v1/housing-fund/deposit-proofs";
+    const ONLINE_ONLY: bool = true;
+    const WITHOUT_SESSION_WHEN_EXPIRED: bool = false;
+    type Answer = Certificate;
 }
