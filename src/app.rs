@@ -9,11 +9,11 @@ use crate::cloud::{CloudClient, CloudError};
 use crate::config::Config;
 use crate::kiosk::{Command, Kiosk, KioskLog, KioskSetup, PushView};
 use crate::printing::{PrintService, Printout};
-use crate::services::Registry;
+use crate::services::{CardWatch, Registry};
 use crate::session::Timing;
 use crate::storage::{Enrollment, Store};
 use anyhow::Context;
-use bianmin_idcard::IdentityReader;
+use bianmin_idcard::{IdentityReader, ReaderEvent};
 use bianmin_printer::{PreviewFonts, ReceiptPrinter};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -189,10 +189,6 @@ impl App {
         }
 
         let (tx, rx) = mpsc::unbounded_channel();
-        for reader in devices.readers {
-            spawn_reader(reader, tx.clone());
-        }
-
         let kiosk = Kiosk::new(KioskSetup {
             timing: Timing {
                 page_timeout: Duration::from_secs(opts.config.kiosk.page_timeout_s),
@@ -211,6 +207,9 @@ impl App {
             push,
         });
         let log = kiosk.log();
+        for reader in devices.readers {
+            spawn_reader(reader, tx.clone(), kiosk.card_watch());
+        }
         runtime.spawn(kiosk.run(rx));
         Ok(App {
             _runtime: runtime,
@@ -224,11 +223,19 @@ impl App {
 }
 
 /// Each reader runs on its own thread, blocking in its native wait, and forwards events.
-fn spawn_reader(mut reader: Box<dyn IdentityReader>, tx: mpsc::UnboundedSender<Command>) {
+/// A removal is counted before it is queued, so a service waiting on the cloud knows at once.
+fn spawn_reader(
+    mut reader: Box<dyn IdentityReader>,
+    tx: mpsc::UnboundedSender<Command>,
+    card: CardWatch,
+) {
     std::thread::Builder::new()
         .name(format!("reader-{}", reader.backend()))
         .spawn(move || loop {
             if let Some(ev) = reader.next_event(Duration::from_millis(200)) {
+                if matches!(ev, ReaderEvent::CardRemoved { .. }) {
+                    card.removed();
+                }
                 if tx.send(Command::Reader(ev)).is_err() {
                     return;
                 }

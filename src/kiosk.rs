@@ -8,7 +8,8 @@ use crate::cloud::{CloudClient, CloudError, Link, ResidentToken};
 use crate::outbox::Outbox;
 use crate::printing::{PrintService, Unavailable};
 use crate::services::{
-    self, Ctx, IdentityNeed, Input, Next, Notice, Registry, ScreenCtx, Service, ServiceSpec,
+    self, CardWatch, Ctx, IdentityNeed, Input, Next, Notice, Registry, ScreenCtx, Service,
+    ServiceSpec,
 };
 use crate::session::{Effect, PageId, Prompt, ResidentSession, SessionEngine, Timing, WipeReason};
 use crate::storage::Store;
@@ -99,6 +100,9 @@ pub struct Kiosk {
     toast: Option<(&'static str, PageId)>,
     last_pushed: Option<ViewState>,
     log: Arc<Mutex<KioskLog>>,
+    /// This visit's id (papers are printed for it only); a new one after each wipe.
+    visit: String,
+    card: CardWatch,
 }
 
 impl Kiosk {
@@ -123,7 +127,14 @@ impl Kiosk {
             toast: None,
             last_pushed: None,
             log: Arc::default(),
+            visit: new_visit(),
+            card: CardWatch::default(),
         }
+    }
+
+    /// The readers' removal counter: the reader threads bump it before they forward a removal.
+    pub fn card_watch(&self) -> CardWatch {
+        self.card.clone()
     }
 
     pub fn log(&self) -> Arc<Mutex<KioskLog>> {
@@ -191,6 +202,9 @@ impl Kiosk {
                     }
                     // Dropping the service drops everything it held for this resident.
                     self.active = None;
+                    // Nothing this visit asked for may come out for the next one.
+                    tokio::task::block_in_place(|| self.printer.visit_ended(&self.visit));
+                    self.visit = new_visit();
                     self.staff_called_at = None;
                     self.opened = None;
                     self.notice = None;
@@ -404,7 +418,9 @@ impl Kiosk {
                 self.engine.identified(
                     ResidentSession {
                         token: ResidentToken::new(s.session_token),
+                        session_id: s.session_id,
                         summary: s.resident,
+                        card_epoch: self.card.removals(),
                     },
                     now,
                 );
@@ -482,6 +498,8 @@ impl Kiosk {
                 printer: &mut self.printer,
                 outbox: &self.outbox,
                 store: &self.store,
+                visit: &self.visit,
+                card: &self.card,
             };
             active.service.handle(&mut ctx, input).await
         };
@@ -659,4 +677,8 @@ pub fn describe_startup_error(e: &CloudError) -> String {
         }
         other => other.to_string(),
     }
+}
+
+fn new_visit() -> String {
+    uuid::Uuid::new_v4().to_string()
 }

@@ -46,6 +46,8 @@ pub struct RowView {
     pub label: String,
     pub value: String,
     pub unit: String,
+    /// Something the resident should act on (e.g. months without contributions).
+    pub warn: bool,
 }
 
 impl RowView {
@@ -54,6 +56,7 @@ impl RowView {
             label: label.into(),
             value: value.into(),
             unit: String::new(),
+            warn: false,
         }
     }
     pub fn with_unit(label: &str, value: impl Into<String>, unit: &str) -> Self {
@@ -61,7 +64,12 @@ impl RowView {
             label: label.into(),
             value: value.into(),
             unit: unit.into(),
+            warn: false,
         }
+    }
+    pub fn warning(mut self) -> Self {
+        self.warn = true;
+        self
     }
 }
 
@@ -87,6 +95,8 @@ pub enum InputMode {
     #[default]
     Text,
     Phone,
+    /// A month as YYYYMM on the keypad (shown as 2026年01月).
+    Month,
 }
 
 /// Where the resident's paper is.
@@ -112,12 +122,49 @@ pub struct IdentifyView {
     pub skip: String,
 }
 
-/// The shared choice page.
+/// The shared choice page (with facts above the choices, e.g. an account's summary).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FormView {
     pub title: String,
     pub hint: String,
+    pub rows: Vec<RowView>,
     pub choices: Vec<ChoiceView>,
+}
+
+/// A column of the table page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnView {
+    /// A string key.
+    pub title: String,
+    /// Amounts and counts: right-aligned.
+    pub numeric: bool,
+    /// Its share of the row's width.
+    pub weight: u32,
+}
+
+/// The shared table page: rows × columns, paged to the screen by the UI (上一页/下一页).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableView {
+    /// String keys.
+    pub title: String,
+    /// Data: what the table covers (e.g. the period).
+    pub subtitle: String,
+    pub columns: Vec<ColumnView>,
+    /// Data cells (already in the resident's language where they are words).
+    pub rows: Vec<Vec<String>>,
+    /// The total line (as many cells as columns), or empty.
+    pub total: Vec<String>,
+    /// A string key for the button under the table (e.g. print a certificate), or empty.
+    pub action: String,
+}
+
+/// The document preview: what will be printed, before it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocumentView {
+    /// String keys.
+    pub title: String,
+    pub hint: String,
+    pub preview: Option<Preview>,
 }
 
 /// The shared input page (text or keypad).
@@ -163,6 +210,8 @@ pub struct FlowView {
     pub identify: IdentifyView,
     pub form: FormView,
     pub input: InputView,
+    pub table: TableView,
+    pub document: DocumentView,
     pub confirm: ConfirmView,
     pub result: ResultView,
     pub print: PrintView,

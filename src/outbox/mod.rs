@@ -214,11 +214,9 @@ impl Outbox {
 
     /// What an entry that is no longer pending ended as.
     fn ended(&self, id: i64) -> Option<Attempt> {
-        let (state, _, json) = self.store.lock().ok()?.outbox_entry(id).ok()??;
+        let (state, _, sealed) = self.store.lock().ok()?.outbox_entry(id).ok()??;
         match state.as_str() {
-            "delivered" => json
-                .and_then(|j| serde_json::from_str(&j).ok())
-                .map(Attempt::Answered),
+            "delivered" => self.open_answer(sealed).map(Attempt::Answered),
             _ => Some(Attempt::Refused {
                 code: state,
                 error: None,
@@ -273,12 +271,15 @@ impl Outbox {
         let path = &row.path;
         match attempt {
             Attempt::Answered(v) => {
-                store.outbox_delivered(row.id, &v.to_string())?;
-                // Case and ticket numbers are not personal data; staff find deliveries by them.
-                let what = v
-                    .get("case_no")
-                    .or_else(|| v.get("ticket_no"))
-                    .and_then(|x| x.as_str())
+                // Answers may name the resident (a certificate does): sealed like the request.
+                // Case, ticket and certificate numbers are not personal data; staff find
+                // deliveries by them.
+                let plain = zeroize::Zeroizing::new(serde_json::to_vec(v).expect("json"));
+                let receipt = answer_numbers(v);
+                store.outbox_delivered(row.id, &receipt.to_string(), &self.sealer.seal(&plain))?;
+                let what = RECEIPT_FIELDS
+                    .iter()
+                    .find_map(|f| v.get(*f).and_then(|x| x.as_str()))
                     .unwrap_or("");
                 store.audit("outbox_delivered", &format!("{path} {what}"))?;
             }
@@ -294,6 +295,11 @@ impl Outbox {
             )?,
         }
         Ok(())
+    }
+
+    /// The Idempotency-Key of an entry: the request id the cloud's answer must name.
+    pub fn request_id<S>(&self, entry: Submitted<S>) -> Option<String> {
+        self.store.lock().ok()?.outbox_key(entry.id).ok().flatten()
     }
 
     /// The offline receipt number of an entry.
@@ -334,9 +340,27 @@ impl Outbox {
             .expect("store lock")
             .outbox_entry(entry.id)?;
         Ok(row
-            .and_then(|(state, _, json)| (state == "delivered").then_some(json).flatten())
-            .and_then(|j| serde_json::from_str(&j).ok()))
+            .and_then(|(state, _, sealed)| (state == "delivered").then_some(sealed))
+            .and_then(|sealed| self.open_answer(sealed))
+            .and_then(|v| serde_json::from_value(v).ok()))
     }
+
+    fn open_answer(&self, sealed: Option<Vec<u8>>) -> Option<serde_json::Value> {
+        let plain = self.sealer.open(&sealed?).ok()?;
+        serde_json::from_slice(&plain).ok()
+    }
+}
+
+/// The numbers of an answer a resident or staff look deliveries up by; nothing else of an
+/// answer is kept in the clear.
+const RECEIPT_FIELDS: [&str; 3] = ["case_no", "ticket_no", "certificate_no"];
+
+fn answer_numbers(v: &serde_json::Value) -> serde_json::Value {
+    let kept = RECEIPT_FIELDS
+        .iter()
+        .filter_map(|f| Some((f.to_string(), v.get(*f)?.clone())))
+        .collect();
+    serde_json::Value::Object(kept)
 }
 
 #[cfg(test)]

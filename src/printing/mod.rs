@@ -80,6 +80,15 @@ impl PartialEq for ReceiptImage {
 }
 impl Eq for ReceiptImage {}
 
+/// Whose paper a job is: the visit (one resident at the kiosk, card or not) and the request
+/// that asked for it. A job is printed for its owner only; one left in doubt when its visit
+/// ended is withheld, never given to the next resident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOwner {
+    pub visit: String,
+    pub request: String,
+}
+
 pub struct PrintOutcome {
     pub state: Printed,
     pub preview: Option<ReceiptImage>,
@@ -124,6 +133,21 @@ impl PrintService {
         }
     }
 
+    /// The paper's width in dots (documents lay their tables out to it).
+    pub fn width_dots(&self) -> u32 {
+        self.width
+    }
+
+    /// What `receipt` will look like on paper, drawn by the same layout, without printing it.
+    pub fn preview(&self, receipt: &Receipt) -> ReceiptImage {
+        let image = preview::render(receipt, &self.fonts, self.width);
+        ReceiptImage {
+            width: image.width,
+            height: image.height,
+            grey: Arc::new(image.pixels),
+        }
+    }
+
     pub fn printouts(&self) -> Arc<Mutex<Vec<Printout>>> {
         self.printouts.clone()
     }
@@ -132,15 +156,51 @@ impl PrintService {
     /// out mid-job) is reprinted first, once, marked 补打; if that job is this very document,
     /// the reprint is the answer and no second copy is made.
     pub fn print(&mut self, receipt: &Receipt) -> PrintOutcome {
+        self.print_job(receipt, None)
+    }
+
+    /// Prints a resident's paper for `owner` (see [`JobOwner`]).
+    pub fn print_for(&mut self, receipt: &Receipt, owner: &JobOwner) -> PrintOutcome {
+        self.print_job(receipt, Some(owner))
+    }
+
+    /// A visit ended: its jobs still in doubt are withheld (and their documents deleted).
+    pub fn visit_ended(&mut self, visit: &str) {
+        let withheld = {
+            let store = self.store.lock().expect("store lock");
+            let _ = store.spool_sending_to_in_doubt();
+            // Every owned job still in doubt is this visit's (earlier ones were withheld when
+            // they ended).
+            tracing::debug!(visit, "visit ended: its jobs in doubt are withheld");
+            store.spool_withhold_others(None)
+        };
+        self.audit_withheld(withheld);
+    }
+
+    fn audit_withheld(&self, withheld: Result<Vec<i64>, crate::storage::StorageError>) {
+        match withheld {
+            Ok(ids) => {
+                let store = self.store.lock().expect("store lock");
+                for id in ids {
+                    // Staff see it in the audit log; the resident was told at the kiosk.
+                    tracing::warn!(job = id, "print job withheld: its visit has ended");
+                    let _ = store.audit("print_withheld", &id.to_string());
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "spool clean-up failed"),
+        }
+    }
+
+    fn print_job(&mut self, receipt: &Receipt, owner: Option<&JobOwner>) -> PrintOutcome {
         let doc = serde_json::to_string(receipt).expect("receipts serialise");
-        if let Some(outcome) = self.recover_matching(&doc) {
+        if let Some(outcome) = self.recover_matching(&doc, owner.map(|o| o.visit.as_str())) {
             return outcome;
         }
-        let job = self
-            .store
-            .lock()
-            .expect("store lock")
-            .spool_add(&receipt.template, &doc);
+        let job = self.store.lock().expect("store lock").spool_add(
+            &receipt.template,
+            &doc,
+            owner.map(|o| (o.visit.as_str(), o.request.as_str())),
+        );
         if let Err(e) = &job {
             // Printing still goes ahead: the resident's paper matters more than the record of it.
             tracing::error!(error = %e, "print job could not be spooled");
@@ -165,21 +225,28 @@ impl PrintService {
         }
     }
 
-    /// Reprints every job in doubt (at start-up and before each new job).
+    /// At start-up: residents' jobs left in doubt are withheld (their residents are gone);
+    /// other jobs in doubt are reprinted. Returns how many were reprinted.
     pub fn recover(&mut self) -> usize {
         let before = self.printouts.lock().map(|p| p.len()).unwrap_or(0);
-        self.recover_matching("");
+        self.recover_matching("", None);
         self.printouts.lock().map(|p| p.len()).unwrap_or(0) - before
     }
 
-    fn recover_matching(&mut self, doc: &str) -> Option<PrintOutcome> {
-        let pending = {
+    /// Before a job of `visit`: jobs in doubt of any other visit are withheld, then the ones
+    /// left (this visit's, and papers nobody owns) are reprinted once, marked 补打.
+    fn recover_matching(&mut self, doc: &str, visit: Option<&str>) -> Option<PrintOutcome> {
+        let (withheld, pending) = {
             let store = self.store.lock().expect("store lock");
             if let Err(e) = store.spool_sending_to_in_doubt() {
                 tracing::error!(error = %e, "spool recovery failed");
             }
-            store.spool_in_doubt().unwrap_or_default()
+            // With no visit (start-up, a technician's test page), every owned job is another
+            // visit's.
+            let withheld = store.spool_withhold_others(visit);
+            (withheld, store.spool_in_doubt().unwrap_or_default())
         };
+        self.audit_withheld(withheld);
         let mut matched = None;
         for (id, json, reprinted) in pending {
             let store = self.store.clone();
@@ -241,6 +308,9 @@ impl PrintService {
         if let Some(id) = job {
             let store = self.store.lock().expect("store lock");
             let _ = store.spool_set_state(id, spool_state);
+            if spool_state != "in_doubt" {
+                let _ = store.spool_forget_document(id);
+            }
             let _ = store.audit("print", &format!("{} {}", receipt.template, spool_state));
         }
         if let Err(e) = &result {

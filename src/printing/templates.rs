@@ -5,7 +5,7 @@ use crate::cloud::api::{
     Bill, CaseDetail, CaseReceipt, CaseStatus, Certificate, Payment, Priority, QueueTicket, Site,
     Text,
 };
-use bianmin_printer::{Align, Receipt, TextSize};
+use bianmin_printer::{Align, Cell, Receipt, TextSize};
 
 /// The queue ticket: hall, big ticket number, business, people ahead, expected wait, time.
 /// `reprint` marks a copy printed again after a job in doubt (补打).
@@ -193,20 +193,59 @@ pub fn offline_receipt(site: &Site, title: &Text, local_no: &str, submitted_at: 
         .cut()
 }
 
-/// A certificate, statement or proof from the cloud: its number, lines, and the verification
-/// code and QR anyone can check it with. The resident's number is masked unless the issuing
-/// authority requires it on paper (then the cloud puts it in the lines itself).
-pub fn certificate(site: &Site, cert: &Certificate, name_masked: &str, id_masked: &str) -> Receipt {
+/// A certificate, statement or proof from the cloud: its number, its holder as the cloud issued
+/// it (the name in full, because the document names its holder; the ID number masked), its lines
+/// and table, when it was issued and until when it is valid, and the verification code and QR
+/// anyone can check it with. `width_dots` is the paper's width (the table is laid out to it).
+pub fn document(site: &Site, cert: &Certificate, width_dots: u32) -> Receipt {
     let mut r = named(header(site, &cert.title.zh, &cert.title.en), "certificate")
         .separator()
         .columns("证明编号 No.", cert.certificate_no.clone())
-        .columns("姓名 Name", name_masked)
-        .columns("证件号码 ID", id_masked);
+        .columns("姓名 Name", cert.holder.name.clone())
+        .columns("证件号码 ID", cert.holder.id_masked.clone());
     for line in &cert.lines {
         r = r.columns(line.label.zh.clone(), line.value.clone());
     }
+    if let Some(table) = cert.table.as_ref().filter(|t| !t.columns.is_empty()) {
+        r = r.separator();
+        let header: Vec<String> = table.columns.iter().map(|c| c.zh.clone()).collect();
+        let widths = column_widths(&header, table, width_dots / 12);
+        let numeric: Vec<bool> = (0..header.len())
+            .map(|i| {
+                table.rows.iter().all(|row| {
+                    row.get(i).is_none_or(|c| {
+                        c.chars()
+                            .all(|ch| ch.is_ascii_digit() || ".-,".contains(ch))
+                    })
+                })
+            })
+            .collect();
+        let line = |cells: &[String]| -> Vec<Cell> {
+            cells
+                .iter()
+                .zip(&widths)
+                .zip(&numeric)
+                .map(|((c, w), n)| Cell {
+                    text: c.clone(),
+                    width: *w,
+                    right: *n,
+                })
+                .collect()
+        };
+        r = r.row(line(&header));
+        for row in &table.rows {
+            r = r.row(line(row));
+        }
+        if let Some(total) = &table.total {
+            r = r.row(line(total));
+        }
+    }
     r.separator()
         .columns("出具时间 Issued", crate::time::short_time(&cert.issued_at))
+        .columns(
+            "有效期至 Valid until",
+            crate::time::date_of(&cert.valid_until),
+        )
         .columns("核验码 Verification", cert.verify_code.clone())
         .qr(cert.verify_url.clone())
         .unwrap_or_else(|e| panic!("verification URLs are ASCII: {e}"))
@@ -218,6 +257,42 @@ pub fn certificate(site: &Site, cert: &Certificate, name_masked: &str, id_masked
         )
         .feed(3)
         .cut()
+}
+
+/// Column widths (in character cells) for a document table on a line of `line` cells: each as
+/// wide as its widest cell plus a gap, the widest columns narrowed first when the line is full.
+fn column_widths(
+    header: &[String],
+    table: &crate::cloud::api::DocumentTable,
+    line: u32,
+) -> Vec<u32> {
+    let width = |s: &str| -> u32 { s.chars().map(bianmin_printer::preview::cells).sum() };
+    let mut widths: Vec<u32> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            table
+                .rows
+                .iter()
+                .chain(table.total.iter())
+                .filter_map(|r| r.get(i))
+                .map(|c| width(c))
+                .chain([width(h)])
+                .max()
+                .unwrap_or(0)
+                + 1
+        })
+        .collect();
+    while widths.iter().sum::<u32>() > line {
+        let Some(widest) = widths.iter_mut().max() else {
+            break;
+        };
+        if *widest <= 4 {
+            break;
+        }
+        *widest -= 1;
+    }
+    widths
 }
 
 fn status_zh(s: CaseStatus) -> &'static str {
@@ -343,23 +418,29 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
         )),
         "certificate" => {
             let cert: Certificate = serde_json::from_value(serde_json::json!({
-                "certificate_no": "ZM2026000001", "verify_code": "K7PQ2MXA",
-                "verify_url": "https://zwfw.example.gov.cn/verify/ZM2026000001?code=K7PQ2MXA",
-                "title": {"zh": "社会保险缴费证明", "en": "Social insurance contribution certificate"},
+                "certificate_no": "ZM2026000001", "kind": "social_insurance_certificate",
+                "verify_code": "K7PQ2MXA",
+                "verify_url": "https://zwfw.example.gov.cn/v1/certificates/ZM2026000001?verify_code=K7PQ2MXA",
+                "title": {"zh": "社会保险参保证明", "en": "Social insurance participation certificate"},
+                "holder": {"name": "李秀英", "name_masked": "李*英", "id_masked": "510107********0428"},
+                "request_id": "sample", "session_id": "sample",
                 "issued_at": "2026-11-29T17:05:00+08:00",
+                "valid_until": "2027-02-28T23:59:59+08:00",
                 "lines": [
                     {"label": {"zh": "参保单位", "en": "Employer"}, "value": "四川某某科技有限公司"},
-                    {"label": {"zh": "证明期间", "en": "Period"}, "value": "2026-01 — 2026-10"},
+                    {"label": {"zh": "证明期间", "en": "Period"}, "value": "2025-11 — 2026-10"},
                     {"label": {"zh": "累计缴费月数", "en": "Months"}, "value": "157"},
-                ]
+                ],
+                "table": {
+                    "columns": [{"zh": "期间", "en": "Period"}, {"zh": "险种", "en": "Schemes"},
+                                {"zh": "月数", "en": "Months"}, {"zh": "基数(元)", "en": "Base"}],
+                    "rows": [["2025-11—2025-12", "养医失工生", "2", "6200.00"],
+                             ["2026-01—2026-10", "养医失工生", "10", "6500.00"]],
+                    "total": ["合计", "", "12", ""]
+                }
             }))
             .expect("sample certificate");
-            Some(certificate(
-                &Site::example(),
-                &cert,
-                "李*英",
-                "510107********0428",
-            ))
+            Some(document(&Site::example(), &cert, width_dots))
         }
         "case_progress" => {
             let case: CaseDetail = serde_json::from_value(serde_json::json!({
@@ -475,7 +556,9 @@ mod tests {
         for want in [
             "ZM2026000001",
             "K7PQ2MXA",
-            "[QR https://zwfw.example.gov.cn/verify/ZM2026000001?code=K7PQ2MXA]",
+            "[QR https://zwfw.example.gov.cn/v1/certificates/ZM2026000001?verify_code=K7PQ2MXA]",
+            "李秀英",
+            "2026-01—2026-10",
             "510107********0428",
         ] {
             assert!(cert.contains(want), "{want} missing");

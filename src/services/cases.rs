@@ -194,6 +194,7 @@ impl Service for CasesFlow {
             }
             // The whole history, newest first, each step with its time.
             r.rows.extend(c.history.iter().rev().map(|e| RowView {
+                warn: false,
                 label: short_time(&e.at),
                 value: status_code(e.status),
                 unit: "status".into(),

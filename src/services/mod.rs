@@ -7,16 +7,20 @@
 
 mod cases;
 mod guides;
+mod housing_fund;
+mod medical_insurance;
 mod queue;
+pub mod records;
 mod reports;
 pub mod shapes;
+mod social_insurance;
 
 pub use reports::mask_phone;
 
 use crate::cloud::api::{ResidentSummary, Site, Text};
 use crate::cloud::{CloudClient, CloudError};
 use crate::outbox::Outbox;
-use crate::printing::{PrintService, Printed, ReceiptImage};
+use crate::printing::{JobOwner, PrintService, Printed, ReceiptImage};
 use crate::session::{PageId, ResidentSession};
 use crate::storage::Store;
 use crate::view::{FlowView, PrintState, ResultKind, ResultView};
@@ -111,6 +115,53 @@ pub struct Ctx<'a> {
     pub outbox: &'a Outbox,
     /// Caches of reference data for offline use.
     pub store: &'a Mutex<Store>,
+    /// This visit (one resident at the kiosk, from the first tap to the wipe).
+    pub visit: &'a str,
+    /// Card removals as the readers saw them, ahead of the kiosk's own queue of events.
+    pub card: &'a CardWatch,
+}
+
+impl Ctx<'_> {
+    /// The paper is this visit's, for this request.
+    pub fn owner(&self, request: &str) -> JobOwner {
+        JobOwner {
+            visit: self.visit.to_string(),
+            request: request.to_string(),
+        }
+    }
+
+    /// The identified resident is still the one at the kiosk: their card has not left since they
+    /// identified, even if the kiosk has not yet handled the removal (an answer that arrives
+    /// after the card was pulled belongs to nobody at the kiosk).
+    pub fn resident_present(&self) -> bool {
+        self.resident
+            .is_some_and(|r| r.card_epoch == self.card.removals())
+    }
+
+    /// Writes to the audit log (never personal data).
+    pub fn audit(&self, action: &str, detail: &str) {
+        if let Ok(s) = self.store.lock() {
+            if let Err(e) = s.audit(action, detail) {
+                tracing::error!(error = %e, action, "audit entry not written");
+            }
+        }
+    }
+}
+
+/// Counts card removals as the reader threads see them. The kiosk task handles reader events
+/// in order, after the input it is busy with; a service waiting on the cloud asks this to know
+/// whether the card it identified with is still there.
+#[derive(Debug, Clone, Default)]
+pub struct CardWatch(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl CardWatch {
+    pub fn removals(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    /// Called by the reader thread before it forwards a removal.
+    pub fn removed(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// What a service may look at while it describes its screen.
@@ -172,7 +223,15 @@ impl Registry {
     /// The services this kiosk carries out.
     pub fn standard() -> Registry {
         Registry {
-            specs: vec![queue::SPEC, reports::SPEC, guides::SPEC, cases::SPEC],
+            specs: vec![
+                social_insurance::SPEC,
+                medical_insurance::SPEC,
+                housing_fund::SPEC,
+                queue::SPEC,
+                reports::SPEC,
+                guides::SPEC,
+                cases::SPEC,
+            ],
         }
     }
 
@@ -254,6 +313,12 @@ impl Notice {
             CloudError::Problem(p) if p.code == "invalid_id_number" => {
                 ("error.card_invalid", "error.card_invalid.msg", false)
             }
+            CloudError::Problem(p) if p.code == "no_account" => {
+                ("error.no_account", "error.no_account.msg", false)
+            }
+            CloudError::Problem(p) if p.code == "no_records_in_period" => {
+                ("error.no_records", "error.no_records.msg", false)
+            }
             // The cloud answered, with a fault of its own: not the network's doing.
             CloudError::Problem(p) if p.status >= 500 || p.status == 429 => {
                 ("error.server", "error.server.msg", true)
@@ -280,18 +345,25 @@ impl Notice {
 #[derive(Debug, Default)]
 pub struct Paper {
     receipt: Option<Receipt>,
+    owner: Option<JobOwner>,
     printed: Option<Printed>,
     image: Option<ReceiptImage>,
 }
 
 impl Paper {
-    /// Prints `receipt` now.
-    pub fn print(&mut self, printer: &mut PrintService, receipt: Receipt) {
+    /// Prints `receipt` now, for this visit and `request` (the number it answers).
+    pub fn print(&mut self, ctx: &mut Ctx<'_>, receipt: Receipt, request: &str) {
+        let owner = ctx.owner(request);
+        self.print_owned(ctx.printer, receipt, owner);
+    }
+
+    fn print_owned(&mut self, printer: &mut PrintService, receipt: Receipt, owner: JobOwner) {
         // Serial I/O can take seconds: let the runtime move other tasks off this worker.
-        let outcome = tokio::task::block_in_place(|| printer.print(&receipt));
+        let outcome = tokio::task::block_in_place(|| printer.print_for(&receipt, &owner));
         self.printed = Some(outcome.state);
         self.image = outcome.preview;
         self.receipt = Some(receipt);
+        self.owner = Some(owner);
     }
 
     /// Prints the same receipt again (the resident pressed "print" after a fault was cleared).
@@ -300,8 +372,8 @@ impl Paper {
         if self.printed == Some(Printed::Done) {
             return;
         }
-        if let Some(r) = self.receipt.take() {
-            self.print(printer, r);
+        if let (Some(r), Some(owner)) = (self.receipt.take(), self.owner.take()) {
+            self.print_owned(printer, r, owner);
         }
     }
 

@@ -214,8 +214,8 @@ impl QueueFlow {
                 self.failed = None;
                 self.notice = None;
                 let receipt = templates::queue_ticket(ctx.site, &ticket, &q.name, priority, false);
+                self.paper.print(ctx, receipt, &ticket.ticket_no);
                 self.ticket = Some(ticket);
-                self.paper.print(ctx.printer, receipt);
                 Next::Go(PageId::Result)
             }
             // A refusal is final; the next attempt is a new request.

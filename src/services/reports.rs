@@ -475,7 +475,7 @@ impl ReportsFlow {
                     .map(|s| s.summary.name_masked.clone());
                 let receipt =
                     templates::acceptance_receipt(ctx.site, &title, &r, &now, masked.as_deref());
-                self.paper.print(ctx.printer, receipt);
+                self.paper.print(ctx, receipt, &r.case_no);
                 self.done = Some(Done::Accepted(r, now));
             }
             Err(NotAnswered::Later(_)) => {
@@ -486,7 +486,7 @@ impl ReportsFlow {
                     .and_then(|e| ctx.outbox.local_no(e))
                     .unwrap_or_default();
                 let receipt = templates::offline_receipt(ctx.site, &title, &local_no, &now);
-                self.paper.print(ctx.printer, receipt);
+                self.paper.print(ctx, receipt, &local_no);
                 self.done = Some(Done::Offline(local_no, now));
             }
             Err(NotAnswered::NotStored(_)) => {

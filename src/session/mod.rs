@@ -22,6 +22,8 @@ pub enum PageId {
     Confirm,
     Result,
     Print,
+    Table,
+    Document,
 }
 
 impl PageId {
@@ -36,10 +38,12 @@ impl PageId {
             PageId::Confirm => "confirm",
             PageId::Result => "result",
             PageId::Print => "print",
+            PageId::Table => "table",
+            PageId::Document => "document",
         }
     }
 
-    pub const ALL: [PageId; 8] = [
+    pub const ALL: [PageId; 10] = [
         PageId::Attract,
         PageId::Home,
         PageId::Identify,
@@ -48,6 +52,8 @@ impl PageId {
         PageId::Confirm,
         PageId::Result,
         PageId::Print,
+        PageId::Table,
+        PageId::Document,
     ];
 
     pub fn from_name(s: &str) -> Option<PageId> {
@@ -78,7 +84,12 @@ pub enum WipeReason {
 #[derive(Debug, Clone)]
 pub struct ResidentSession {
     pub token: ResidentToken,
+    /// The cloud's name for this session: documents say which session they answer.
+    pub session_id: String,
     pub summary: ResidentSummary,
+    /// The reader's count of card removals when this resident identified (see
+    /// `services::CardWatch`): a later removal means the card has left.
+    pub card_epoch: u64,
 }
 
 #[derive(Debug)]

@@ -29,6 +29,20 @@ const STEPS: &[&str] = &[
     UPDATE outbox SET route = '/v1/' || route WHERE route NOT LIKE '/%';
     UPDATE outbox SET online_only = 1 WHERE route = '/v1/queue/tickets';
     "#,
+    // 4: a paper belongs to the visit and request that asked for it (a job in doubt from an
+    // earlier visit is withheld, never printed for the next resident); the cloud's answers are
+    // kept sealed, with only their numbers in the clear.
+    r#"
+    CREATE TABLE print_spool_v4 (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, updated_at TEXT, template TEXT NOT NULL,
+                              document_json TEXT NOT NULL,
+                              state TEXT NOT NULL CHECK (state IN ('queued','sending','done','in_doubt','failed','withheld')),
+                              reprint INTEGER NOT NULL DEFAULT 0, visit TEXT, request_id TEXT);
+    INSERT INTO print_spool_v4 (id, created_at, updated_at, template, document_json, state, reprint)
+        SELECT id, created_at, updated_at, template, document_json, state, reprint FROM print_spool;
+    DROP TABLE print_spool;
+    ALTER TABLE print_spool_v4 RENAME TO print_spool;
+    ALTER TABLE outbox ADD COLUMN result_sealed BLOB;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;

@@ -168,13 +168,47 @@ impl Store {
 
     // ---- print spool ----
 
-    /// Writes a job before any byte goes to the printer; returns its id.
-    pub fn spool_add(&self, template: &str, document_json: &str) -> Result<i64, StorageError> {
+    /// Writes a job before any byte goes to the printer; returns its id. `owner` is the visit
+    /// and request the paper is for (none for papers anyone may take, e.g. a test page).
+    pub fn spool_add(
+        &self,
+        template: &str,
+        document_json: &str,
+        owner: Option<(&str, &str)>,
+    ) -> Result<i64, StorageError> {
         self.conn.execute(
-            "INSERT INTO print_spool(created_at, template, document_json, state) VALUES (?1, ?2, ?3, 'queued')",
-            params![now(), template, document_json],
+            "INSERT INTO print_spool(created_at, template, document_json, state, visit, request_id) VALUES (?1, ?2, ?3, 'queued', ?4, ?5)",
+            params![now(), template, document_json, owner.map(|o| o.0), owner.map(|o| o.1)],
         )?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// A job that came out (or was withheld) no longer needs its document: a resident's paper
+    /// is not kept on the kiosk once it is in their hand.
+    pub fn spool_forget_document(&self, id: i64) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE print_spool SET document_json = '' WHERE id = ?1 AND visit IS NOT NULL",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// Jobs in doubt that belong to a visit other than `visit` (or to any visit, when `None`)
+    /// are withheld and their documents deleted: nobody else may get them. Returns their ids.
+    pub fn spool_withhold_others(&self, visit: Option<&str>) -> Result<Vec<i64>, StorageError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM print_spool WHERE state IN ('in_doubt', 'queued', 'sending') AND visit IS NOT NULL AND (?1 IS NULL OR visit <> ?1)",
+        )?;
+        let ids: Vec<i64> = stmt
+            .query_map([visit], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in &ids {
+            self.conn.execute(
+                "UPDATE print_spool SET state = 'withheld', document_json = '', updated_at = ?1 WHERE id = ?2",
+                params![now(), id],
+            )?;
+        }
+        Ok(ids)
     }
 
     pub fn spool_set_state(&self, id: i64, state: &str) -> Result<(), StorageError> {
@@ -195,7 +229,7 @@ impl Store {
 
     /// In-doubt jobs, oldest first: (id, document JSON, already reprinted).
     pub fn spool_in_doubt(&self) -> Result<Vec<(i64, String, bool)>, StorageError> {
-        let mut stmt = self.conn.prepare("SELECT id, document_json, reprint FROM print_spool WHERE state = 'in_doubt' ORDER BY id")?;
+        let mut stmt = self.conn.prepare("SELECT id, document_json, reprint FROM print_spool WHERE state = 'in_doubt' AND document_json <> '' ORDER BY id")?;
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0)))?
             .collect::<Result<_, _>>()?;
@@ -275,10 +309,17 @@ impl Store {
     }
 
     /// Delivered: the sealed body (residents' data) is deleted, the receipt kept.
-    pub fn outbox_delivered(&self, id: i64, result_json: &str) -> Result<(), StorageError> {
+    /// `receipt_json` holds the answer's numbers only (in the clear, for staff and lookups);
+    /// the whole answer is kept sealed.
+    pub fn outbox_delivered(
+        &self,
+        id: i64,
+        receipt_json: &str,
+        answer_sealed: &[u8],
+    ) -> Result<(), StorageError> {
         self.conn.execute(
-            "UPDATE outbox SET state = 'delivered', body_sealed = x'', result_json = ?1, last_error = NULL WHERE id = ?2",
-            params![result_json, id],
+            "UPDATE outbox SET state = 'delivered', body_sealed = x'', result_json = ?1, result_sealed = ?2, last_error = NULL WHERE id = ?3",
+            params![receipt_json, answer_sealed, id],
         )?;
         Ok(())
     }
@@ -337,15 +378,27 @@ impl Store {
         Ok((c("pending")?, c("delivered")?, c("failed")?))
     }
 
-    /// (state, local number, result JSON) of an entry.
-    pub fn outbox_entry(
-        &self,
-        id: i64,
-    ) -> Result<Option<(String, String, Option<String>)>, StorageError> {
+    /// The Idempotency-Key an entry is delivered with (the cloud echoes it as `request_id`).
+    pub fn outbox_key(&self, id: i64) -> Result<Option<String>, StorageError> {
         Ok(self
             .conn
             .query_row(
-                "SELECT state, local_no, result_json FROM outbox WHERE id = ?1",
+                "SELECT idempotency_key FROM outbox WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// (state, local number, the sealed answer) of an entry.
+    pub fn outbox_entry(
+        &self,
+        id: i64,
+    ) -> Result<Option<(String, String, Option<Vec<u8>>)>, StorageError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT state, local_no, result_sealed FROM outbox WHERE id = ?1",
                 [id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )

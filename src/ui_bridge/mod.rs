@@ -33,6 +33,8 @@ pub fn page_of(p: PageId) -> Page {
         PageId::Confirm => Page::Confirm,
         PageId::Result => Page::Result,
         PageId::Print => Page::Print,
+        PageId::Table => Page::Table,
+        PageId::Document => Page::Document,
     }
 }
 
@@ -47,6 +49,8 @@ pub fn page_id(p: Page) -> PageId {
         Page::Confirm => PageId::Confirm,
         Page::Result => PageId::Result,
         Page::Print => PageId::Print,
+        Page::Table => PageId::Table,
+        Page::Document => PageId::Document,
     }
 }
 
@@ -61,6 +65,7 @@ fn rows(rs: &[view::RowView]) -> ModelRc<Row> {
                 label: r.label.as_str().into(),
                 value: r.value.as_str().into(),
                 unit: r.unit.as_str().into(),
+                warn: r.warn,
             })
             .collect(),
     )
@@ -125,6 +130,9 @@ fn form(ui: &AppWindow, f: &view::FormView, prev: Option<&view::FormView>) {
     let a = ui.global::<FormAdapter>();
     a.set_title(f.title.as_str().into());
     a.set_hint(f.hint.as_str().into());
+    if prev.is_none_or(|p| p.rows != f.rows) {
+        a.set_rows(rows(&f.rows));
+    }
     if prev.is_none_or(|p| p.choices != f.choices) {
         a.set_choices(model(
             f.choices
@@ -152,6 +160,7 @@ fn input(ui: &AppWindow, i: &view::InputView, prev: Option<&view::InputView>) {
     a.set_mode(match i.mode {
         view::InputMode::Text => InputMode::Text,
         view::InputMode::Phone => InputMode::Phone,
+        view::InputMode::Month => InputMode::Month,
     });
     a.set_title(i.title.as_str().into());
     a.set_hint(i.hint.as_str().into());
@@ -176,6 +185,78 @@ fn result(ui: &AppWindow, r: &view::ResultView, prev: Option<&view::ResultView>)
     a.set_can_retry(r.can_retry);
 }
 
+fn table(ui: &AppWindow, t: &view::TableView, prev: Option<&view::TableView>) {
+    let a = ui.global::<TableAdapter>();
+    a.set_title(t.title.as_str().into());
+    a.set_subtitle(t.subtitle.as_str().into());
+    a.set_action(t.action.as_str().into());
+    if prev.is_none_or(|p| p.columns != t.columns) {
+        let sum: u32 = t
+            .columns
+            .iter()
+            .map(|c| c.weight.max(1))
+            .sum::<u32>()
+            .max(1);
+        let mut start = 0u32;
+        a.set_columns(model(
+            t.columns
+                .iter()
+                .map(|c| {
+                    let col = TableColumn {
+                        title: c.title.as_str().into(),
+                        numeric: c.numeric,
+                        start: start as f32 / sum as f32,
+                        width: c.weight.max(1) as f32 / sum as f32,
+                    };
+                    start += c.weight.max(1);
+                    col
+                })
+                .collect(),
+        ));
+    }
+    let cells = |cs: &[String]| model(cs.iter().map(|c| SharedString::from(c.as_str())).collect());
+    if prev.is_none_or(|p| p.rows != t.rows) {
+        a.set_rows(model(
+            t.rows
+                .iter()
+                .map(|r| TableRow { cells: cells(r) })
+                .collect(),
+        ));
+    }
+    if prev.is_none_or(|p| p.total != t.total) {
+        a.set_total(cells(&t.total));
+    }
+}
+
+/// A receipt's grey pixels as a Slint image.
+fn receipt_image(img: &view::Preview) -> slint::Image {
+    let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(img.width, img.height);
+    for (dst, g) in buf.make_mut_slice().iter_mut().zip(img.grey.iter()) {
+        *dst = slint::Rgb8Pixel {
+            r: *g,
+            g: *g,
+            b: *g,
+        };
+    }
+    slint::Image::from_rgb8(buf)
+}
+
+fn document(ui: &AppWindow, d: &view::DocumentView, prev: Option<&view::DocumentView>) {
+    let a = ui.global::<DocumentAdapter>();
+    a.set_title(d.title.as_str().into());
+    a.set_hint(d.hint.as_str().into());
+    if prev.is_some_and(|x| x.preview == d.preview) {
+        return;
+    }
+    match &d.preview {
+        Some(img) => {
+            a.set_preview(receipt_image(img));
+            a.set_has_preview(true);
+        }
+        None => a.set_has_preview(false),
+    }
+}
+
 fn print(ui: &AppWindow, p: &view::PrintView, prev: Option<&view::PrintView>) {
     let a = ui.global::<PrintAdapter>();
     a.set_state(match p.state {
@@ -190,15 +271,7 @@ fn print(ui: &AppWindow, p: &view::PrintView, prev: Option<&view::PrintView>) {
     }
     match &p.preview {
         Some(img) => {
-            let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(img.width, img.height);
-            for (dst, g) in buf.make_mut_slice().iter_mut().zip(img.grey.iter()) {
-                *dst = slint::Rgb8Pixel {
-                    r: *g,
-                    g: *g,
-                    b: *g,
-                };
-            }
-            a.set_preview(slint::Image::from_rgb8(buf));
+            a.set_preview(receipt_image(img));
             a.set_has_preview(true);
         }
         None => a.set_has_preview(false),
@@ -251,6 +324,8 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
     }
     part!(flow.result, result);
     part!(flow.print, print);
+    part!(flow.table, table);
+    part!(flow.document, document);
     LAST.with(|l| *l.borrow_mut() = Some(v.clone()));
 }
 
@@ -302,6 +377,10 @@ pub fn wire(ui: &AppWindow, tx: UnboundedSender<Command>) {
     on!(result, on_retry, UiCommand::Service(Input::Retry));
     on!(result, on_print, UiCommand::Service(Input::Print));
     on!(result, on_view_receipt, UiCommand::ViewReceipt);
+    let table = ui.global::<TableAdapter>();
+    on!(table, on_act, UiCommand::Service(Input::Confirm));
+    let document = ui.global::<DocumentAdapter>();
+    on!(document, on_print, UiCommand::Service(Input::Print));
 }
 
 /// The demo's on-screen card reader, wired straight to the simulated reader: the kiosk task

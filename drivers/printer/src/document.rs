@@ -48,6 +48,11 @@ pub enum Block {
         left: String,
         right: String,
     },
+    /// One line of a table: cells of fixed widths in character cells (a CJK character is two,
+    /// 12 dots each at normal size), so paper and preview line columns up the same way.
+    Row {
+        cells: Vec<Cell>,
+    },
     Separator,
     /// A QR code; payloads stay ASCII (verification URLs, codes) so every printer can encode them.
     Qr {
@@ -67,6 +72,33 @@ pub enum Block {
         lines: u8,
     },
     Cut,
+}
+
+/// A cell of a [`Block::Row`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    pub text: String,
+    /// In character cells.
+    pub width: u32,
+    /// Amounts: right-aligned.
+    pub right: bool,
+}
+
+impl Cell {
+    pub fn left(text: impl Into<String>, width: u32) -> Cell {
+        Cell {
+            text: text.into(),
+            width,
+            right: false,
+        }
+    }
+    pub fn right(text: impl Into<String>, width: u32) -> Cell {
+        Cell {
+            text: text.into(),
+            width,
+            right: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -115,6 +147,11 @@ impl Receipt {
             left: left.into(),
             right: right.into(),
         });
+        self
+    }
+
+    pub fn row(mut self, cells: Vec<Cell>) -> Self {
+        self.blocks.push(Block::Row { cells });
         self
     }
 
@@ -193,6 +230,11 @@ impl Receipt {
                     out.push_str(left);
                     out.push(' ');
                     out.push_str(right);
+                    out.push('\n');
+                }
+                Block::Row { cells } => {
+                    let words: Vec<&str> = cells.iter().map(|c| c.text.as_str()).collect();
+                    out.push_str(&words.join("  "));
                     out.push('\n');
                 }
                 Block::Separator => out.push_str("--------\n"),

@@ -64,6 +64,24 @@ fn align_byte(a: Align) -> u8 {
 }
 
 /// GBK bytes for `text` when the printer can print every character in text mode.
+/// A table line in text mode: each cell padded to its width (a cell wider than its width
+/// pushes the rest on; the cloud keeps its tables narrow enough for the paper).
+fn row_text(row: &[crate::document::Cell]) -> String {
+    let mut line = String::new();
+    for c in row {
+        let w: u32 = c.text.chars().map(cells).sum();
+        let pad = " ".repeat(c.width.saturating_sub(w) as usize);
+        if c.right {
+            line.push_str(&pad);
+            line.push_str(&c.text);
+        } else {
+            line.push_str(&c.text);
+            line.push_str(&pad);
+        }
+    }
+    line.trim_end().to_string()
+}
+
 fn text_mode_bytes(text: &str, opts: &EncodeOptions) -> Option<Vec<u8>> {
     if text.chars().any(|c| {
         opts.missing_chars.contains(&c) || (!c.is_ascii() && !opts.chinese_font) || c.is_control()
@@ -161,6 +179,23 @@ pub fn encode(receipt: &Receipt, fonts: &PreviewFonts, opts: &EncodeOptions) -> 
                     }
                 }
                 out.cmd(&[ESC, b'E', 0, GS, b'!', 0]);
+            }
+            Block::Row { cells } => {
+                let text = row_text(cells);
+                out.minimum += text.len() + 1;
+                match text_mode_bytes(&text, opts) {
+                    Some(bytes) => {
+                        out.cmd(&[ESC, b'a', 0]);
+                        out.cmd(&bytes);
+                        out.cmd(b"\n");
+                    }
+                    None => raster(
+                        &mut out,
+                        std::slice::from_ref(block),
+                        fonts,
+                        opts.width_dots,
+                    ),
+                }
             }
             Block::Columns { left, right } => {
                 let cols = columns(opts.width_dots, 1);

@@ -12,7 +12,7 @@ pub mod serial;
 pub mod simulator;
 pub mod status;
 
-pub use document::{Align, Block, Receipt, TextSize};
+pub use document::{Align, Block, Cell, Receipt, TextSize};
 pub use preview::{PreviewFonts, PreviewImage};
 pub use serial::{FlowControl, SerialConfig, SerialPrinter};
 pub use simulator::SimulatedPrinter;

@@ -310,6 +310,24 @@ pub fn render_blocks(
                     cv.y += line_h;
                 }
             }
+            Block::Row { cells: row } => {
+                let px = BASE_DOTS as f32;
+                let line_h = (px * 1.25) as u32;
+                let cell = BASE_DOTS as f32 / 2.0;
+                cv.ensure(cv.y + line_h);
+                let mut x = 0.0;
+                for c in row {
+                    let span = c.width as f32 * cell;
+                    let at = if c.right {
+                        x + (span - width_of(fonts, &c.text, px)).max(0.0)
+                    } else {
+                        x
+                    };
+                    cv.draw_run(fonts, &c.text, at, cv.y, px, false);
+                    x += span;
+                }
+                cv.y += line_h;
+            }
             Block::Columns { left, right } => {
                 let px = BASE_DOTS as f32;
                 let line_h = (px * 1.25) as u32;
