@@ -6,14 +6,17 @@
 use crate::cloud::api::{Catalog, IdentitySessionRequest, Site};
 use crate::cloud::{CloudClient, CloudError, Link, ResidentToken};
 use crate::outbox::Outbox;
-use crate::printing::{PrintService, Unavailable};
+use crate::printing::{JobOwner, PrintService, Printed, Unavailable};
+use crate::privacy::{Field, Revoked, SessionRecord};
 use crate::services::{
     self, CardWatch, Ctx, IdentityNeed, Input, Next, Notice, Registry, ScreenCtx, Service,
     ServiceSpec,
 };
 use crate::session::{Effect, PageId, Prompt, ResidentSession, SessionEngine, Timing, WipeReason};
 use crate::storage::Store;
-use crate::view::{ChromeView, FlowView, HomeView, IdentifyMode, TileView, ViewState};
+use crate::view::{
+    ChromeView, FlowView, GoodbyeView, HomeView, IdentifyMode, PrintState, TileView, ViewState,
+};
 use crate::Lang;
 use bianmin_idcard::ReaderEvent;
 use std::sync::{Arc, Mutex};
@@ -33,6 +36,10 @@ pub enum UiCommand {
     Finish,
     OpenService(String),
     ViewReceipt,
+    /// On the goodbye page: print the 隐私凭条.
+    PrintPrivacySlip,
+    /// On the goodbye page: done.
+    DismissGoodbye,
     /// Choose, confirm, keypad, … (never `Open`, `Identified` or `Back`: the kiosk sends those).
     Service(Input),
 }
@@ -103,6 +110,21 @@ pub struct Kiosk {
     /// This visit's id (papers are printed for it only); a new one after each wipe.
     visit: String,
     card: CardWatch,
+    /// What this visit did with the resident's personal data (for the 隐私凭条).
+    privacy: SessionRecord,
+    /// The goodbye page after an identified session, with its slip.
+    goodbye: Option<Goodbye>,
+}
+
+/// How long the goodbye page (with the privacy slip) stays up when nobody touches it.
+const GOODBYE_FOR: Duration = Duration::from_secs(30);
+
+/// The goodbye page: the ended session's privacy slip, printable on request for that visit.
+struct Goodbye {
+    record: SessionRecord,
+    visit: String,
+    since: Instant,
+    printed: Option<Printed>,
 }
 
 impl Kiosk {
@@ -129,6 +151,8 @@ impl Kiosk {
             log: Arc::default(),
             visit: new_visit(),
             card: CardWatch::default(),
+            privacy: SessionRecord::default(),
+            goodbye: None,
         }
     }
 
@@ -174,6 +198,14 @@ impl Kiosk {
     fn tick(&mut self) {
         let now = Instant::now();
         if self
+            .goodbye
+            .as_ref()
+            .is_some_and(|g| now.duration_since(g.since) > GOODBYE_FOR)
+            || self.engine.page() != PageId::Attract
+        {
+            self.goodbye = None;
+        }
+        if self
             .toast
             .is_some_and(|(_, page)| page != self.engine.page())
         {
@@ -189,7 +221,7 @@ impl Kiosk {
     fn apply(&mut self, effects: Vec<Effect>) {
         for e in effects {
             match e {
-                Effect::RevokeSession(token) => self.revoke(token),
+                Effect::RevokeSession(token) => self.revoke(token, self.privacy.revocation()),
                 Effect::Speak(p) => {
                     tracing::info!(prompt = ?p, "speak");
                     self.log.lock().expect("log lock").spoken.push(p);
@@ -204,7 +236,20 @@ impl Kiosk {
                     self.active = None;
                     // Nothing this visit asked for may come out for the next one.
                     tokio::task::block_in_place(|| self.printer.visit_ended(&self.visit));
-                    self.visit = new_visit();
+                    let ended = std::mem::replace(&mut self.visit, new_visit());
+                    let mut record = std::mem::take(&mut self.privacy);
+                    // The slip is for a resident who is there to read it: not after a timeout.
+                    if record.is_identified() && reason != WipeReason::Timeout {
+                        for title in self.printed_in(&ended) {
+                            record.printed(title);
+                        }
+                        self.goodbye = Some(Goodbye {
+                            record,
+                            visit: ended,
+                            since: Instant::now(),
+                            printed: None,
+                        });
+                    }
                     self.staff_called_at = None;
                     self.opened = None;
                     self.notice = None;
@@ -253,15 +298,20 @@ impl Kiosk {
 
     /// Revokes the cloud session without holding up the screen; a failure is logged, and the
     /// session expires at the cloud on its own.
-    fn revoke(&self, token: ResidentToken) {
+    fn revoke(&self, token: ResidentToken, outcome: Arc<Mutex<Revoked>>) {
         let cloud = self.cloud.clone();
         tokio::spawn(async move {
-            if let Err(e) = cloud.revoke_identity_session(&token).await {
-                tracing::warn!(
-                    kind = e.kind(),
-                    "resident session not revoked; it will expire at the cloud"
-                );
-            }
+            let done = match cloud.revoke_identity_session(&token).await {
+                Ok(()) => Revoked::Done,
+                Err(e) => {
+                    tracing::warn!(
+                        kind = e.kind(),
+                        "resident session not revoked; it will expire at the cloud"
+                    );
+                    Revoked::Failed
+                }
+            };
+            *outcome.lock().expect("revoked lock") = done;
         });
     }
 
@@ -321,6 +371,8 @@ impl Kiosk {
                         self.apply(fx);
                     }
                     UiCommand::OpenService(code) => self.open_service(&code).await,
+                    UiCommand::PrintPrivacySlip => self.print_privacy_slip(),
+                    UiCommand::DismissGoodbye => self.goodbye = None,
                     UiCommand::ViewReceipt => {
                         if self.flow_view().print.preview.is_some() {
                             self.engine.go(PageId::Print, now);
@@ -368,6 +420,8 @@ impl Kiosk {
             ReaderEvent::CardInserted { identity, .. } => {
                 let expired = identity.is_expired_on(crate::time::today());
                 let card_type = identity.card_type.code();
+                self.goodbye = None;
+                self.privacy.card_read(&identity);
                 let fx = self.engine.card_inserted(*identity, now);
                 self.apply(fx);
                 self.audit("card_inserted", card_type);
@@ -415,6 +469,16 @@ impl Kiosk {
         match result {
             Ok(s) => {
                 let elderly = s.resident.elderly;
+                // Exactly what the request above carried, by name.
+                self.privacy.identified(
+                    &[
+                        Field::Name,
+                        Field::IdNumber,
+                        Field::CardType,
+                        Field::Validity,
+                    ],
+                    &s.resident.id_masked,
+                );
                 self.engine.identified(
                     ResidentSession {
                         token: ResidentToken::new(s.session_token),
@@ -469,6 +533,47 @@ impl Kiosk {
         self.step(Input::Open).await;
     }
 
+    /// A service's name in both languages (the catalogue's, or its code).
+    fn catalog_text(&self, code: &str) -> crate::cloud::api::Text {
+        self.catalog
+            .as_ref()
+            .and_then(|c| c.services.iter().find(|s| s.code == code))
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| crate::cloud::api::Text::new(code, code))
+    }
+
+    /// What came out of the printer for a visit, by kind of paper.
+    fn printed_in(&self, visit: &str) -> Vec<crate::cloud::api::Text> {
+        let jobs = self
+            .store
+            .lock()
+            .ok()
+            .and_then(|s| s.spool_of_visit(visit).ok())
+            .unwrap_or_default();
+        jobs.into_iter()
+            .filter(|(_, state)| state == "done")
+            .map(|(template, _)| crate::printing::templates::paper_name(&template))
+            .collect()
+    }
+
+    fn print_privacy_slip(&mut self) {
+        let Some(g) = self.goodbye.as_mut() else {
+            return;
+        };
+        if g.printed == Some(Printed::Done) {
+            return;
+        }
+        g.since = Instant::now();
+        let receipt = g.record.receipt(&self.site, &crate::time::now_rfc3339());
+        let owner = JobOwner {
+            visit: g.visit.clone(),
+            request: "privacy_slip".into(),
+        };
+        let printer = &mut self.printer;
+        let outcome = tokio::task::block_in_place(|| printer.print_for(&receipt, &owner));
+        g.printed = Some(outcome.state);
+    }
+
     fn catalog_name(&self, code: &str) -> Option<String> {
         let lang = self.engine.lang();
         self.catalog
@@ -485,6 +590,12 @@ impl Kiosk {
             return;
         }
         self.notice = None;
+        if self.engine.resident().is_some() {
+            if let Some(code) = self.active.as_ref().map(|a| a.spec.code) {
+                let name = self.catalog_text(code);
+                self.privacy.used(name);
+            }
+        }
         self.set_busy(true);
         let next = {
             let Some(active) = self.active.as_mut() else {
@@ -598,9 +709,17 @@ impl Kiosk {
         let now = Instant::now();
         let lang = self.engine.lang();
         let resident = self.engine.resident();
+        let goodbye = self
+            .goodbye
+            .as_ref()
+            .filter(|_| self.engine.page() == PageId::Attract);
         ViewState {
             chrome: ChromeView {
-                page: self.engine.page(),
+                page: if goodbye.is_some() {
+                    PageId::Goodbye
+                } else {
+                    self.engine.page()
+                },
                 lang,
                 elderly: self.engine.elderly(),
                 landscape: self.landscape,
@@ -655,6 +774,17 @@ impl Kiosk {
                     .unwrap_or_default(),
             },
             flow: self.flow_view(),
+            goodbye: goodbye
+                .map(|g| GoodbyeView {
+                    rows: g.record.rows(lang),
+                    print: match g.printed {
+                        None => PrintState::None,
+                        Some(Printed::Done) => PrintState::Done,
+                        Some(Printed::PaperOut) => PrintState::PaperOut,
+                        Some(Printed::Failed) => PrintState::Failed,
+                    },
+                })
+                .unwrap_or_default(),
         }
     }
 

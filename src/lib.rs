@@ -20,6 +20,7 @@ pub mod outbox;
 mod outbox_cli;
 mod printer_cli;
 pub mod printing;
+pub mod privacy;
 #[cfg(feature = "sim")]
 pub mod scenario;
 pub mod services;

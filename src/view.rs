@@ -254,9 +254,17 @@ pub struct HomeView {
     pub notice: String,
 }
 
+/// The goodbye page after an identified session: the 隐私凭条 and whether it was printed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GoodbyeView {
+    pub rows: Vec<RowView>,
+    pub print: PrintState,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewState {
     pub chrome: ChromeView,
     pub home: HomeView,
     pub flow: FlowView,
+    pub goodbye: GoodbyeView,
 }

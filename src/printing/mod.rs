@@ -329,7 +329,7 @@ impl PrintService {
             .expect("printouts lock")
             .push(Printout {
                 template: receipt.template.clone(),
-                text: receipt.plain_text(),
+                text: receipt.recorded_text(),
                 state: state.code().into(),
                 png,
             });

@@ -199,6 +199,7 @@ pub fn offline_receipt(site: &Site, title: &Text, local_no: &str, submitted_at: 
 /// anyone can check it with. `width_dots` is the paper's width (the table is laid out to it).
 pub fn document(site: &Site, cert: &Certificate, width_dots: u32) -> Receipt {
     let mut r = named(header(site, &cert.title.zh, &cert.title.en), "certificate")
+        .private(cert.holder.name.clone(), cert.holder.name_masked.clone())
         .separator()
         .columns("证明编号 No.", cert.certificate_no.clone())
         .columns("姓名 Name", cert.holder.name.clone())
@@ -293,6 +294,21 @@ fn column_widths(
         *widest -= 1;
     }
     widths
+}
+
+/// What a kind of paper is called (for the privacy slip's "printed" line).
+pub fn paper_name(template: &str) -> Text {
+    let (zh, en) = match template {
+        "queue_ticket" => ("排队号票", "queue ticket"),
+        "payment_receipt" => ("缴费凭证", "payment receipt"),
+        "acceptance_receipt" => ("受理回执", "acceptance receipt"),
+        "offline_receipt" => ("离线受理凭条", "offline receipt"),
+        "certificate" => ("证明材料", "certificate"),
+        "case_progress" => ("办件进度单", "case progress"),
+        "privacy_slip" => ("隐私凭条", "privacy slip"),
+        _ => ("凭条", "receipt"),
+    };
+    Text::new(zh, en)
 }
 
 fn status_zh(s: CaseStatus) -> &'static str {

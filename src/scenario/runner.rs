@@ -507,6 +507,22 @@ impl Driver {
                     ))
                 }
             }
+            Step::ExpectNoPrint(s) => {
+                // Let anything in flight finish first: a paper that comes out late still counts.
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                let printed = self
+                    .demo
+                    .app
+                    .printouts
+                    .lock()
+                    .map(|p| p.iter().any(|x| x.text.contains(s.as_str())))
+                    .unwrap_or(false);
+                if printed {
+                    Err(format!("a printout contains {s:?}"))
+                } else {
+                    Ok(())
+                }
+            }
             Step::ExpectPrint(s) => {
                 let printed = || {
                     self.demo

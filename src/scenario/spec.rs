@@ -25,6 +25,8 @@ pub enum Step {
     ExpectPage(String),
     /// A printout containing this text.
     ExpectPrint(String),
+    /// No printout (done or not) contains this text, after the kiosk settled.
+    ExpectNoPrint(String),
     /// Wait until the kiosk is back on the attract screen.
     WaitAttract,
     Lang(Lang),
@@ -55,6 +57,7 @@ pub const STEP_KEYS: &[&str] = &[
     "check_layout",
     "expect_page",
     "expect_print",
+    "expect_no_print",
     "wait_attract",
     "lang",
     "elderly",
@@ -104,6 +107,7 @@ impl std::fmt::Display for Step {
             Step::CheckLayout(s) => write!(f, "check_layout = {s:?}"),
             Step::ExpectPage(s) => write!(f, "expect_page = {s:?}"),
             Step::ExpectPrint(s) => write!(f, "expect_print = {s:?}"),
+            Step::ExpectNoPrint(s) => write!(f, "expect_no_print = {s:?}"),
             Step::WaitAttract => write!(f, "wait_attract = true"),
             Step::Lang(l) => write!(f, "lang = {:?}", l.code()),
             Step::Elderly(b) => write!(f, "elderly = {b}"),
@@ -245,6 +249,7 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
             Step::ExpectPage(p)
         }
         "expect_print" => Step::ExpectPrint(string(k, v)?),
+        "expect_no_print" => Step::ExpectNoPrint(string(k, v)?),
         "wait_attract" => {
             truth(k, v)?;
             Step::WaitAttract

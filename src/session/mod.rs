@@ -24,6 +24,8 @@ pub enum PageId {
     Print,
     Table,
     Document,
+    /// After an identified session: the privacy slip (shown by the kiosk over attract).
+    Goodbye,
 }
 
 impl PageId {
@@ -40,10 +42,11 @@ impl PageId {
             PageId::Print => "print",
             PageId::Table => "table",
             PageId::Document => "document",
+            PageId::Goodbye => "goodbye",
         }
     }
 
-    pub const ALL: [PageId; 10] = [
+    pub const ALL: [PageId; 11] = [
         PageId::Attract,
         PageId::Home,
         PageId::Identify,
@@ -54,6 +57,7 @@ impl PageId {
         PageId::Print,
         PageId::Table,
         PageId::Document,
+        PageId::Goodbye,
     ];
 
     pub fn from_name(s: &str) -> Option<PageId> {

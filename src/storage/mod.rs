@@ -183,6 +183,17 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// (template, state) of a visit's jobs, oldest first.
+    pub fn spool_of_visit(&self, visit: &str) -> Result<Vec<(String, String)>, StorageError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT template, state FROM print_spool WHERE visit = ?1 ORDER BY id")?;
+        let rows = stmt
+            .query_map([visit], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// A job that came out (or was withheld) no longer needs its document: a resident's paper
     /// is not kept on the kiosk once it is in their hand.
     pub fn spool_forget_document(&self, id: i64) -> Result<(), StorageError> {

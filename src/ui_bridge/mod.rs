@@ -35,6 +35,7 @@ pub fn page_of(p: PageId) -> Page {
         PageId::Print => Page::Print,
         PageId::Table => Page::Table,
         PageId::Document => Page::Document,
+        PageId::Goodbye => Page::Goodbye,
     }
 }
 
@@ -51,6 +52,7 @@ pub fn page_id(p: Page) -> PageId {
         Page::Print => PageId::Print,
         Page::Table => PageId::Table,
         Page::Document => PageId::Document,
+        Page::Goodbye => PageId::Goodbye,
     }
 }
 
@@ -257,15 +259,19 @@ fn document(ui: &AppWindow, d: &view::DocumentView, prev: Option<&view::Document
     }
 }
 
-fn print(ui: &AppWindow, p: &view::PrintView, prev: Option<&view::PrintView>) {
-    let a = ui.global::<PrintAdapter>();
-    a.set_state(match p.state {
+fn print_state(s: view::PrintState) -> PrintState {
+    match s {
         view::PrintState::None => PrintState::None,
         view::PrintState::Printing => PrintState::Printing,
         view::PrintState::Done => PrintState::Done,
         view::PrintState::PaperOut => PrintState::PaperOut,
         view::PrintState::Failed => PrintState::Failed,
-    });
+    }
+}
+
+fn print(ui: &AppWindow, p: &view::PrintView, prev: Option<&view::PrintView>) {
+    let a = ui.global::<PrintAdapter>();
+    a.set_state(print_state(p.state));
     if prev.is_some_and(|x| x.preview == p.preview) {
         return;
     }
@@ -325,6 +331,11 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
     part!(flow.result, result);
     part!(flow.print, print);
     part!(flow.table, table);
+    if prev.map(|p| &p.goodbye) != Some(&v.goodbye) {
+        let a = ui.global::<GoodbyeAdapter>();
+        a.set_rows(rows(&v.goodbye.rows));
+        a.set_print_state(print_state(v.goodbye.print));
+    }
     part!(flow.document, document);
     LAST.with(|l| *l.borrow_mut() = Some(v.clone()));
 }
@@ -379,6 +390,9 @@ pub fn wire(ui: &AppWindow, tx: UnboundedSender<Command>) {
     on!(result, on_view_receipt, UiCommand::ViewReceipt);
     let table = ui.global::<TableAdapter>();
     on!(table, on_act, UiCommand::Service(Input::Confirm));
+    let goodbye = ui.global::<GoodbyeAdapter>();
+    on!(goodbye, on_print, UiCommand::PrintPrivacySlip);
+    on!(goodbye, on_done, UiCommand::DismissGoodbye);
     let document = ui.global::<DocumentAdapter>();
     on!(document, on_print, UiCommand::Service(Input::Print));
 }

@@ -106,6 +106,10 @@ pub struct Receipt {
     /// What kind of document this is (`queue_ticket`, `payment_receipt`, …), for the spool and logs.
     pub template: String,
     pub blocks: Vec<Block>,
+    /// Words the paper must carry that no record of it may (a certificate's holder in full):
+    /// each with what records show instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub private: Vec<(String, String)>,
 }
 
 impl Receipt {
@@ -113,6 +117,7 @@ impl Receipt {
         Receipt {
             template: template.into(),
             blocks: Vec::new(),
+            private: Vec::new(),
         }
     }
 
@@ -214,6 +219,23 @@ impl Receipt {
             },
         );
         r
+    }
+
+    /// Marks `word` as private: records of this paper show `shown_as` instead.
+    pub fn private(mut self, word: impl Into<String>, shown_as: impl Into<String>) -> Self {
+        self.private.push((word.into(), shown_as.into()));
+        self
+    }
+
+    /// The words on the paper as records may keep them (private words replaced).
+    pub fn recorded_text(&self) -> String {
+        let mut text = self.plain_text();
+        for (word, shown) in &self.private {
+            if !word.is_empty() {
+                text = text.replace(word.as_str(), shown);
+            }
+        }
+        text
     }
 
     /// The words on the paper, a line per text block (columns joined by a space). Scenario
