@@ -88,7 +88,7 @@ pub enum Command {
     /// Render one page headless with the software renderer and save it as PNG.
     #[cfg(feature = "sim")]
     Screenshot {
-        /// attract, home, identify, form, confirm, result, print
+        /// attract, home, identify, form, confirm, result, print, table, document
         #[arg(long)]
         page: String,
         #[arg(long, default_value = "zh")]
@@ -347,13 +347,30 @@ fn tempdir_in_data(data_dir: &std::path::Path) -> anyhow::Result<PathBuf> {
 fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
     let t = |zh: &str, en: &str| Step::Tap(if lang == Lang::Zh { zh } else { en }.to_string());
     let mut steps = Vec::new();
+    // The table and the document preview: 李秀英's social insurance, the last 12 months.
+    if page == "table" || page == "document" {
+        steps.push(Step::InsertCard(2));
+        steps.push(Step::OpenService("social_insurance".into()));
+        steps.push(t("缴费记录", "Contribution records"));
+        steps.push(t("最近 12 个月", "The last 12 months"));
+        if page == "document" {
+            steps.push(t("打印参保证明", "Print a participation certificate"));
+        }
+        steps.push(Step::ExpectPage(page.to_string()));
+        return Ok(steps);
+    }
     let order = [
         "attract", "home", "form", "identify", "confirm", "result", "print",
     ];
     let depth = order
         .iter()
         .position(|p| *p == page)
-        .with_context(|| format!("unknown page {page:?} (one of {})", order.join(", ")))?;
+        .with_context(|| {
+            format!(
+                "unknown page {page:?} (one of {}, table, document)",
+                order.join(", ")
+            )
+        })?;
     if depth >= 1 {
         steps.push(t("点击屏幕开始办理", "Touch here to start"));
     }

@@ -5,10 +5,12 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BIN="$ROOT/target/release/bianmin"
 OUT="$ROOT/docs/screenshots"
 for lang in zh en; do
-    for page in home form result; do
+    for page in home form result table document; do
         "$BIN" screenshot --page "$page" --lang "$lang" --out "$OUT/$page-$lang.png" >/dev/null
     done
 done
 "$BIN" screenshot --page home --lang zh --landscape --out "$OUT/home-zh-landscape.png" >/dev/null
 "$BIN" screenshot --page result --lang zh --elderly --out "$OUT/result-zh-elderly.png" >/dev/null
+"$BIN" screenshot --page table --lang zh --landscape --out "$OUT/table-zh-landscape.png" >/dev/null
+"$BIN" screenshot --page table --lang en --elderly --out "$OUT/table-en-elderly.png" >/dev/null
 ls "$OUT"/*.png

@@ -319,6 +319,9 @@ impl Notice {
             CloudError::Problem(p) if p.code == "no_records_in_period" => {
                 ("error.no_records", "error.no_records.msg", false)
             }
+            CloudError::Problem(p) if p.code == "range_too_long" => {
+                ("error.range_too_long", "error.range_too_long.msg", false)
+            }
             // The cloud answered, with a fault of its own: not the network's doing.
             CloudError::Problem(p) if p.status >= 500 || p.status == 429 => {
                 ("error.server", "error.server.msg", true)

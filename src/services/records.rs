@@ -388,9 +388,14 @@ impl<B: Book> RecordsFlow<B> {
             self.failed = None;
             return Next::Back;
         }
-        let Some(left) = self.steps.pop() else {
+        let Some(mut left) = self.steps.pop() else {
             return Next::Back;
         };
+        if left == Step::Printed && self.top() == Some(Step::Document) {
+            // The result replaced the preview: back goes to where the preview came from.
+            self.steps.pop();
+            left = Step::Document;
+        }
         if left == Step::Document {
             // Leaving the preview: a new request next time (another period, another paper).
             self.issued = None;
