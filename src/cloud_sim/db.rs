@@ -6,7 +6,8 @@ pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, token TEXT UNIQUE NOT NULL, serial TEXT, model TEXT, enrolled_at TEXT);
 CREATE TABLE IF NOT EXISTS residents (id_number TEXT PRIMARY KEY, name TEXT NOT NULL, phone TEXT);
 CREATE TABLE IF NOT EXISTS accounts (id_number TEXT NOT NULL, kind TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (id_number, kind));
-CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, id_number TEXT NOT NULL, expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, id_number TEXT NOT NULL, expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
+    session_id TEXT);
 CREATE TABLE IF NOT EXISTS idempotency (device_id TEXT NOT NULL, key TEXT NOT NULL, route TEXT NOT NULL, request TEXT NOT NULL,
     status INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (device_id, key));
 CREATE TABLE IF NOT EXISTS queues (hall_id TEXT NOT NULL, business TEXT NOT NULL, name_zh TEXT NOT NULL, name_en TEXT NOT NULL,
@@ -33,7 +34,24 @@ pub fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
+    migrate(&conn)?;
     Ok(conn)
+}
+
+/// Brings a database made by an older simulator up to this schema (the demo keeps its file).
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_session_id: bool = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('sessions') WHERE name = 'session_id'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    if !has_session_id {
+        // Sessions of the old shape have no id to name on documents: they end now.
+        conn.execute_batch(
+            "ALTER TABLE sessions ADD COLUMN session_id TEXT; UPDATE sessions SET revoked = 1;",
+        )?;
+    }
+    Ok(())
 }
 
 /// The next value of a named counter (case numbers, receipt numbers).

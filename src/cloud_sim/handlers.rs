@@ -4,10 +4,12 @@
 //! every answer is one of the typed structs in `crate::cloud::api` that the client decodes.
 
 use super::db::next_counter;
+use super::documents::{self, account_in, Issue};
 use super::http::*;
+use super::records::{HfHistory, Medical, MiProfile, Period, SiHistory, Ym};
 use crate::cloud::api::*;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -35,6 +37,8 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/v1/medical-insurance/statements", post(mi_statement))
         .route("/v1/housing-fund/account", get(hf_account))
         .route("/v1/housing-fund/deposit-proofs", post(hf_proof))
+        .route("/v1/certificates/{no}", get(verify_certificate))
+        .route("/_sim/fault", axum::routing::put(set_fault))
         .route("/v1/bills", get(bills))
         .route("/v1/payments", post(create_payment))
         .route("/v1/payments/{id}", get(payment))
@@ -79,22 +83,6 @@ fn reference<T: DeserializeOwned>(state: &SimState, kind: &str) -> Result<T, Api
     })
 }
 
-/// The resident's account of one service, as its contract type.
-fn account<T: DeserializeOwned>(state: &SimState, id: &str, kind: &str) -> Result<T, ApiError> {
-    let conn = state.conn.lock().expect("db lock");
-    let text: Option<String> = conn
-        .query_row(
-            "SELECT json FROM accounts WHERE id_number = ?1 AND kind = ?2",
-            params![id, kind],
-            |r| r.get(0),
-        )
-        .optional()?;
-    text.and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| {
-            ApiError::not_found("no_account", "The resident has no account for this service")
-        })
-}
-
 fn check_len(field: &str, v: &str, min: usize, max: usize) -> Result<(), ApiError> {
     let n = v.chars().count();
     if n < min || n > max {
@@ -131,16 +119,6 @@ fn code(prefix: &str, n: i64) -> String {
         chrono::Utc::now().with_timezone(&CST).format("%Y"),
         n
     )
-}
-
-/// Verification codes printed on certificates (typed rarely, scanned mostly): no 0/O or 1/I
-/// to confuse them.
-fn verify_code() -> String {
-    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-    uuid::Uuid::new_v4().as_bytes()[..8]
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
 }
 
 /// A case's 查询码: six digits, so a resident can type it on a kiosk's numeric keypad.
@@ -270,14 +248,17 @@ async fn open_session(State(s): S, _: Device, Body(req): Body<IdentitySessionReq
         params![id.as_str(), req.name],
     )?;
     let token = format!("rs_{}", uuid::Uuid::new_v4().simple());
+    // An opaque id for documents to name; it is not the token and opens nothing.
+    let session_id = format!("ses_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
     let expires = chrono::Utc::now() + chrono::Duration::minutes(15);
     conn.execute(
-        "INSERT INTO sessions VALUES (?1, ?2, ?3, 0)",
-        params![token, id.as_str(), expires.timestamp()],
+        "INSERT INTO sessions VALUES (?1, ?2, ?3, 0, ?4)",
+        params![token, id.as_str(), expires.timestamp(), session_id],
     )?;
     let age = id.age_on(today);
     created(&IdentitySession {
         session_token: token,
+        session_id,
         expires_at: expires
             .with_timezone(&CST)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
@@ -308,105 +289,85 @@ struct MonthRange {
     to: String,
 }
 
-impl MonthRange {
-    /// Both ends checked as months; an inverted range is read the right way round.
-    fn checked(from: &str, to: &str) -> Result<MonthRange, ApiError> {
-        check_month("from", from)?;
-        check_month("to", to)?;
-        let (from, to) = if from > to { (to, from) } else { (from, to) };
-        Ok(MonthRange {
-            from: from.into(),
-            to: to.into(),
-        })
-    }
+/// The longest period the record queries answer (ten years).
+const MAX_RECORD_MONTHS: i32 = 120;
+/// The longest period one medical statement covers.
+const MAX_STATEMENT_MONTHS: i32 = 12;
 
-    fn months(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let (mut y, mut m): (i32, u32) = (
-            self.from[..4].parse().unwrap_or(2026),
-            self.from[5..].parse().unwrap_or(1),
-        );
-        while format!("{y:04}-{m:02}") <= self.to && out.len() < 120 {
-            out.push(format!("{y:04}-{m:02}"));
-            m += 1;
-            if m > 12 {
-                m = 1;
-                y += 1;
-            }
-        }
-        out
+/// Both ends checked as months (`400 invalid_request`); an inverted range is read the right way
+/// round; longer than `max` months is `422 range_too_long`.
+fn period(from: &str, to: &str, max: i32) -> Result<Period, ApiError> {
+    check_month("from", from)?;
+    check_month("to", to)?;
+    let (a, b) = (
+        Ym::parse(from).ok_or_else(|| ApiError::bad_request("from must be a month, YYYY-MM"))?,
+        Ym::parse(to).ok_or_else(|| ApiError::bad_request("to must be a month, YYYY-MM"))?,
+    );
+    let p = Period {
+        from: a.min(b),
+        to: a.max(b),
+    };
+    if p.len() > max {
+        return Err(ApiError::unprocessable(
+            "range_too_long",
+            format!("A period can cover at most {max} months"),
+        ));
     }
+    Ok(p)
+}
+
+fn with_conn<T>(
+    s: &SimState,
+    f: impl FnOnce(&Connection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let conn = s.conn.lock().expect("db lock");
+    f(&conn)
 }
 
 async fn si_summary(State(s): S, _: Device, r: Resident) -> Res {
-    ok(&account::<SocialInsuranceSummary>(
-        &s,
-        &r.id_number,
-        "social_insurance",
-    )?)
+    let history: SiHistory = with_conn(&s, |c| account_in(c, &r.id_number, "social_insurance"))?;
+    ok(&history
+        .summary(documents::last_month())
+        .ok_or_else(documents::no_account)?)
 }
 
 async fn si_records(State(s): S, _: Device, r: Resident, Query(q): Query<MonthRange>) -> Res {
-    let range = MonthRange::checked(&q.from, &q.to)?;
-    let acct: SocialInsuranceSummary = account(&s, &r.id_number, "social_insurance")?;
-    let base = acct.monthly_base_fen;
-    let records = range
-        .months()
-        .into_iter()
-        .filter(|m| *m <= acct.last_paid_month && m.as_str() >= "2005-07")
-        .map(|month| ContributionRecord {
-            month,
-            employer: acct.employer.clone(),
-            base_fen: base,
-            personal_fen: base * 8 / 100,
-            employer_fen: base * 16 / 100,
-        })
-        .collect();
-    ok(&ContributionRecords { records })
-}
-
-/// How an issued certificate is kept for verification.
-#[derive(Serialize)]
-struct StoredCertificate<'a> {
-    kind: &'a str,
-    certificate: &'a Certificate,
-}
-
-fn issue_certificate(
-    conn: &Connection,
-    id: &str,
-    kind: &str,
-    title: Text,
-    lines: Vec<(Text, String)>,
-) -> Result<Certificate, ApiError> {
-    let n = next_counter(conn, "certificate")?;
-    let no = code("ZM", n);
-    let verify = verify_code();
-    let cert = Certificate {
-        verify_url: format!("https://zwfw.example.gov.cn/verify/{no}?code={verify}"),
-        certificate_no: no,
-        verify_code: verify,
-        title,
-        issued_at: now_rfc3339(),
-        lines: lines
-            .into_iter()
-            .map(|(label, value)| CertificateLine { label, value })
-            .collect(),
-    };
-    let stored = serde_json::to_string(&StoredCertificate {
-        kind,
-        certificate: &cert,
+    let range = period(&q.from, &q.to, MAX_RECORD_MONTHS)?;
+    let history: SiHistory = with_conn(&s, |c| account_in(c, &r.id_number, "social_insurance"))?;
+    ok(&ContributionRecords {
+        records: history.records(range, documents::last_month()),
     })
-    .map_err(|_| ApiError::internal())?;
-    conn.execute(
-        "INSERT INTO certificates VALUES (?1, ?2, ?3)",
-        params![cert.certificate_no, id, stored],
-    )?;
-    Ok(cert)
 }
 
-fn fen(f: i64) -> String {
-    format!("{}.{:02}", f / 100, f % 100)
+/// The base of printed verification URLs: the configured public base, or the URL the simulator
+/// was reached at (`http://` + Host, when it is a plain host[:port]).
+fn public_base(s: &SimState, headers: &HeaderMap) -> String {
+    if let Some(b) = s.public_base.lock().expect("base lock").clone() {
+        return b;
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 261
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        });
+    match host {
+        Some(h) => format!("http://{h}"),
+        None => format!("http://{}", s.addr),
+    }
+}
+
+/// A document answer as the network delivers it: under the `wrong_holder` fault, a created
+/// document is swapped for someone else's.
+fn delivered(s: &SimState, r: &Resident, kind: DocumentKind, base: &str, answer: Response) -> Res {
+    if s.fault() != Fault::WrongHolder || answer.status() != StatusCode::CREATED {
+        return Ok(answer);
+    }
+    let other = with_conn(s, |c| documents::someone_elses(c, &r.id_number, kind, base))?;
+    Ok(json_response(StatusCode::CREATED, &other))
 }
 
 async fn si_certificate(
@@ -414,88 +375,57 @@ async fn si_certificate(
     device: Device,
     key: IdempotencyKey,
     r: Resident,
+    headers: HeaderMap,
     Body(req): Body<CertificateRequest>,
 ) -> Res {
-    if !["contribution", "participation"].contains(&req.kind.as_str()) {
-        return Err(ApiError::bad_request(
-            "kind must be contribution or participation",
-        ));
-    }
-    let range = MonthRange::checked(&req.from, &req.to)?;
-    let acct: SocialInsuranceSummary = account(&s, &r.id_number, "social_insurance")?;
+    let range = period(&req.from, &req.to, MAX_RECORD_MONTHS)?;
+    let base = public_base(&s, &headers);
     let route = "social-insurance/certificates";
-    idempotent(&s, &device, &key, route, &req, |conn| {
-        let title = if req.kind == "contribution" {
-            Text::new(
-                "社会保险缴费证明",
-                "Social insurance contribution certificate",
-            )
-        } else {
-            Text::new(
-                "社会保险参保证明",
-                "Social insurance participation certificate",
-            )
+    // The session is part of the request: the same key from another session is another request.
+    let answer = idempotent(&s, &device, &key, route, &(&req, &r.session_id), |conn| {
+        let how = Issue {
+            request_id: &key.0,
+            session_id: &r.session_id,
+            public_base: &base,
         };
-        issue_certificate(
-            conn,
-            &r.id_number,
-            "social_insurance",
-            title,
-            vec![
-                (Text::new("参保状态", "Status"), acct.status.clone()),
-                (Text::new("参保单位", "Employer"), acct.employer.clone()),
-                (
-                    Text::new("证明期间", "Period"),
-                    format!("{} — {}", range.from, range.to),
-                ),
-                (
-                    Text::new("累计缴费月数", "Months contributed"),
-                    acct.contribution_months.to_string(),
-                ),
-                (
-                    Text::new("缴费基数(元)", "Monthly base (CNY)"),
-                    fen(acct.monthly_base_fen),
-                ),
-            ],
-        )
-    })
+        documents::si_certificate(conn, &r.id_number, req.kind, range, &how)
+    })?;
+    delivered(
+        &s,
+        &r,
+        DocumentKind::SocialInsuranceCertificate,
+        &base,
+        answer,
+    )
+}
+
+fn medical(s: &SimState, id: &str) -> Result<(MiProfile, Option<SiHistory>), ApiError> {
+    with_conn(s, |c| documents::medical_now(c, id))
 }
 
 async fn mi_account(State(s): S, _: Device, r: Resident) -> Res {
-    ok(&account::<MedicalAccount>(
-        &s,
-        &r.id_number,
-        "medical_insurance",
-    )?)
+    let (profile, si) = medical(&s, &r.id_number)?;
+    let med = Medical {
+        id: &r.id_number,
+        profile: &profile,
+        si: si.as_ref(),
+        now: crate::time::now(),
+    };
+    ok(&med.account())
 }
 
 async fn mi_transactions(State(s): S, _: Device, r: Resident, Query(q): Query<MonthRange>) -> Res {
-    let range = MonthRange::checked(&q.from, &q.to)?;
-    account::<MedicalAccount>(&s, &r.id_number, "medical_insurance")?;
-    let places = [
-        "成华区社区卫生服务中心",
-        "四川省人民医院",
-        "大药房(建设路店)",
-    ];
-    let kinds = ["outpatient", "inpatient", "pharmacy"];
-    let transactions = range
-        .months()
-        .iter()
-        .filter(|m| m.as_str() <= "2026-11")
-        .enumerate()
-        .map(|(i, m)| {
-            let total = 8_000 + (i as i64 * 3_700) % 20_000;
-            MedicalTransaction {
-                time: format!("{m}-12T10:30:00+08:00"),
-                institution: places[i % 3].into(),
-                kind: kinds[i % 3].into(),
-                total_fen: total,
-                fund_paid_fen: total * 7 / 10,
-                self_paid_fen: total - total * 7 / 10,
-            }
-        })
-        .collect();
-    ok(&MedicalTransactions { transactions })
+    let range = period(&q.from, &q.to, MAX_RECORD_MONTHS)?;
+    let (profile, si) = medical(&s, &r.id_number)?;
+    let med = Medical {
+        id: &r.id_number,
+        profile: &profile,
+        si: si.as_ref(),
+        now: crate::time::now(),
+    };
+    ok(&MedicalTransactions {
+        transactions: med.transactions(range),
+    })
 }
 
 async fn mi_statement(
@@ -503,48 +433,28 @@ async fn mi_statement(
     device: Device,
     key: IdempotencyKey,
     r: Resident,
+    headers: HeaderMap,
     Body(req): Body<StatementRequest>,
 ) -> Res {
-    let range = MonthRange::checked(&req.from, &req.to)?;
-    let acct: MedicalAccount = account(&s, &r.id_number, "medical_insurance")?;
+    let range = period(&req.from, &req.to, MAX_STATEMENT_MONTHS)?;
+    let base = public_base(&s, &headers);
     let route = "medical-insurance/statements";
-    idempotent(&s, &device, &key, route, &req, |conn| {
-        issue_certificate(
-            conn,
-            &r.id_number,
-            "medical_insurance",
-            Text::new(
-                "医疗保险个人账户对账单",
-                "Medical insurance account statement",
-            ),
-            vec![
-                (
-                    Text::new("对账期间", "Period"),
-                    format!("{} — {}", range.from, range.to),
-                ),
-                (
-                    Text::new("账户余额(元)", "Balance (CNY)"),
-                    fen(acct.balance_fen),
-                ),
-                (
-                    Text::new("本年划入(元)", "Credited this year (CNY)"),
-                    fen(acct.year_credited_fen),
-                ),
-                (
-                    Text::new("本年支出(元)", "Spent this year (CNY)"),
-                    fen(acct.year_spent_fen),
-                ),
-            ],
-        )
-    })
+    let answer = idempotent(&s, &device, &key, route, &(&req, &r.session_id), |conn| {
+        let how = Issue {
+            request_id: &key.0,
+            session_id: &r.session_id,
+            public_base: &base,
+        };
+        documents::mi_statement(conn, &r.id_number, range, &how)
+    })?;
+    delivered(&s, &r, DocumentKind::MedicalStatement, &base, answer)
 }
 
 async fn hf_account(State(s): S, _: Device, r: Resident) -> Res {
-    ok(&account::<HousingFundAccount>(
-        &s,
-        &r.id_number,
-        "housing_fund",
-    )?)
+    let history: HfHistory = with_conn(&s, |c| account_in(c, &r.id_number, "housing_fund"))?;
+    ok(&history
+        .account(documents::last_month())
+        .ok_or_else(documents::no_account)?)
 }
 
 async fn hf_proof(
@@ -552,42 +462,73 @@ async fn hf_proof(
     device: Device,
     key: IdempotencyKey,
     r: Resident,
+    headers: HeaderMap,
     Body(req): Body<DepositProofRequest>,
 ) -> Res {
-    if !["loan", "rental", "transfer", "other"].contains(&req.purpose.as_str()) {
+    let base = public_base(&s, &headers);
+    let route = "housing-fund/deposit-proofs";
+    let answer = idempotent(&s, &device, &key, route, &(&req, &r.session_id), |conn| {
+        let how = Issue {
+            request_id: &key.0,
+            session_id: &r.session_id,
+            public_base: &base,
+        };
+        documents::hf_proof(conn, &r.id_number, req.purpose, &how)
+    })?;
+    delivered(&s, &r, DocumentKind::HousingFundProof, &base, answer)
+}
+
+// ---- Verification (public) ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyQuery {
+    verify_code: String,
+}
+
+/// `GET /v1/certificates/{no}?verify_code=`: no device token (anyone holding the paper may
+/// ask). A wrong code and an unknown number both answer `{valid: false}`; too many wrong codes
+/// for a number, or from one address, answer `429 rate_limited` with `Retry-After`.
+async fn verify_certificate(
+    State(s): S,
+    Path(no): Path<String>,
+    client: ClientAddr,
+    Query(q): Query<VerifyQuery>,
+) -> Res {
+    check_len("certificate_no", &no, 1, 32)?;
+    check_len("verify_code", &q.verify_code, 1, 32)?;
+    match documents::verify(&s, &no, &q.verify_code, client.0.ip())? {
+        Ok(answer) => ok(&answer),
+        Err(wait) => {
+            let mut r = problem_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many wrong verification codes: try again later",
+            );
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs.max(1)),
+            );
+            Ok(r)
+        }
+    }
+}
+
+// ---- Simulator controls (not the contract) ----
+
+/// `PUT /_sim/fault` with the fault's name as the body (`none`, `slow`, `error`, `malformed`,
+/// `wrong_holder`, `late`, `late:MS`): plays a fault on a standalone simulator. `down` is
+/// refused here, since nothing could lift it over HTTP.
+async fn set_fault(State(s): S, body: String) -> Res {
+    let fault: Fault = body.trim().parse().map_err(ApiError::bad_request)?;
+    if fault == Fault::Down {
         return Err(ApiError::bad_request(
-            "purpose must be loan, rental, transfer or other",
+            "down cannot be set over HTTP (nothing could lift it)",
         ));
     }
-    let acct: HousingFundAccount = account(&s, &r.id_number, "housing_fund")?;
-    let route = "housing-fund/deposit-proofs";
-    idempotent(&s, &device, &key, route, &req, |conn| {
-        issue_certificate(
-            conn,
-            &r.id_number,
-            "housing_fund",
-            Text::new("住房公积金缴存证明", "Housing fund deposit certificate"),
-            vec![
-                (
-                    Text::new("公积金账号", "Account"),
-                    acct.account_no_masked.clone(),
-                ),
-                (Text::new("缴存单位", "Employer"), acct.employer.clone()),
-                (
-                    Text::new("月缴存额(元)", "Monthly deposit (CNY)"),
-                    fen(acct.monthly_deposit_fen),
-                ),
-                (
-                    Text::new("账户余额(元)", "Balance (CNY)"),
-                    fen(acct.balance_fen),
-                ),
-                (
-                    Text::new("缴存至", "Paid up to"),
-                    acct.last_deposit_month.clone(),
-                ),
-            ],
-        )
-    })
+    *s.fault.lock().expect("fault lock") = fault;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 // ---- 4 缴费 ----

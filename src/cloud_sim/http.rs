@@ -1,7 +1,7 @@
 //! Serving: the accept loop (which is where "cloud down" is played), fault injection, problem
 //! responses, and the request helpers every handler shares (auth, body, query, idempotency).
 
-use super::{db, handlers, seed};
+use super::{db, documents, handlers, seed};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -36,7 +36,22 @@ pub enum Fault {
     ServerError,
     /// Every call answers 200 with a body that is not the promised JSON.
     Malformed,
+    /// The three document endpoints (社保 certificates, 医保 statements, 公积金 proofs) answer a
+    /// well-formed document of another resident (another holder, request and session); the
+    /// resident's own document is still issued and kept for the Idempotency-Key. Everything else
+    /// works.
+    WrongHolder,
+    /// The three document endpoints answer correctly, but only this long after they have done
+    /// the work; everything else answers at once.
+    Late(Duration),
 }
+
+/// The document endpoints that `WrongHolder` and `Late` play with.
+pub const DOCUMENT_PATHS: [&str; 3] = [
+    "/v1/social-insurance/certificates",
+    "/v1/medical-insurance/statements",
+    "/v1/housing-fund/deposit-proofs",
+];
 
 impl std::str::FromStr for Fault {
     type Err = String;
@@ -47,11 +62,16 @@ impl std::str::FromStr for Fault {
             "slow" => Fault::Slow(Duration::from_secs(8)),
             "error" => Fault::ServerError,
             "malformed" => Fault::Malformed,
-            other => {
-                return Err(format!(
-                    "unknown fault {other:?} (none, down, slow, error, malformed)"
-                ))
-            }
+            "wrong_holder" => Fault::WrongHolder,
+            "late" => Fault::Late(Duration::from_secs(3)),
+            other => match other.strip_prefix("late:").map(str::parse::<u64>) {
+                Some(Ok(ms)) => Fault::Late(Duration::from_millis(ms)),
+                _ => {
+                    return Err(format!(
+                        "unknown fault {other:?} (none, down, slow, error, malformed, wrong_holder, late, late:MS)"
+                    ))
+                }
+            },
         })
     }
 }
@@ -60,7 +80,40 @@ pub struct SimState {
     pub conn: Mutex<Connection>,
     pub enrollment_code: String,
     pub fault: Mutex<Fault>,
+    /// Where the simulator listens (the verification base when a request names no Host).
+    pub addr: SocketAddr,
+    /// The public base of printed verification URLs, when configured; otherwise the URL the
+    /// simulator was reached at (`http://` + the request's Host).
+    pub public_base: Mutex<Option<String>>,
+    /// Wrong verification attempts, per certificate number and per client address.
+    pub verify_attempts: Mutex<documents::Attempts>,
 }
+
+impl SimState {
+    pub fn new(conn: Connection, enrollment_code: String, addr: SocketAddr) -> SimState {
+        SimState {
+            conn: Mutex::new(conn),
+            enrollment_code,
+            fault: Mutex::new(Fault::None),
+            addr,
+            public_base: Mutex::new(
+                std::env::var(PUBLIC_BASE_ENV)
+                    .ok()
+                    .map(|b| b.trim_end_matches('/').to_string())
+                    .filter(|b| !b.is_empty() && b.is_ascii()),
+            ),
+            verify_attempts: Mutex::new(documents::Attempts::default()),
+        }
+    }
+
+    pub fn fault(&self) -> Fault {
+        *self.fault.lock().expect("fault lock")
+    }
+}
+
+/// Sets the public base of verification URLs for a standalone simulator behind a proxy
+/// (e.g. `https://zwfw.example.gov.cn`).
+pub const PUBLIC_BASE_ENV: &str = "BIANMIN_SIM_PUBLIC_BASE";
 
 /// A running simulator. Dropping it does not stop it; it lives as long as its runtime.
 pub struct CloudSim {
@@ -74,13 +127,9 @@ impl CloudSim {
     pub async fn start(listen: SocketAddr, options: SimOptions) -> anyhow::Result<CloudSim> {
         let conn = db::open(&options.db)?;
         seed::seed(&conn)?;
-        let state = Arc::new(SimState {
-            conn: Mutex::new(conn),
-            enrollment_code: options.enrollment_code.clone(),
-            fault: Mutex::new(Fault::None),
-        });
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
+        let state = Arc::new(SimState::new(conn, options.enrollment_code.clone(), addr));
         let (kill, _) = watch::channel(0u64);
         let router = handlers::router(state.clone());
         tokio::spawn(accept_loop(listener, router, state.clone(), kill.clone()));
@@ -102,6 +151,13 @@ impl CloudSim {
         if fault == Fault::Down {
             self.kill.send_modify(|n| *n += 1);
         }
+    }
+
+    /// Printed verification URLs start with this base (e.g. `https://zwfw.example.gov.cn`)
+    /// instead of the URL the simulator was reached at; `None` goes back to that.
+    pub fn set_public_base(&self, base: Option<&str>) {
+        *self.state.public_base.lock().expect("base lock") =
+            base.map(|b| b.trim_end_matches('/').to_string());
     }
 
     /// Counts rows of a simulator table, for tests that check "created exactly once".
@@ -128,8 +184,8 @@ async fn accept_loop(
     kill: watch::Sender<u64>,
 ) {
     loop {
-        let stream = match listener.accept().await {
-            Ok((s, _)) => s,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -140,7 +196,10 @@ async fn accept_loop(
             drop(stream);
             continue;
         }
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        // The client's address, for the verification endpoint's per-address budget.
+        let service = hyper_util::service::TowerToHyperService::new(
+            router.clone().layer(axum::Extension(ClientAddr(peer))),
+        );
         let mut killed = kill.subscribe();
         tokio::spawn(async move {
             let conn = hyper::server::conn::http1::Builder::new()
@@ -304,9 +363,21 @@ pub async fn fault_layer(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let fault = *state.fault.lock().expect("fault lock");
+    let fault = state.fault();
+    // The simulator's own controls are never faulted (a fault must be removable).
+    if req.uri().path().starts_with("/_sim/") {
+        return next.run(req).await;
+    }
     match fault {
-        Fault::None | Fault::Down => next.run(req).await,
+        Fault::None | Fault::Down | Fault::WrongHolder => next.run(req).await,
+        Fault::Late(d) => {
+            let document = DOCUMENT_PATHS.contains(&req.uri().path());
+            let answer = next.run(req).await;
+            if document {
+                tokio::time::sleep(d).await;
+            }
+            answer
+        }
         Fault::Slow(d) => {
             tokio::time::sleep(d).await;
             next.run(req).await
@@ -377,6 +448,8 @@ pub struct Resident {
     pub id_number: String,
     /// The session token itself (for revoking it).
     pub token: String,
+    /// The session's opaque id, which documents name (`session_id`); not a credential.
+    pub session_id: String,
 }
 
 impl FromRequestParts<Arc<SimState>> for Resident {
@@ -421,19 +494,38 @@ fn resident(state: &SimState, headers: &HeaderMap) -> Result<Option<Resident>, A
     };
     let token = token.to_str().map_err(|_| expired())?;
     let conn = state.conn.lock().expect("db lock");
-    let row: Option<(String, i64, i64)> = conn
+    let row: Option<(String, i64, i64, Option<String>)> = conn
         .query_row(
-            "SELECT id_number, expires_at, revoked FROM sessions WHERE token = ?1",
+            "SELECT id_number, expires_at, revoked, session_id FROM sessions WHERE token = ?1",
             [token],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
     match row {
-        Some((id_number, exp, 0)) if exp > chrono::Utc::now().timestamp() => Ok(Some(Resident {
-            id_number,
-            token: token.to_string(),
-        })),
+        Some((id_number, exp, 0, Some(session_id))) if exp > chrono::Utc::now().timestamp() => {
+            Ok(Some(Resident {
+                id_number,
+                token: token.to_string(),
+                session_id,
+            }))
+        }
         _ => Err(expired()),
+    }
+}
+
+/// The address a request came from (put on every connection by the accept loop).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(parts
+            .extensions
+            .get::<ClientAddr>()
+            .copied()
+            .unwrap_or(ClientAddr(SocketAddr::from(([0, 0, 0, 0], 0)))))
     }
 }
 
@@ -572,15 +664,15 @@ mod tests {
         .expect("device");
         let later = chrono::Utc::now().timestamp() + 600;
         conn.execute(
-            "INSERT INTO sessions VALUES ('rs_live', '110101194001010011', ?1, 0), ('rs_gone', '110101194001010011', ?1, 1), ('rs_old', '110101194001010011', 1, 0)",
+            "INSERT INTO sessions VALUES ('rs_live', '110101194001010011', ?1, 0, 'ses_1'), ('rs_gone', '110101194001010011', ?1, 1, 'ses_2'), ('rs_old', '110101194001010011', 1, 0, 'ses_3'), ('rs_noid', '110101194001010011', ?1, 0, NULL)",
             [later],
         )
         .expect("sessions");
-        Arc::new(SimState {
-            conn: Mutex::new(conn),
-            enrollment_code: "E".into(),
-            fault: Mutex::new(Fault::None),
-        })
+        Arc::new(SimState::new(
+            conn,
+            "E".into(),
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+        ))
     }
 
     fn parts(headers: &[(&str, &str)]) -> Parts {
@@ -594,6 +686,23 @@ mod tests {
     fn refused<T: std::fmt::Debug>(r: Result<T, ApiError>) -> (u16, &'static str) {
         let e = r.expect_err("refused");
         (e.status.as_u16(), e.code)
+    }
+
+    #[test]
+    fn faults_parse_from_their_names() {
+        assert_eq!("wrong_holder".parse::<Fault>(), Ok(Fault::WrongHolder));
+        assert_eq!(
+            "late".parse::<Fault>(),
+            Ok(Fault::Late(Duration::from_secs(3)))
+        );
+        assert_eq!(
+            "late:250".parse::<Fault>(),
+            Ok(Fault::Late(Duration::from_millis(250)))
+        );
+        for bad in ["late:", "late:soon", "wrong", "Late"] {
+            let e = bad.parse::<Fault>().expect_err(bad);
+            assert!(e.contains("wrong_holder") && e.contains("late:MS"), "{e}");
+        }
     }
 
     #[tokio::test]
@@ -622,8 +731,12 @@ mod tests {
             .await
             .expect("live session");
         assert_eq!(
-            (r.id_number.as_str(), r.token.as_str()),
-            ("110101194001010011", "rs_live")
+            (
+                r.id_number.as_str(),
+                r.token.as_str(),
+                r.session_id.as_str()
+            ),
+            ("110101194001010011", "rs_live", "ses_1")
         );
         let none = <Resident as FromRequestParts<_>>::from_request_parts(&mut parts(&[]), &s).await;
         assert_eq!(refused(none), (401, "session_required"));
@@ -632,7 +745,7 @@ mod tests {
                 .await
                 .expect("no header is fine where the session is optional");
         assert!(absent.is_none());
-        for token in ["rs_gone", "rs_old", "rs_unknown"] {
+        for token in ["rs_gone", "rs_old", "rs_unknown", "rs_noid"] {
             let h = [("x-resident-session", token)];
             let r = <Resident as FromRequestParts<_>>::from_request_parts(&mut parts(&h), &s).await;
             assert_eq!(refused(r), (401, "session_invalid"), "{token}");

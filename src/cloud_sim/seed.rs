@@ -1,9 +1,10 @@
 //! Synthetic seed data: residents (the demo cards), their accounts, bills, cases in every status,
 //! the hall's queues, and the reference lists. Nothing here is a real person or account.
 
+use super::records::{HfHistory, HfSpan, MiProfile, SiHistory, SiSpan, Ym};
 use crate::cloud::api::*;
 use chrono::{Duration, Local};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 pub const HALL_ID: &str = "chenghua-jianshelu"; // Site::example().hall_id
 
@@ -252,12 +253,32 @@ fn now8() -> chrono::DateTime<chrono::FixedOffset> {
     Local::now().with_timezone(&super::http::CST)
 }
 
+/// Bumped whenever the seeded records change shape: an older simulator database (the demo keeps
+/// one) gets the reference lists and the residents' records anew, and forgets the documents it
+/// issued in the old form.
+pub const SEED_VERSION: &str = "2-records";
+
+const DOCUMENT_ROUTES: [&str; 3] = [
+    "social-insurance/certificates",
+    "medical-insurance/statements",
+    "housing-fund/deposit-proofs",
+];
+
 pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
-    let seeded: i64 = conn.query_row("SELECT COUNT(*) FROM reference", [], |r| r.get(0))?;
-    if seeded > 0 {
+    let version: Option<String> = conn
+        .query_row(
+            "SELECT json FROM reference WHERE kind = 'seed_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if version.as_deref() == Some(SEED_VERSION) {
         return Ok(());
     }
+    let fresh: bool =
+        conn.query_row("SELECT COUNT(*) FROM reference", [], |r| r.get::<_, i64>(0))? == 0;
     let tx = conn.unchecked_transaction()?;
+    tx.execute("DELETE FROM reference", [])?;
     let put = |kind: &str, text: String| {
         tx.execute(
             "INSERT INTO reference(kind, json) VALUES (?1, ?2)",
@@ -269,6 +290,16 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
     put("certificate_types", to_json(&certificate_types()))?;
     put("programs", to_json(&programs()))?;
     put("guides", to_json(&guides()))?;
+    put("seed_version", SEED_VERSION.into())?;
+    tx.execute("DELETE FROM accounts", [])?;
+    seed_records(&tx)?;
+    if !fresh {
+        tx.execute("DELETE FROM certificates", [])?;
+        for route in DOCUMENT_ROUTES {
+            tx.execute("DELETE FROM idempotency WHERE route = ?1", [route])?;
+        }
+        return tx.commit();
+    }
 
     let queues = [
         (
@@ -307,7 +338,6 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
         )?;
     }
 
-    let today = now8().date_naive();
     for (n, r) in bianmin_idcard::simulator::demo_residents()
         .iter()
         .enumerate()
@@ -317,59 +347,6 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
             "INSERT INTO residents VALUES (?1, ?2, ?3)",
             params![id, r.name, format!("1380000{:04}", 1000 + n)],
         )?;
-        let employer = [
-            "成都市成华区建设路街道办事处",
-            "四川某某科技有限公司",
-            "成都某某餐饮管理有限公司",
-        ][n % 3];
-        let base = [520000i64, 830000, 460000][n % 3];
-        let account = |kind: &str, text: String| {
-            tx.execute(
-                "INSERT INTO accounts VALUES (?1, ?2, ?3)",
-                params![id, kind, text],
-            )
-        };
-        let retired = r.age_on(today) >= 60;
-        account(
-            "social_insurance",
-            to_json(&SocialInsuranceSummary {
-                status: if retired { "retired" } else { "contributing" }.into(),
-                insured_since: "2005-07".into(),
-                employer: employer.into(),
-                contribution_months: 120 + n as u32 * 37,
-                last_paid_month: "2026-10".into(),
-                monthly_base_fen: base,
-                pension_account_fen: base * 3 + n as i64 * 123_456,
-            }),
-        )?;
-        account(
-            "medical_insurance",
-            to_json(&MedicalAccount {
-                status: "active".into(),
-                insured_type: if retired {
-                    "retired_employee"
-                } else {
-                    "employee"
-                }
-                .into(),
-                balance_fen: 123_456 + n as i64 * 45_678,
-                year_credited_fen: 240_000,
-                year_spent_fen: 36_500 + n as i64 * 1_000,
-            }),
-        )?;
-        if n != 3 {
-            account(
-                "housing_fund",
-                to_json(&HousingFundAccount {
-                    account_no_masked: format!("5101********{:04}", 2300 + n),
-                    status: "normal".into(),
-                    employer: employer.into(),
-                    balance_fen: 4_567_800 + n as i64 * 1_000_000,
-                    monthly_deposit_fen: base / 10 * 2,
-                    last_deposit_month: "2026-10".into(),
-                }),
-            )?;
-        }
         // Bills: a water and an electricity account per household, one unpaid period each.
         for (utility, amount) in [
             ("water", 4_560i64 + n as i64 * 100),
@@ -484,4 +461,324 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
         }
     }
     tx.commit()
+}
+
+// ---- The demo residents' records ----
+
+/// Yearly spans from `from` to `to` (`None`: still paying): the base is set anew each January,
+/// `growth_pct` higher than the year before, in whole yuan.
+fn yearly(
+    from: &str,
+    to: Option<&str>,
+    employer: &str,
+    base_fen: i64,
+    growth_pct: i64,
+    schemes: &[Scheme],
+    last: Ym,
+) -> Vec<SiSpan> {
+    let from = Ym::parse(from).expect("seed month");
+    let to = to.map(|t| Ym::parse(t).expect("seed month"));
+    let end = to.unwrap_or(last);
+    let mut spans = Vec::new();
+    let (mut start, mut base) = (from, base_fen);
+    while start <= end {
+        let year_end = Ym::new(start.year(), 12);
+        let open = to.is_none() && year_end >= end;
+        spans.push(SiSpan {
+            from: start,
+            to: if open { None } else { Some(year_end.min(end)) },
+            employer: employer.into(),
+            base_fen: base,
+            schemes: schemes.to_vec(),
+            flexible: false,
+        });
+        start = Ym::new(start.year() + 1, 1);
+        base = (base * (100 + growth_pct) / 100 + 50) / 100 * 100;
+    }
+    spans
+}
+
+/// Housing fund deposits on the same base as the social insurance of that employer, from
+/// `start` (when the fund was opened there).
+fn deposits_like(si: &[SiSpan], employer: &str, rate_pct: i64, start: Option<&str>) -> Vec<HfSpan> {
+    let start = start.map(|s| Ym::parse(s).expect("seed month"));
+    si.iter()
+        .filter(|s| s.employer == employer)
+        .filter(|s| start.is_none_or(|st| s.to.is_none_or(|to| to >= st)))
+        .map(|s| HfSpan {
+            from: start.map_or(s.from, |st| s.from.max(st)),
+            to: s.to,
+            employer: s.employer.clone(),
+            base_fen: s.base_fen,
+            rate_pct,
+        })
+        .collect()
+}
+
+fn m(s: &str) -> Ym {
+    Ym::parse(s).expect("seed month")
+}
+
+/// The n-th demo resident's social insurance, medical insurance and housing fund (if any).
+/// See docs/scenarios.md for the table.
+pub fn demo_records(n: usize, last: Ym) -> (SiHistory, MiProfile, Option<HfHistory>) {
+    use Scheme::*;
+    const ALL: [Scheme; 5] = Scheme::ALL;
+    let account_no = format!("5101********{:04}", 2300 + n);
+    let mi = |insured_type, place: &str, since: &str, visits| MiProfile {
+        insured_type,
+        insured_place: place.into(),
+        since: m(since),
+        visits,
+        retiree_credit_fen: 0,
+    };
+    let si = |place: &str, spans: Vec<Vec<SiSpan>>| SiHistory {
+        insured_place: place.into(),
+        spans: spans.concat(),
+        retired_since: None,
+        retired_schemes: vec![],
+    };
+    match n {
+        // 张建国: retired 2010 from a factory that paid neither medical nor maternity; his medical
+        // insurance is the 城乡居民 scheme; the housing fund was never taken out (sealed).
+        0 => {
+            let factory = "成都市某某机械厂";
+            let mut h = si(
+                "成都市成华区",
+                vec![
+                    yearly(
+                        "1993-01",
+                        Some("2000-12"),
+                        factory,
+                        45_000,
+                        12,
+                        &[Pension, Unemployment],
+                        last,
+                    ),
+                    yearly(
+                        "2001-01",
+                        Some("2010-03"),
+                        factory,
+                        110_000,
+                        12,
+                        &[Pension, Unemployment, WorkInjury],
+                        last,
+                    ),
+                ],
+            );
+            h.retired_since = Some(m("2010-04"));
+            h.retired_schemes = vec![Pension];
+            let hf = HfHistory {
+                account_no_masked: account_no,
+                spans: deposits_like(&h.spans, factory, 8, Some("2000-01")),
+                withdrawn_fen: 0,
+            };
+            (
+                h,
+                mi(
+                    MedicalInsuredType::Resident,
+                    "成都市成华区",
+                    "2011-01",
+                    (2, 5),
+                ),
+                Some(hf),
+            )
+        }
+        // 李秀英: 断缴 2019-03..2019-08 between two employers.
+        1 => {
+            let (old, new) = ("成都某某商贸有限公司", "四川某某科技有限公司");
+            let h = si(
+                "成都市武侯区",
+                vec![
+                    yearly("2008-07", Some("2019-02"), old, 180_000, 9, &ALL, last),
+                    yearly("2019-09", None, new, 650_000, 5, &ALL, last),
+                ],
+            );
+            let hf = HfHistory {
+                account_no_masked: account_no,
+                spans: [
+                    deposits_like(&h.spans, old, 8, None),
+                    deposits_like(&h.spans, new, 12, Some("2019-10")),
+                ]
+                .concat(),
+                withdrawn_fen: 3_600_000,
+            };
+            (
+                h,
+                mi(
+                    MedicalInsuredType::Employee,
+                    "成都市武侯区",
+                    "2008-07",
+                    (1, 4),
+                ),
+                Some(hf),
+            )
+        }
+        // 王小明: changed employer in 2023.
+        2 => {
+            let (old, new) = ("成都某某餐饮管理有限公司", "成都某某网络科技有限公司");
+            let h = si(
+                "成都市高新区",
+                vec![
+                    yearly("2021-07", Some("2023-02"), old, 420_000, 4, &ALL, last),
+                    yearly("2023-03", None, new, 720_000, 6, &ALL, last),
+                ],
+            );
+            let hf = HfHistory {
+                account_no_masked: account_no,
+                spans: [
+                    deposits_like(&h.spans, old, 5, None),
+                    deposits_like(&h.spans, new, 10, None),
+                ]
+                .concat(),
+                withdrawn_fen: 0,
+            };
+            (
+                h,
+                mi(
+                    MedicalInsuredType::Employee,
+                    "成都市高新区",
+                    "2021-07",
+                    (1, 3),
+                ),
+                Some(hf),
+            )
+        }
+        // 陈美华: retired in 1995 after three years of personal contributions; a retired
+        // employee of the employee medical scheme; never had a housing fund account.
+        3 => {
+            let mut h = si(
+                "成都市成华区",
+                vec![yearly(
+                    "1992-01",
+                    Some("1994-12"),
+                    "成都市某某纺织厂",
+                    30_000,
+                    10,
+                    &[Pension],
+                    last,
+                )],
+            );
+            h.retired_since = Some(m("1995-01"));
+            h.retired_schemes = vec![Pension, Medical];
+            let mut p = mi(
+                MedicalInsuredType::RetiredEmployee,
+                "成都市成华区",
+                "2002-01",
+                (3, 6),
+            );
+            p.retiree_credit_fen = 11_000;
+            (h, p, None)
+        }
+        // 赵强: two employers, out of work from 2025-06, paying pension and medical himself
+        // (灵活就业) since 2025-09; the housing fund is sealed.
+        4 => {
+            let (first, second) = ("成都某某建筑工程有限公司", "四川某某物流有限公司");
+            let mut flexible = yearly(
+                "2025-09",
+                None,
+                "灵活就业(个人缴费)",
+                450_000,
+                0,
+                &[Pension, Medical],
+                last,
+            );
+            for s in &mut flexible {
+                s.flexible = true;
+            }
+            let h = si(
+                "成都市青羊区",
+                vec![
+                    yearly("2000-07", Some("2012-06"), first, 90_000, 10, &ALL, last),
+                    yearly("2012-07", Some("2025-05"), second, 420_000, 5, &ALL, last),
+                    flexible,
+                ],
+            );
+            let hf = HfHistory {
+                account_no_masked: account_no,
+                spans: deposits_like(&h.spans, second, 10, None),
+                withdrawn_fen: 5_000_000,
+            };
+            (
+                h,
+                mi(
+                    MedicalInsuredType::Employee,
+                    "成都市青羊区",
+                    "2000-07",
+                    (1, 3),
+                ),
+                Some(hf),
+            )
+        }
+        // 林嘉欣 (港澳台居民居住证): one employer since 2019.
+        5 => {
+            let firm = "成都某某咨询有限公司";
+            let h = si(
+                "成都市锦江区",
+                vec![yearly("2019-04", None, firm, 900_000, 4, &ALL, last)],
+            );
+            let hf = HfHistory {
+                account_no_masked: account_no,
+                spans: deposits_like(&h.spans, firm, 12, None),
+                withdrawn_fen: 0,
+            };
+            (
+                h,
+                mi(
+                    MedicalInsuredType::Employee,
+                    "成都市锦江区",
+                    "2019-04",
+                    (1, 3),
+                ),
+                Some(hf),
+            )
+        }
+        _ => {
+            let firm = "成都某某服务有限公司";
+            let h = si(
+                "成都市成华区",
+                vec![yearly("2015-01", None, firm, 500_000, 5, &ALL, last)],
+            );
+            let hf = HfHistory {
+                account_no_masked: account_no,
+                spans: deposits_like(&h.spans, firm, 8, None),
+                withdrawn_fen: 0,
+            };
+            (
+                h,
+                mi(
+                    MedicalInsuredType::Employee,
+                    "成都市成华区",
+                    "2015-01",
+                    (1, 3),
+                ),
+                Some(hf),
+            )
+        }
+    }
+}
+
+/// The demo residents' records, as the three offices keep them (kinds `social_insurance`,
+/// `medical_insurance`, `housing_fund`; a resident without a row has no account there).
+fn seed_records(tx: &Connection) -> rusqlite::Result<()> {
+    let last = Ym::of(&now8()).plus(-1);
+    for (n, r) in bianmin_idcard::simulator::demo_residents()
+        .iter()
+        .enumerate()
+    {
+        let (si, mi, hf) = demo_records(n, last);
+        let id = r.id_number.as_str();
+        let put = |kind: &str, text: String| {
+            tx.execute(
+                "INSERT INTO accounts VALUES (?1, ?2, ?3)",
+                params![id, kind, text],
+            )
+        };
+        put("social_insurance", to_json(&si))?;
+        put("medical_insurance", to_json(&mi))?;
+        if let Some(hf) = hf {
+            put("housing_fund", to_json(&hf))?;
+        }
+    }
+    Ok(())
 }

@@ -4,8 +4,10 @@
 # stops it by PID. Exits non-zero on any failure.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-BIN="$ROOT/target/release/bianmin"
-VENV="$ROOT/target/venv"
+# CARGO_TARGET_DIR is honoured, as cargo does (a worktree may share another's target).
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+BIN="$TARGET/release/bianmin"
+VENV="$TARGET/venv"
 VERSION="4.32.5"
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$VERSION"; then
     /usr/bin/python3 -m venv "$VENV"
@@ -32,12 +34,14 @@ done
 post() { curl -sf -X POST "$URL$1" -H 'content-type: application/json' "${@:3}" -d "$2"; }
 json() { /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
 TOKEN="$(post /v1/devices/enroll '{"enrollment_code": "ST-ENROL", "serial": "ST-1", "model": "schemathesis"}' | json device_token)"
-# A synthetic resident (aged 60+) whose number passes GB 11643, so resident-scoped calls get past auth.
+# Demo resident 1 (张建国, aged 60+; his number passes GB 11643), so resident-scoped calls get past
+# auth and reach seeded records: retired (certificates for recent periods are 422), 城乡居民 medical
+# insurance, a sealed housing fund.
 ID="$(/usr/bin/python3 -c '
 w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 s = "51010819500315031"
 print(s + "10X98765432"[sum(int(d) * k for d, k in zip(s, w)) % 11])')"
-SESSION="$(post /v1/identity/sessions "{\"card_type\": \"resident_id\", \"id_number\": \"$ID\", \"name\": \"测试\", \"valid_to\": \"long-term\"}" -H "Authorization: Bearer $TOKEN" | json session_token)"
+SESSION="$(post /v1/identity/sessions "{\"card_type\": \"resident_id\", \"id_number\": \"$ID\", \"name\": \"张建国\", \"valid_to\": \"long-term\"}" -H "Authorization: Bearer $TOKEN" | json session_token)"
 
 export BIANMIN_RESIDENT_SESSION="$SESSION"
 "$VENV/bin/schemathesis" --config-file "$ROOT/tests/schemathesis/schemathesis.toml" run "$ROOT/docs/openapi.yaml" \
@@ -48,5 +52,5 @@ export BIANMIN_RESIDENT_SESSION="$SESSION"
     --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" \
     --seed 20261129 \
     --workers 2 \
-    --report junit --report-dir "$ROOT/target/schemathesis" \
+    --report junit --report-dir "$TARGET/schemathesis" \
     --no-color
