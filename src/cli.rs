@@ -362,15 +362,12 @@ fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
     let order = [
         "attract", "home", "form", "identify", "confirm", "result", "print",
     ];
-    let depth = order
-        .iter()
-        .position(|p| *p == page)
-        .with_context(|| {
-            format!(
-                "unknown page {page:?} (one of {}, table, document)",
-                order.join(", ")
-            )
-        })?;
+    let depth = order.iter().position(|p| *p == page).with_context(|| {
+        format!(
+            "unknown page {page:?} (one of {}, table, document)",
+            order.join(", ")
+        )
+    })?;
     if depth >= 1 {
         steps.push(t("点击屏幕开始办理", "Touch here to start"));
     }

@@ -114,9 +114,14 @@ fn text() -> Value {
 fn examples() -> Vec<Example> {
     let t = text();
     let at = "2026-11-29T10:00:00+08:00";
-    let cert = json!({"certificate_no": "ZM2026000001", "verify_code": "ABCD2345",
-        "verify_url": "https://zwfw.example.gov.cn/verify/ZM2026000001?code=ABCD2345", "title": t,
-        "issued_at": at, "lines": [{"label": t, "value": "v"}]});
+    let cert = json!({"certificate_no": "SB2026000001", "kind": "social_insurance_certificate",
+        "verify_code": "ABCD2345",
+        "verify_url": "https://zwfw.example.gov.cn/v1/certificates/SB2026000001?verify_code=ABCD2345",
+        "title": t, "holder": {"name": "李秀英", "name_masked": "李*英", "id_masked": "510107********0421"},
+        "request_id": "k1", "session_id": "s1",
+        "issued_at": at, "valid_until": "2027-02-28T23:59:59+08:00",
+        "lines": [{"label": t, "value": "v"}],
+        "table": {"columns": [t], "rows": [["2026-01"]], "total": ["1"]}});
     vec![
         example!(
             EnrollResponse,
@@ -141,28 +146,43 @@ fn examples() -> Vec<Example> {
         example!(
             IdentitySession,
             &[],
-            json!({"session_token": "rs_x", "expires_at": at,
+            json!({"session_token": "rs_x", "session_id": "ses_x", "expires_at": at,
             "resident": {"name_masked": "张*国", "id_masked": "510108********1234", "age": 76, "elderly": true}})
         ),
         example!(
             SocialInsuranceSummary,
             &[],
             json!({"status": "contributing", "insured_since": "2005-07",
-            "employer": "e", "contribution_months": 120, "last_paid_month": "2026-10",
-            "monthly_base_fen": 520000, "pension_account_fen": 1560000})
+            "employer": "e", "insured_place": "p", "contribution_months": 120, "last_paid_month": "2026-10",
+            "monthly_base_fen": 520000, "pension_account_fen": 1560000,
+            "schemes": [{"scheme": "pension", "status": "contributing"}],
+            "gaps": [{"from": "2019-03", "to": "2019-08"}]})
         ),
         example!(
             ContributionRecords,
             &[],
-            json!({"records": [{"month": "2026-01", "employer": "e",
+            json!({"records": [{"month": "2026-01", "scheme": "work_injury", "employer": "e",
             "base_fen": 520000, "personal_fen": 41600, "employer_fen": 83200}]})
         ),
-        example!(Certificate, &[], cert.clone()),
+        example!(Certificate, &["table"], cert.clone()),
+        example!(
+            CertificateVerification,
+            &[
+                "kind",
+                "holder_name_masked",
+                "holder_id_masked",
+                "issued_at",
+                "valid_until"
+            ],
+            json!({"valid": true, "kind": "medical_statement", "holder_name_masked": "李*英",
+            "holder_id_masked": "510107********0421", "issued_at": at, "valid_until": at})
+        ),
         example!(
             MedicalAccount,
             &[],
-            json!({"status": "active", "insured_type": "employee",
-            "balance_fen": 123456, "year_credited_fen": 240000, "year_spent_fen": 36500})
+            json!({"status": "active", "insured_type": "resident", "insured_place": "p",
+            "balance_fen": 123456, "year_credited_fen": 240000, "year_spent_fen": 36500,
+            "outpatient_pool_used_fen": 1000, "outpatient_pool_limit_fen": 50000})
         ),
         example!(
             MedicalTransactions,
@@ -173,8 +193,10 @@ fn examples() -> Vec<Example> {
         example!(
             HousingFundAccount,
             &[],
-            json!({"account_no_masked": "5101********2300", "status": "normal",
-            "employer": "e", "balance_fen": 4567800, "monthly_deposit_fen": 104000, "last_deposit_month": "2026-10"})
+            json!({"account_no_masked": "5101********2300", "status": "sealed",
+            "employer": "e", "balance_fen": 4567800, "monthly_deposit_fen": 104000,
+            "personal_deposit_fen": 52000, "employer_deposit_fen": 52000, "base_fen": 433300,
+            "last_deposit_month": "2026-10"})
         ),
         example!(
             BillList,
@@ -308,6 +330,7 @@ fn round_trip_all(v: &Value) -> Result<usize, String> {
         round_trips::<SocialInsuranceSummary>(v),
         round_trips::<ContributionRecords>(v),
         round_trips::<Certificate>(v),
+        round_trips::<CertificateVerification>(v),
         round_trips::<MedicalAccount>(v),
         round_trips::<MedicalTransactions>(v),
         round_trips::<HousingFundAccount>(v),

@@ -42,7 +42,7 @@ impl Service for Lending {
                     .text(format!("{} 借用凭条", ctx.site.community))
                     .text(self.item.unwrap_or_default())
                     .cut();
-                self.paper.print(ctx.printer, slip);
+                self.paper.print(ctx, slip, "lending");
                 Next::Replace(PageId::Result)
             }
             other => other.ignored(),

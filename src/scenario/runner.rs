@@ -418,6 +418,19 @@ impl Driver {
                 Ok(())
             }
             Step::Tap(label) => self.tap(label).await,
+            Step::TapNoWait(label) => {
+                let el = self.find(label).ok_or_else(|| {
+                    format!(
+                        "no enabled element labelled {label:?} on page {}",
+                        self.page().name()
+                    )
+                })?;
+                el.single_click(slint::platform::PointerEventButton::Left)
+                    .await;
+                // Long enough for the kiosk to take the tap and start on it.
+                sleep(Duration::from_millis(300)).await;
+                Ok(())
+            }
             Step::Type(text) => {
                 for c in text.chars() {
                     let s: slint::SharedString = c.to_string().into();
@@ -509,7 +522,7 @@ impl Driver {
             }
             Step::ExpectNoPrint(s) => {
                 // Let anything in flight finish first: a paper that comes out late still counts.
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                sleep(Duration::from_millis(500)).await;
                 let printed = self
                     .demo
                     .app

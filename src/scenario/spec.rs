@@ -12,6 +12,9 @@ pub enum Step {
     RemoveCard,
     /// Tap the element with this accessible label.
     Tap(String),
+    /// Tap, and go on at once without waiting for the kiosk to finish what the tap started
+    /// (e.g. to pull the card while it waits for the cloud).
+    TapNoWait(String),
     /// Type text into the focused field.
     Type(String),
     ExpectText(String),
@@ -50,6 +53,7 @@ pub const STEP_KEYS: &[&str] = &[
     "insert_card",
     "remove_card",
     "tap",
+    "tap_no_wait",
     "type",
     "expect_text",
     "expect_no_text",
@@ -99,6 +103,7 @@ impl std::fmt::Display for Step {
             Step::InsertCard(n) => write!(f, "insert_card = {n}"),
             Step::RemoveCard => write!(f, "remove_card = true"),
             Step::Tap(s) => write!(f, "tap = {s:?}"),
+            Step::TapNoWait(s) => write!(f, "tap_no_wait = {s:?}"),
             Step::Type(s) => write!(f, "type = {s:?}"),
             Step::ExpectText(s) => write!(f, "expect_text = {s:?}"),
             Step::ExpectNoText(s) => write!(f, "expect_no_text = {s:?}"),
@@ -232,6 +237,7 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
             Step::RemoveCard
         }
         "tap" => Step::Tap(string(k, v)?),
+        "tap_no_wait" => Step::TapNoWait(string(k, v)?),
         "type" => Step::Type(string(k, v)?),
         "expect_text" => Step::ExpectText(string(k, v)?),
         "expect_no_text" => Step::ExpectNoText(string(k, v)?),

@@ -90,21 +90,23 @@ impl Book for MedicalInsurance {
             numeric,
             weight,
         };
+        // Date and kind over the institution, in one cell (see social insurance).
         vec![
-            c("mi.col.date", false, 3),
-            c("mi.col.institution", false, 6),
-            c("mi.col.kind", false, 3),
-            c("mi.col.total", true, 3),
-            c("mi.col.fund", true, 3),
-            c("mi.col.self", true, 3),
+            c("mi.col.what", false, 10),
+            c("mi.col.total", true, 4),
+            c("mi.col.fund", true, 4),
+            c("mi.col.self", true, 4),
         ]
     }
 
     fn cells(t: &Self::Row, s: &ScreenCtx<'_>) -> Vec<String> {
         vec![
-            crate::time::date_of(&t.time),
-            t.institution.clone(),
-            s.text(&kind_name(t.kind)).to_string(),
+            format!(
+                "{} · {}\n{}",
+                crate::time::date_of(&t.time),
+                s.text(&kind_name(t.kind)),
+                t.institution
+            ),
             yuan(t.total_fen),
             yuan(t.fund_paid_fen),
             yuan(t.self_paid_fen),
@@ -115,8 +117,6 @@ impl Book for MedicalInsurance {
         let sum = |f: fn(&MedicalTransaction) -> i64| yuan(rows.iter().map(f).sum());
         vec![
             s.text(&Text::new("合计", "Total")).to_string(),
-            String::new(),
-            String::new(),
             sum(|t| t.total_fen),
             sum(|t| t.fund_paid_fen),
             sum(|t| t.self_paid_fen),

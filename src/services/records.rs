@@ -264,12 +264,12 @@ fn month_display(digits: &str) -> String {
     shown.into_iter().collect()
 }
 
-/// The period choices: the last 12 months, this year, last year, or from–to.
+/// The period choices: the last 12 whole months, this year, last year, or from–to.
 fn period_choices() -> Vec<ChoiceView> {
     let now = Month::current();
     vec![
         ChoiceView {
-            detail: format!("{} — {}", now.plus(-11), now),
+            detail: format!("{} — {}", now.plus(-12), now.plus(-1)),
             ..ChoiceView::new("last12", "records.period.last12")
         },
         ChoiceView {
@@ -297,7 +297,8 @@ fn period_choices() -> Vec<ChoiceView> {
 fn period_of(choice: &str) -> Option<(Month, Month)> {
     let now = Month::current();
     match choice {
-        "last12" => Some((now.plus(-11), now)),
+        // Twelve whole months: this month's contributions are not in yet.
+        "last12" => Some((now.plus(-12), now.plus(-1))),
         "this_year" => Some((Month { month: 1, ..now }, now)),
         "last_year" => Some((
             Month {

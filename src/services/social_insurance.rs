@@ -118,24 +118,27 @@ impl Book for SocialInsurance {
             numeric,
             weight,
         };
+        // Month and 险种 over the employer, in one cell: six columns do not fit a portrait
+        // screen in 长辈模式.
         vec![
-            c("si.col.month", false, 3),
-            c("si.col.scheme", false, 3),
-            c("si.col.base", true, 3),
-            c("si.col.personal", true, 3),
-            c("si.col.employer_paid", true, 3),
-            c("si.col.employer", false, 5),
+            c("si.col.what", false, 10),
+            c("si.col.base", true, 4),
+            c("si.col.personal", true, 4),
+            c("si.col.employer_paid", true, 4),
         ]
     }
 
     fn cells(r: &Self::Row, s: &ScreenCtx<'_>) -> Vec<String> {
         vec![
-            r.month.clone(),
-            s.text(&scheme_name(r.scheme)).to_string(),
+            format!(
+                "{} · {}\n{}",
+                r.month,
+                s.text(&scheme_name(r.scheme)),
+                r.employer
+            ),
             yuan(r.base_fen),
             yuan(r.personal_fen),
             yuan(r.employer_fen),
-            r.employer.clone(),
         ]
     }
 
@@ -145,10 +148,8 @@ impl Book for SocialInsurance {
         vec![
             s.text(&Text::new("合计", "Total")).to_string(),
             String::new(),
-            String::new(),
             yuan(personal),
             yuan(employer),
-            String::new(),
         ]
     }
 

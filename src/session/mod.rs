@@ -388,6 +388,8 @@ mod tests {
     fn session() -> ResidentSession {
         ResidentSession {
             token: ResidentToken::new("rs_test".into()),
+            session_id: "ses_test".into(),
+            card_epoch: 0,
             summary: ResidentSummary {
                 name_masked: "张*国".into(),
                 id_masked: "510108********0314".into(),

@@ -508,7 +508,7 @@ mod tests {
     fn spool_and_cache() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open_in(dir.path()).unwrap();
-        let id = s.spool_add("queue_ticket", "{}").unwrap();
+        let id = s.spool_add("queue_ticket", "{}", None).unwrap();
         s.spool_set_state(id, "done").unwrap();
         assert_eq!(
             s.spool_states().unwrap(),
