@@ -99,6 +99,9 @@ pub enum Command {
         landscape: bool,
         #[arg(long)]
         out: PathBuf,
+        /// Also render the page this many times and print the render times (p50, p99).
+        #[arg(long, default_value_t = 0)]
+        repeat: usize,
     },
 }
 
@@ -302,10 +305,11 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             elderly,
             landscape,
             out,
+            repeat,
         } => {
             let steps = steps_to(&page, lang)?;
             let work = tempdir_in_data(&data_dir)?;
-            scenario::screenshot_after(
+            let times = scenario::screenshot_after(
                 steps,
                 RunOptions {
                     out_dir: work.join("shots"),
@@ -321,9 +325,15 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                 &out,
                 lang,
                 elderly,
+                repeat,
             )?;
             let _ = std::fs::remove_dir_all(&work);
             println!("{}", out.display());
+            if let Some((p50, p99)) = percentiles(times) {
+                println!(
+                    "render {page} (software renderer, whole window): p50 {p50:.1} ms, p99 {p99:.1} ms over {repeat} frames"
+                );
+            }
             Ok(0)
         }
     }
@@ -344,6 +354,17 @@ fn tempdir_in_data(data_dir: &std::path::Path) -> anyhow::Result<PathBuf> {
 
 #[cfg(feature = "sim")]
 /// The taps that bring a fresh kiosk to `page` (through the queue-ticket journey).
+/// (p50, p99) of a sample, or `None` when it is empty.
+#[cfg(feature = "sim")]
+fn percentiles(mut v: Vec<f64>) -> Option<(f64, f64)> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    Some((at(0.5), at(0.99)))
+}
+
 fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
     let t = |zh: &str, en: &str| Step::Tap(if lang == Lang::Zh { zh } else { en }.to_string());
     let mut steps = Vec::new();

@@ -201,8 +201,10 @@ impl Kiosk {
             .goodbye
             .as_ref()
             .is_some_and(|g| now.duration_since(g.since) > GOODBYE_FOR)
-            || self.engine.page() != PageId::Attract
         {
+            self.end_goodbye();
+        }
+        if self.engine.page() != PageId::Attract {
             self.goodbye = None;
         }
         if self
@@ -362,7 +364,10 @@ impl Kiosk {
                     }
                     // The screen is described anew in the new language on the next push.
                     UiCommand::ToggleLanguage => {
-                        self.engine.set_lang(self.engine.lang().other(), now)
+                        self.engine.set_lang(self.engine.lang().other(), now);
+                        if let Some(g) = self.goodbye.as_mut() {
+                            g.since = now;
+                        }
                     }
                     UiCommand::ToggleElderly => self.engine.toggle_elderly(now),
                     UiCommand::MoreTime => self.engine.more_time(now),
@@ -372,7 +377,7 @@ impl Kiosk {
                     }
                     UiCommand::OpenService(code) => self.open_service(&code).await,
                     UiCommand::PrintPrivacySlip => self.print_privacy_slip(),
-                    UiCommand::DismissGoodbye => self.goodbye = None,
+                    UiCommand::DismissGoodbye => self.end_goodbye(),
                     UiCommand::ViewReceipt => {
                         if self.flow_view().print.preview.is_some() {
                             self.engine.go(PageId::Print, now);
@@ -554,6 +559,13 @@ impl Kiosk {
             .filter(|(_, state)| state == "done")
             .map(|(template, _)| crate::printing::templates::paper_name(&template))
             .collect()
+    }
+
+    /// The goodbye page goes; what its reader switched (language, large text) goes with it.
+    fn end_goodbye(&mut self) {
+        if self.goodbye.take().is_some() && self.engine.page() == PageId::Attract {
+            self.engine.reset_preferences();
+        }
     }
 
     fn print_privacy_slip(&mut self) {

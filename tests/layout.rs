@@ -158,6 +158,10 @@ fn main_journey() -> Journey {
             },
         );
     });
+    // The end of an identified session: the goodbye page with the 隐私凭条 (card still in).
+    j.s("tap", "完成")
+        .s("expect_page", "goodbye")
+        .check("privacy slip");
     j.s("tap", "完成").s("expect_page", "attract").check("");
     j.step("remove_card", "true").step("wait_s", "8.5");
     // My cases with a card: the list with status badges, one case's history.
@@ -169,7 +173,32 @@ fn main_journey() -> Journey {
     j.s("tap", "临时救助申请")
         .s("expect_page", "result")
         .check("case history");
-    j.step("remove_card", "true").s("expect_page", "attract");
+    j.step("remove_card", "true").s("expect_page", "goodbye");
+    j.s("tap", "完成").s("expect_page", "attract");
+    // 社保 with a card: the summary with its gap, the periods, the month keypad, the records
+    // table, the certificate's preview and the printed result.
+    j.step("insert_card", "2");
+    j.s("open_service", "social_insurance")
+        .s("expect_text", "断缴")
+        .check("social insurance summary");
+    j.s("tap", "缴费记录")
+        .s("expect_text", "请选择要查询的期间")
+        .check("periods");
+    j.s("tap", "自选起止月份")
+        .s("expect_page", "input")
+        .check("month keypad");
+    j.s("tap", "返回").s("expect_page", "form");
+    j.s("tap", "最近 12 个月")
+        .s("expect_page", "table")
+        .check("contribution records");
+    j.s("tap", "打印参保证明")
+        .s("expect_page", "document")
+        .check("certificate preview");
+    j.s("tap", "打印")
+        .s("expect_text", "证明已打印")
+        .check("certificate printed");
+    j.step("remove_card", "true").s("expect_page", "goodbye");
+    j.s("tap", "完成").s("expect_page", "attract");
     // The cloud down: the error page and home with the offline banner and tiles.
     j.s("cloud_fault", "down")
         .s("open_service", "queue_and_cases")

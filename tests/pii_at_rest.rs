@@ -45,7 +45,10 @@ fn a_whole_session_leaves_no_personal_data_in_the_database_or_the_log() {
     std::fs::write(
         &journey,
         "[[step]]\ninsert_card = 1\n[[step]]\nexpect_text = \"您好，张*国\"\n[[step]]\nopen_service = \"queue_and_cases\"\n\
-         [[step]]\ntap = \"社保医保\"\n[[step]]\ntap = \"确认\"\n[[step]]\nexpect_print = \"长辈优先\"\n[[step]]\nremove_card = true\n[[step]]\nexpect_page = \"attract\"\n",
+         [[step]]\ntap = \"社保医保\"\n[[step]]\ntap = \"确认\"\n[[step]]\nexpect_print = \"长辈优先\"\n[[step]]\nremove_card = true\n[[step]]\nexpect_page = \"goodbye\"\n\
+         [[step]]\ninsert_card = 2\n[[step]]\nopen_service = \"social_insurance\"\n[[step]]\ntap = \"打印参保证明\"\n\
+         [[step]]\ntap = \"最近 12 个月\"\n[[step]]\ntap = \"打印\"\n[[step]]\nexpect_print = \"参保证明\"\n\
+         [[step]]\nremove_card = true\n[[step]]\nexpect_page = \"goodbye\"\n",
     )
     .unwrap();
     let data = dir.path().join("data");
@@ -70,7 +73,9 @@ fn a_whole_session_leaves_no_personal_data_in_the_database_or_the_log() {
     assert_clean(&raw_files(&data), "kiosk database");
     assert_clean(&out.stderr, "log output (debug level)");
     // The receipts saved as PNG carry only what the paper shows; their files are images, and the
-    // spool's document JSON is in the database checked above.
+    // spool's document JSON is in the database checked above. The certificate names its holder
+    // in full on paper: its answer is kept sealed in the outbox, and the spool forgets the
+    // document once it came out.
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -178,8 +178,9 @@ fn every_template_prints_and_decodes_back() {
         "合计 Total  ￥97.80",
         "受理回执",
         "查询码 Query code",
-        "社会保险缴费证明",
+        "社会保险参保证明",
         "510107********0428",
+        "2026-01—2026-10",
         "办件进度",
         "当前状态：审批中",
         "A006",
@@ -192,9 +193,10 @@ fn every_template_prints_and_decodes_back() {
         "{:?}",
         paper.barcodes
     );
-    assert!(paper
-        .qr_payloads
-        .contains(&"https://zwfw.example.gov.cn/verify/ZM2026000001?code=K7PQ2MXA".to_string()));
+    assert!(paper.qr_payloads.contains(
+        &"https://zwfw.example.gov.cn/v1/certificates/ZM2026000001?verify_code=K7PQ2MXA"
+            .to_string()
+    ));
     assert_eq!(
         paper.rasters.len(),
         1,

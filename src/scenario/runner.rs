@@ -58,6 +58,9 @@ pub struct Transcript {
     /// What each `check_layout` step found (only steps that found something).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layout: Vec<LayoutFinding>,
+    /// Full-window software renders timed by `measure_render` steps, in milliseconds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub render_ms: Vec<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
 }
@@ -174,6 +177,7 @@ async fn until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 
 struct Recorder {
     layout: Vec<LayoutFinding>,
+    render_ms: Vec<f64>,
     step: usize,
     pages_seen: Vec<String>,
     screenshots: Vec<String>,
@@ -339,6 +343,7 @@ impl Driver {
     async fn drive(self, scenario: &Scenario) -> Transcript {
         let mut rec = Recorder {
             layout: Vec::new(),
+            render_ms: Vec::new(),
             step: 0,
             pages_seen: Vec::new(),
             screenshots: Vec::new(),
@@ -381,6 +386,7 @@ impl Driver {
         }
         t.ok = t.failure.is_none();
         t.layout = rec.layout;
+        t.render_ms = rec.render_ms;
         t.pages_seen = rec.pages_seen;
         t.screenshots = rec.screenshots;
         t.cloud_calls = self.demo.app.cloud.take_calls();
@@ -635,6 +641,18 @@ impl Driver {
                 self.screenshot(rec, name);
                 Ok(())
             }
+            Step::MeasureRender(n) => {
+                // The whole window, every pixel, with the software renderer (the kiosk's own).
+                for _ in 0..*n {
+                    let started = Instant::now();
+                    self.ui
+                        .window()
+                        .take_snapshot()
+                        .map_err(|e| format!("render failed: {e}"))?;
+                    rec.render_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+                Ok(())
+            }
             Step::ExpectSpoken(p) => {
                 let said = || {
                     self.demo
@@ -662,15 +680,21 @@ impl Driver {
 }
 
 /// Saves the page the kiosk shows after `steps` as `out` (used by `bianmin screenshot`).
+/// With `repeat` > 0, the page is also rendered that many times and the render times (ms) are
+/// returned.
 pub fn screenshot_after(
     steps: Vec<Step>,
     opts: RunOptions,
     out: &Path,
     lang: crate::Lang,
     elderly: bool,
-) -> anyhow::Result<()> {
+    repeat: usize,
+) -> anyhow::Result<Vec<f64>> {
     let mut all = vec![Step::Lang(lang), Step::Elderly(elderly)];
     all.extend(steps);
+    if repeat > 0 {
+        all.push(Step::MeasureRender(repeat));
+    }
     all.push(Step::Screenshot("final".into()));
     let out_dir = opts.out_dir.clone();
     let t = run(
@@ -689,5 +713,5 @@ pub fn screenshot_after(
         .last()
         .ok_or_else(|| anyhow::anyhow!("no screenshot taken"))?;
     std::fs::copy(out_dir.join(last), out)?;
-    Ok(())
+    Ok(t.render_ms)
 }

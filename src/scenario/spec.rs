@@ -45,6 +45,8 @@ pub enum Step {
     WaitSeconds(f64),
     /// Save a screenshot under this name now.
     Screenshot(String),
+    /// Render the whole window this many times with the software renderer, timing each.
+    MeasureRender(usize),
     /// A prompt the kiosk spoke (e.g. "take_card").
     ExpectSpoken(String),
 }
@@ -71,6 +73,7 @@ pub const STEP_KEYS: &[&str] = &[
     "storage_fault",
     "wait_s",
     "screenshot",
+    "measure_render",
     "expect_spoken",
 ];
 
@@ -122,6 +125,7 @@ impl std::fmt::Display for Step {
             Step::StorageFault(s) => write!(f, "storage_fault = {s:?}"),
             Step::WaitSeconds(s) => write!(f, "wait_s = {s}"),
             Step::Screenshot(s) => write!(f, "screenshot = {s:?}"),
+            Step::MeasureRender(n) => write!(f, "measure_render = {n}"),
             Step::ExpectSpoken(s) => write!(f, "expect_spoken = {s:?}"),
         }
     }
@@ -292,6 +296,11 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
                 .ok_or("`wait_s` needs seconds, 0 to 600")?,
         ),
         "screenshot" => Step::Screenshot(string(k, v)?),
+        "measure_render" => Step::MeasureRender(
+            v.as_integer()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or("`measure_render` needs a count from 1 to 1000")? as usize,
+        ),
         "expect_spoken" => Step::ExpectSpoken(string(k, v)?),
         other => {
             return Err(format!(

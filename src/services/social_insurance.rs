@@ -81,6 +81,16 @@ impl Book for SocialInsurance {
             status_key(a.status),
             "key",
         )];
+        // 断缴 first, where it is seen without scrolling: months without contributions, which the
+        // resident may want to make up.
+        for g in &a.gaps {
+            let span = if g.from == g.to {
+                g.from.clone()
+            } else {
+                format!("{} — {}", g.from, g.to)
+            };
+            rows.push(RowView::new("si.row.gap", span).warning());
+        }
         for standing in &a.schemes {
             rows.push(RowView::with_unit(
                 s.text(&scheme_name(standing.scheme)),
@@ -100,15 +110,6 @@ impl Book for SocialInsurance {
             RowView::new("si.row.place", a.insured_place.clone()),
             RowView::new("si.row.last_paid", a.last_paid_month.clone()),
         ]);
-        // 断缴: months without contributions, which the resident may want to make up.
-        for g in &a.gaps {
-            let span = if g.from == g.to {
-                g.from.clone()
-            } else {
-                format!("{} — {}", g.from, g.to)
-            };
-            rows.push(RowView::new("si.row.gap", span).warning());
-        }
         rows
     }
 

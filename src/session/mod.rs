@@ -305,7 +305,9 @@ impl SessionEngine {
         fx
     }
 
-    fn reset_preferences(&mut self) {
+    /// The kiosk's own language and normal text again (e.g. after the goodbye page, where the
+    /// last resident may have switched them).
+    pub fn reset_preferences(&mut self) {
         self.lang = self.default_lang;
         self.elderly = false;
     }
