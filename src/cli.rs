@@ -352,8 +352,6 @@ fn tempdir_in_data(data_dir: &std::path::Path) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-#[cfg(feature = "sim")]
-/// The taps that bring a fresh kiosk to `page` (through the queue-ticket journey).
 /// (p50, p99) of a sample, or `None` when it is empty.
 #[cfg(feature = "sim")]
 fn percentiles(mut v: Vec<f64>) -> Option<(f64, f64)> {
@@ -365,6 +363,9 @@ fn percentiles(mut v: Vec<f64>) -> Option<(f64, f64)> {
     Some((at(0.5), at(0.99)))
 }
 
+/// The taps that bring a fresh kiosk to `page` (through the queue-ticket journey, or 社保 for
+/// the table and the document preview).
+#[cfg(feature = "sim")]
 fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
     let t = |zh: &str, en: &str| Step::Tap(if lang == Lang::Zh { zh } else { en }.to_string());
     let mut steps = Vec::new();

@@ -26,6 +26,9 @@ pub enum StorageError {
     },
 }
 
+/// An outbox entry as it ended or stands: (state, offline receipt number, the sealed answer).
+pub type OutboxEntry = (String, String, Option<Vec<u8>>);
+
 /// A pending outbox entry as stored: the residents' data only sealed.
 #[derive(Debug, Clone)]
 pub struct OutboxRow {
@@ -402,10 +405,7 @@ impl Store {
     }
 
     /// (state, local number, the sealed answer) of an entry.
-    pub fn outbox_entry(
-        &self,
-        id: i64,
-    ) -> Result<Option<(String, String, Option<Vec<u8>>)>, StorageError> {
+    pub fn outbox_entry(&self, id: i64) -> Result<Option<OutboxEntry>, StorageError> {
         Ok(self
             .conn
             .query_row(
