@@ -42,7 +42,8 @@ impl Field {
             Field::CardNumber => ("卡号", "card number"),
             Field::Photo => ("照片", "photo"),
             Field::CardType => ("证件类型", "card type"),
-            Field::Session => ("会话凭证", "session token"),
+            // What a service is given: it says which session, and carries no card data.
+            Field::Session => ("会话凭证（不含证件信息）", "session token (no card data)"),
         };
         Text::new(zh, en)
     }
