@@ -697,6 +697,7 @@ impl Kiosk {
                 lang,
                 site: &self.site,
                 resident: self.engine.resident().map(|r| &r.summary),
+                landscape: self.landscape,
             }),
             None => FlowView::default(),
         };

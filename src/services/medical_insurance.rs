@@ -102,9 +102,10 @@ impl Book for MedicalInsurance {
     fn cells(t: &Self::Row, s: &ScreenCtx<'_>) -> Vec<String> {
         vec![
             format!(
-                "{} · {}\n{}",
+                "{} · {}{}{}",
                 crate::time::date_of(&t.time),
                 s.text(&kind_name(t.kind)),
+                s.cell_break(),
                 t.institution
             ),
             yuan(t.total_fen),

@@ -169,9 +169,21 @@ pub struct ScreenCtx<'a> {
     pub lang: Lang,
     pub site: &'a Site,
     pub resident: Option<&'a ResidentSummary>,
+    /// The screen is 1920×1080: wide rows, few of them.
+    pub landscape: bool,
 }
 
 impl ScreenCtx<'_> {
+    /// Between a table cell's parts: on one line where the screen is wide, else one over the
+    /// other.
+    pub fn cell_break(&self) -> &'static str {
+        if self.landscape {
+            " · "
+        } else {
+            "\n"
+        }
+    }
+
     pub fn text<'t>(&self, t: &'t Text) -> &'t str {
         t.get(self.lang)
     }

@@ -132,9 +132,10 @@ impl Book for SocialInsurance {
     fn cells(r: &Self::Row, s: &ScreenCtx<'_>) -> Vec<String> {
         vec![
             format!(
-                "{} · {}\n{}",
+                "{} · {}{}{}",
                 r.month,
                 s.text(&scheme_name(r.scheme)),
+                s.cell_break(),
                 r.employer
             ),
             yuan(r.base_fen),
