@@ -142,6 +142,16 @@ pub struct ColumnView {
     pub weight: u32,
 }
 
+impl ColumnView {
+    pub fn new(title: &str, numeric: bool, weight: u32) -> Self {
+        ColumnView {
+            title: title.into(),
+            numeric,
+            weight,
+        }
+    }
+}
+
 /// The shared table page: rows × columns, paged to the screen by the UI (上一页/下一页).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableView {

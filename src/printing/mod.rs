@@ -80,6 +80,16 @@ impl PartialEq for ReceiptImage {
 }
 impl Eq for ReceiptImage {}
 
+impl From<bianmin_printer::PreviewImage> for ReceiptImage {
+    fn from(image: bianmin_printer::PreviewImage) -> Self {
+        ReceiptImage {
+            width: image.width,
+            height: image.height,
+            grey: Arc::new(image.pixels),
+        }
+    }
+}
+
 /// Whose paper a job is: the visit (one resident at the kiosk, card or not) and the request
 /// that asked for it. A job is printed for its owner only; one left in doubt when its visit
 /// ended is withheld, never given to the next resident.
@@ -140,12 +150,7 @@ impl PrintService {
 
     /// What `receipt` will look like on paper, drawn by the same layout, without printing it.
     pub fn preview(&self, receipt: &Receipt) -> ReceiptImage {
-        let image = preview::render(receipt, &self.fonts, self.width);
-        ReceiptImage {
-            width: image.width,
-            height: image.height,
-            grey: Arc::new(image.pixels),
-        }
+        preview::render(receipt, &self.fonts, self.width).into()
     }
 
     pub fn printouts(&self) -> Arc<Mutex<Vec<Printout>>> {
@@ -333,14 +338,9 @@ impl PrintService {
                 state: state.code().into(),
                 png,
             });
-        let preview = ReceiptImage {
-            width: image.width,
-            height: image.height,
-            grey: Arc::new(image.pixels),
-        };
         PrintOutcome {
             state,
-            preview: Some(preview),
+            preview: Some(image.into()),
         }
     }
 

@@ -85,11 +85,7 @@ impl Book for MedicalInsurance {
     }
 
     fn columns() -> Vec<ColumnView> {
-        let c = |title: &str, numeric, weight| ColumnView {
-            title: title.into(),
-            numeric,
-            weight,
-        };
+        let c = ColumnView::new;
         // Date and kind over the institution, in one cell (see social insurance).
         vec![
             c("mi.col.what", false, 10),

@@ -114,11 +114,7 @@ impl Book for SocialInsurance {
     }
 
     fn columns() -> Vec<ColumnView> {
-        let c = |title: &str, numeric, weight| ColumnView {
-            title: title.into(),
-            numeric,
-            weight,
-        };
+        let c = ColumnView::new;
         // Month and 险种 over the employer, in one cell: six columns do not fit a portrait
         // screen in 长辈模式.
         vec![

@@ -64,6 +64,19 @@ fn align_byte(a: Align) -> u8 {
 }
 
 /// GBK bytes for `text` when the printer can print every character in text mode.
+/// One left-aligned line of a block, in text mode, or drawn as an image when the printer's
+/// font lacks a character.
+fn left_line(out: &mut Out, text: &str, block: &Block, fonts: &PreviewFonts, opts: &EncodeOptions) {
+    match text_mode_bytes(text, opts) {
+        Some(bytes) => {
+            out.cmd(&[ESC, b'a', 0]);
+            out.cmd(&bytes);
+            out.cmd(b"\n");
+        }
+        None => raster(out, std::slice::from_ref(block), fonts, opts.width_dots),
+    }
+}
+
 /// A table line in text mode: each cell padded to its width (a cell wider than its width
 /// pushes the rest on; the cloud keeps its tables narrow enough for the paper).
 fn row_text(row: &[crate::document::Cell]) -> String {
@@ -183,19 +196,7 @@ pub fn encode(receipt: &Receipt, fonts: &PreviewFonts, opts: &EncodeOptions) -> 
             Block::Row { cells } => {
                 let text = row_text(cells);
                 out.minimum += text.len() + 1;
-                match text_mode_bytes(&text, opts) {
-                    Some(bytes) => {
-                        out.cmd(&[ESC, b'a', 0]);
-                        out.cmd(&bytes);
-                        out.cmd(b"\n");
-                    }
-                    None => raster(
-                        &mut out,
-                        std::slice::from_ref(block),
-                        fonts,
-                        opts.width_dots,
-                    ),
-                }
+                left_line(&mut out, &text, block, fonts, opts);
             }
             Block::Columns { left, right } => {
                 let cols = columns(opts.width_dots, 1);
@@ -210,19 +211,7 @@ pub fn encode(receipt: &Receipt, fonts: &PreviewFonts, opts: &EncodeOptions) -> 
                     )
                 };
                 out.minimum += text.len() + 1;
-                match text_mode_bytes(&text, opts) {
-                    Some(bytes) => {
-                        out.cmd(&[ESC, b'a', 0]);
-                        out.cmd(&bytes);
-                        out.cmd(b"\n");
-                    }
-                    None => raster(
-                        &mut out,
-                        std::slice::from_ref(block),
-                        fonts,
-                        opts.width_dots,
-                    ),
-                }
+                left_line(&mut out, &text, block, fonts, opts);
             }
             Block::Separator => {
                 let line = "-".repeat(columns(opts.width_dots, 1) as usize);
