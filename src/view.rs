@@ -203,6 +203,9 @@ pub struct ResultView {
     pub rows: Vec<RowView>,
     pub can_print: bool,
     pub can_retry: bool,
+    /// A finished use of a service the resident may rate (好差评): what is rated (the case,
+    /// ticket, payment or certificate number). Empty: nothing to rate.
+    pub rate: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -35,6 +35,10 @@ pub mod lenient {
     int!(u32, u32);
     int!(u64, u64);
     int!(i64, i64);
+
+    pub fn opt_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        u32(d).map(Some)
+    }
 }
 
 /// A bilingual label as the cloud sends it.
@@ -519,12 +523,23 @@ pub struct DepositProofRequest {
 
 // ---- 4 缴费 ----
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The three utilities, as the contract names them.
+pub const UTILITIES: [&str; 3] = ["water", "electricity", "gas"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bill {
     pub bill_id: String,
+    /// The billing month, `YYYY-MM`.
     pub period: String,
+    /// What was used in the period, e.g. 12 (吨), 215 (千瓦时), 18 (立方米), in `usage_unit`.
+    #[serde(deserialize_with = "lenient::i64")]
+    pub usage: i64,
+    /// `m3` for water and gas, `kwh` for electricity.
+    pub usage_unit: String,
+    #[serde(deserialize_with = "lenient::i64")]
     pub amount_fen: i64,
     pub due_date: String,
+    /// `unpaid` or `paid`.
     pub status: String,
 }
 
@@ -534,44 +549,161 @@ pub struct BillList {
     pub account: String,
     pub holder_masked: String,
     pub address: String,
+    /// Who is paid: the utility company.
+    pub payee: Text,
     pub bills: Vec<Bill>,
+}
+
+/// A utility account the resident has paid from before (`GET /v1/bills/accounts`, with a
+/// resident session), offered so they need not type it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UtilityAccount {
+    pub utility: String,
+    pub account: String,
+    pub address_masked: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UtilityAccounts {
+    pub accounts: Vec<UtilityAccount>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
+    pub utility: String,
+    pub account: String,
     pub bill_ids: Vec<String>,
     #[serde(deserialize_with = "lenient::i64")]
     pub amount_fen: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A payment order's state, owned by the cloud: pending → paid | expired | closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// The QR can be paid.
+    Pending,
+    Paid,
+    /// Not paid within its time; nothing was charged.
+    Expired,
+    /// Closed before it was paid (the resident left, or the kiosk asked); nothing was charged.
+    Closed,
+}
+
+impl PaymentStatus {
+    /// No further change is possible.
+    pub fn is_final(self) -> bool {
+        self != PaymentStatus::Pending
+    }
+}
+
+/// Money paid for a bill that another payment had already paid, returned by the cloud.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    #[serde(deserialize_with = "lenient::i64")]
+    pub amount_fen: i64,
+    /// A machine reason, e.g. `bill_already_paid`.
+    pub reason: String,
+    pub refunded_at: String,
+}
+
+/// A payment order as the cloud holds it. A paid one carries when, how and its receipt number;
+/// the kiosk prints the receipt from this answer only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     pub payment_id: String,
-    pub status: String,
+    pub status: PaymentStatus,
+    pub utility: String,
+    pub account: String,
+    pub payee: Text,
+    /// The bills it pays (as they were when the order was made).
+    pub bills: Vec<Bill>,
+    #[serde(deserialize_with = "lenient::i64")]
     pub amount_fen: i64,
+    /// ASCII: what the resident's phone scans.
     pub qr_payload: String,
     pub expires_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<String>,
+    /// `wechat`, `alipay` or `unionpay`, once paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_no: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<Refund>,
+}
+
+/// Why the kiosk closes an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// Its time ran out on the kiosk's screen.
+    Expired,
+    /// The resident left the payment page (back, home, card pulled, session timeout).
+    Left,
+    /// The kiosk lost contact while the QR was up and is settling the order afterwards.
+    Unknown,
+}
+
+/// `POST /v1/payments/{payment_id}/close`: the id is in the path and repeated in the body (so the
+/// outbox, which stores bodies, knows where to send it); a close that finds the order already
+/// paid answers the paid order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentCloseRequest {
+    pub payment_id: String,
+    pub reason: CloseReason,
 }
 
 // ---- 5 居住证/户籍 ----
+
+/// How an applicant can collect the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pickup {
+    /// At the centre's window.
+    Window,
+    /// From the centre's pickup locker (智能柜), with a code sent once it is in.
+    Locker,
+    /// Posted to the applicant's address.
+    Mail,
+}
+
+/// Whether the resident can apply for a type, as the cloud judges it from its records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeEligibility {
+    pub eligible: bool,
+    /// Why not (or what the cloud found), in plain words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Text>,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HouseholdCertificateType {
     pub code: String,
     pub name: Text,
+    /// The condition in one line (e.g. 居住证 needs six months' residence registration).
+    pub requirement: Text,
     pub materials: Vec<Text>,
+    #[serde(deserialize_with = "lenient::i64")]
     pub fee_fen: i64,
+    #[serde(deserialize_with = "lenient::u32")]
     pub processing_days: u32,
+    /// The ways this type can be collected.
+    pub pickup: Vec<Pickup>,
+    /// The resident's own eligibility, when asked with a resident session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eligibility: Option<TypeEligibility>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HouseholdCertificateTypes {
     pub types: Vec<HouseholdCertificateType>,
+    /// The resident's registered addresses (residence registration, 户籍), with a session.
+    #[serde(default)]
+    pub addresses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -581,9 +713,24 @@ pub struct HouseholdApplicationRequest {
     pub type_: String,
     pub phone: String,
     pub address: String,
+    pub pickup: Pickup,
 }
 
-/// What every application, report and assistance request returns.
+/// The 受理回执 of an application: its case, when it will be done, where it is collected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationReceipt {
+    pub case_no: String,
+    pub query_code: String,
+    /// The promised completion date, `YYYY-MM-DD`.
+    pub promised_date: String,
+    pub pickup: Pickup,
+    /// Where it is collected (a window, the locker's place, or the mailing address, masked).
+    pub pickup_place: Text,
+    /// ASCII: where anyone with the case number and query code follows its progress.
+    pub progress_url: String,
+}
+
+/// What every report returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseReceipt {
     pub case_no: String,
@@ -686,12 +833,18 @@ pub struct CaseDetail {
     pub next_step: Option<Text>,
 }
 
+/// 好差评: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意. A score of 2 or less names at
+/// least one reason.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RatingRequest {
-    /// 1 (very dissatisfied) … 5 (very satisfied).
+    /// The case rated (the same as in the path).
+    pub case_no: String,
     #[serde(deserialize_with = "lenient::u8")]
     pub score: u8,
+    /// Quick-phrase codes (`slow`, `unclear`, `attitude`, `not_solved`, `machine`, `other`).
+    #[serde(default)]
+    pub reasons: Vec<String>,
     #[serde(default)]
     pub comment: String,
 }
@@ -702,6 +855,33 @@ pub struct Rating {
     #[serde(deserialize_with = "lenient::u8")]
     pub score: u8,
 }
+
+/// `POST /v1/service-ratings`: the rating of one use of a service at the kiosk (a ticket, a
+/// payment, a certificate…), once per `reference` (the ticket, payment, case or certificate
+/// number).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRatingRequest {
+    pub service: String,
+    pub reference: String,
+    #[serde(deserialize_with = "lenient::u8")]
+    pub score: u8,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    #[serde(default)]
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceRating {
+    pub rating_id: String,
+    pub service: String,
+    #[serde(deserialize_with = "lenient::u8")]
+    pub score: u8,
+}
+
+/// The quick phrases a rating of 不满意 or below offers.
+pub const RATING_REASONS: [&str; 6] = ["slow", "unclear", "attitude", "not_solved", "machine", "other"];
 
 // ---- 7 诉求·隐患 ----
 
@@ -738,13 +918,30 @@ pub struct ReportRequest {
 
 // ---- 8 民政救助 ----
 
+/// What a program asks of an applicant beyond the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssistanceQuestion {
+    HouseholdSize,
+    IncomeBand,
+    Phone,
+    /// Consent to the household financial check (家庭经济状况核对).
+    FinancialCheckConsent,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AssistanceProgram {
     pub code: String,
     pub name: Text,
     pub description: Text,
-    /// Monthly income per household member at or below which a household may qualify.
+    /// Plain-language conditions, one a line.
+    pub conditions: Vec<Text>,
+    /// Monthly income per household member at or below which a household may qualify; 0 when
+    /// income does not matter.
+    #[serde(deserialize_with = "lenient::i64")]
     pub income_limit_fen: i64,
+    /// What the application asks, in order.
+    pub asks: Vec<AssistanceQuestion>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -752,20 +949,41 @@ pub struct AssistancePrograms {
     pub programs: Vec<AssistanceProgram>,
 }
 
+/// Monthly household income per person, in bands (the cloud checks the real figures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncomeBand {
+    /// Below 800 元.
+    Under800,
+    /// 800–1500 元.
+    From800To1500,
+    /// 1500–3000 元.
+    From1500To3000,
+    /// Above 3000 元.
+    Over3000,
+}
+
+/// The pre-check asks only the program; the cloud judges from what it knows (age from the ID,
+/// 户籍 district, enrolments).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EligibilityRequest {
     pub program: String,
-    #[serde(deserialize_with = "lenient::u32")]
-    pub household_size: u32,
-    #[serde(deserialize_with = "lenient::i64")]
-    pub monthly_income_fen: i64,
+}
+
+/// Never "approved": the office decides after the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EligibilityVerdict {
+    LikelyEligible,
+    NeedsReview,
+    NotEligible,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Eligibility {
     pub program: String,
-    pub eligible: bool,
+    pub verdict: EligibilityVerdict,
     pub reasons: Vec<Text>,
 }
 
@@ -773,11 +991,29 @@ pub struct Eligibility {
 #[serde(deny_unknown_fields)]
 pub struct AssistanceApplicationRequest {
     pub program: String,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_u32")]
+    pub household_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub income_band: Option<IncomeBand>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Consent to the household financial check; required by the programs that ask for it.
+    #[serde(default)]
+    pub financial_check_consent: bool,
+}
+
+/// The 受理回执 of an assistance application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssistanceReceipt {
+    pub case_no: String,
+    pub query_code: String,
+    /// The legal processing time limit in working days.
     #[serde(deserialize_with = "lenient::u32")]
-    pub household_size: u32,
-    #[serde(deserialize_with = "lenient::i64")]
-    pub monthly_income_fen: i64,
-    pub phone: String,
+    pub time_limit_days: u32,
+    /// What happens next (公示, a home visit, …), in order.
+    pub next_steps: Vec<Text>,
+    /// ASCII: the case's progress page.
+    pub progress_url: String,
 }
 
 // ---- Guides ----

@@ -289,7 +289,7 @@ impl CloudClient {
         session: Option<&ResidentToken>,
         key: &str,
     ) -> Result<S::Answer, CloudError> {
-        self.post(S::PATH, req, session, Some(key)).await
+        self.post(&req.path(), req, session, Some(key)).await
     }
 
     /// A stored submission, as the outbox holds it: its path and JSON body.
@@ -419,24 +419,41 @@ impl CloudClient {
         .await
     }
 
+    /// The resident's own utility accounts (paid from before).
+    pub async fn utility_accounts(&self, s: &ResidentToken) -> Result<UtilityAccounts, CloudError> {
+        self.get("/v1/bills/accounts", Some(s)).await
+    }
+
     pub async fn create_payment(
         &self,
         req: &PaymentRequest,
         key: &str,
     ) -> Result<Payment, CloudError> {
-        self.post("/v1/payments", req, None, Some(key)).await
+        self.submit(req, None, key).await
     }
 
     pub async fn payment(&self, id: &str) -> Result<Payment, CloudError> {
         self.get(&format!("/v1/payments/{}", enc(id)), None).await
     }
 
+    /// Closes an order that was not paid; a close that finds it paid answers the paid order.
+    pub async fn close_payment(
+        &self,
+        req: &PaymentCloseRequest,
+        key: &str,
+    ) -> Result<Payment, CloudError> {
+        self.submit(req, None, key).await
+    }
+
     // ---- 5 居住证/户籍 ----
 
+    /// The types, and with a resident session the resident's eligibility for each and their
+    /// registered addresses.
     pub async fn household_certificate_types(
         &self,
+        session: Option<&ResidentToken>,
     ) -> Result<HouseholdCertificateTypes, CloudError> {
-        self.get("/v1/household/certificate-types", None).await
+        self.get("/v1/household/certificate-types", session).await
     }
 
     pub async fn household_application(
@@ -444,9 +461,8 @@ impl CloudClient {
         s: &ResidentToken,
         req: &HouseholdApplicationRequest,
         key: &str,
-    ) -> Result<CaseReceipt, CloudError> {
-        self.post("/v1/household/applications", req, Some(s), Some(key))
-            .await
+    ) -> Result<ApplicationReceipt, CloudError> {
+        self.submit(req, Some(s), key).await
     }
 
     // ---- 6 取号·办件 ----
@@ -499,6 +515,14 @@ impl CloudClient {
         .await
     }
 
+    pub async fn rate_service(
+        &self,
+        req: &ServiceRatingRequest,
+        key: &str,
+    ) -> Result<ServiceRating, CloudError> {
+        self.submit(req, None, key).await
+    }
+
     // ---- 7 诉求·隐患 ----
 
     pub async fn report_categories(&self) -> Result<ReportCategories, CloudError> {
@@ -534,9 +558,8 @@ impl CloudClient {
         s: &ResidentToken,
         req: &AssistanceApplicationRequest,
         key: &str,
-    ) -> Result<CaseReceipt, CloudError> {
-        self.post("/v1/assistance/applications", req, Some(s), Some(key))
-            .await
+    ) -> Result<AssistanceReceipt, CloudError> {
+        self.submit(req, Some(s), key).await
     }
 
     // ---- Guides ----
@@ -547,7 +570,7 @@ impl CloudClient {
 }
 
 /// Percent-encodes a path segment or query value (RFC 3986 unreserved characters pass).
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -3,8 +3,10 @@
 //! same way; a new creating call is one more `impl`, not a new outbox route.
 
 use super::api::{
-    CaseReceipt, Certificate, CertificateRequest, DepositProofRequest, QueueTicket,
-    QueueTicketRequest, ReportRequest, StatementRequest,
+    ApplicationReceipt, AssistanceApplicationRequest, AssistanceReceipt, CaseReceipt, Certificate,
+    CertificateRequest, DepositProofRequest, HouseholdApplicationRequest, Payment,
+    PaymentCloseRequest, PaymentRequest, QueueTicket, QueueTicketRequest, Rating, RatingRequest,
+    ReportRequest, ServiceRating, ServiceRatingRequest, StatementRequest,
 };
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -19,6 +21,12 @@ pub trait Submission: Serialize + DeserializeOwned + Send + Sync {
     const WITHOUT_SESSION_WHEN_EXPIRED: bool;
     /// What the cloud answers.
     type Answer: Serialize + DeserializeOwned + Send;
+
+    /// Where this request is posted: [`Submission::PATH`], unless the path names what the
+    /// request acts on (a payment's close).
+    fn path(&self) -> String {
+        Self::PATH.to_string()
+    }
 }
 
 impl Submission for ReportRequest {
@@ -57,4 +65,62 @@ impl Submission for DepositProofRequest {
     const ONLINE_ONLY: bool = true;
     const WITHOUT_SESSION_WHEN_EXPIRED: bool = false;
     type Answer = Certificate;
+}
+
+// A payment order is worth opening only while the resident stands before its QR code: one
+// created after they left would be a code nobody scans.
+impl Submission for PaymentRequest {
+    const PATH: &'static str = "/v1/payments";
+    const ONLINE_ONLY: bool = true;
+    const WITHOUT_SESSION_WHEN_EXPIRED: bool = false;
+    type Answer = Payment;
+}
+
+// A close must reach the cloud whatever happens to the kiosk: it settles an order whose outcome
+// the kiosk does not know (and answers "paid" when the resident paid after all).
+impl Submission for PaymentCloseRequest {
+    const PATH: &'static str = "/v1/payments/{payment_id}/close";
+    const ONLINE_ONLY: bool = false;
+    const WITHOUT_SESSION_WHEN_EXPIRED: bool = false;
+    type Answer = Payment;
+
+    fn path(&self) -> String {
+        format!("/v1/payments/{}/close", super::client::enc(&self.payment_id))
+    }
+}
+
+// Applications are kept like reports: delivered when the network returns. They are the
+// resident's own, so they go with the resident's session.
+impl Submission for HouseholdApplicationRequest {
+    const PATH: &'static str = "/v1/household/applications";
+    const ONLINE_ONLY: bool = false;
+    const WITHOUT_SESSION_WHEN_EXPIRED: bool = false;
+    type Answer = ApplicationReceipt;
+}
+
+impl Submission for AssistanceApplicationRequest {
+    const PATH: &'static str = "/v1/assistance/applications";
+    const ONLINE_ONLY: bool = false;
+    const WITHOUT_SESSION_WHEN_EXPIRED: bool = false;
+    type Answer = AssistanceReceipt;
+}
+
+// Ratings are kept until delivered, once per case or use of a service (its Idempotency-Key).
+impl Submission for ServiceRatingRequest {
+    const PATH: &'static str = "/v1/service-ratings";
+    const ONLINE_ONLY: bool = false;
+    const WITHOUT_SESSION_WHEN_EXPIRED: bool = false;
+    type Answer = ServiceRating;
+}
+
+// A case's rating: the case number is in the path and repeated in the body.
+impl Submission for RatingRequest {
+    const PATH: &'static str = "/v1/cases/{case_no}/rating";
+    const ONLINE_ONLY: bool = false;
+    const WITHOUT_SESSION_WHEN_EXPIRED: bool = true;
+    type Answer = Rating;
+
+    fn path(&self) -> String {
+        format!("/v1/cases/{}/rating", super::client::enc(&self.case_no))
+    }
 }

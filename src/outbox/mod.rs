@@ -130,7 +130,7 @@ impl Outbox {
         let sealed = self.sealer.seal(&plain);
         let key = uuid::Uuid::new_v4().to_string();
         let store = self.store.lock().expect("store lock");
-        let id = store.outbox_insert(&key, S::PATH, S::ONLINE_ONLY, &sealed)?;
+        let id = store.outbox_insert(&key, &req.path(), S::ONLINE_ONLY, &sealed)?;
         Ok(Submitted {
             id,
             _kind: PhantomData,
@@ -353,7 +353,7 @@ impl Outbox {
 
 /// The numbers of an answer a resident or staff look deliveries up by; nothing else of an
 /// answer is kept in the clear.
-const RECEIPT_FIELDS: [&str; 3] = ["case_no", "ticket_no", "certificate_no"];
+const RECEIPT_FIELDS: [&str; 4] = ["case_no", "ticket_no", "certificate_no", "payment_id"];
 
 fn answer_numbers(v: &serde_json::Value) -> serde_json::Value {
     let kept = RECEIPT_FIELDS
