@@ -170,11 +170,27 @@ impl App {
         // Tickets a previous run could not deliver while their resident waited are abandoned.
         outbox.abandon_online_only()?;
         {
-            let (outbox, cloud) = (outbox.clone(), cloud.clone());
+            let (outbox, cloud, store) = (outbox.clone(), cloud.clone(), store.clone());
+            let site = enrollment.site.clone();
+            let upkeep: Vec<_> = opts.registry.specs().filter_map(|s| s.upkeep).collect();
             runtime.spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(3));
+                let mut starting = true;
                 loop {
                     tick.tick().await;
+                    // Services' background work (settling payment orders whose resident left)
+                    // reads what the last pass delivered.
+                    let u = crate::services::Upkeep {
+                        cloud: &cloud,
+                        store: &store,
+                        outbox: &outbox,
+                        site: &site,
+                        starting,
+                    };
+                    for run in &upkeep {
+                        run(&u).await;
+                    }
+                    starting = false;
                     match outbox.deliver_due(&cloud).await {
                         Ok(p) if p.delivered + p.refused > 0 => tracing::info!(
                             delivered = p.delivered,

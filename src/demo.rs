@@ -40,6 +40,8 @@ pub struct Demo {
     pub reader: SimulatorHandle,
     pub residents: Vec<Identity>,
     pub printer: SimulatedPrinter,
+    /// The cloud the kiosk talks to (the embedded simulator's, or the one given).
+    pub cloud_url: String,
 }
 
 impl Demo {
@@ -95,6 +97,7 @@ impl Demo {
         let (reader, handle) = SimulatedReader::new();
         devices.readers.insert(0, Box::new(reader));
 
+        let cloud_url = cloud.url.clone();
         let app = App::start(
             runtime,
             AppOptions {
@@ -113,6 +116,43 @@ impl Demo {
             reader: handle,
             residents: demo_residents(),
             printer: sim_printer,
+            cloud_url,
         })
     }
+}
+
+/// Calls one of the simulator's control routes (`/_sim/…`, outside the government contract):
+/// the resident's phone paying a QR, a bill paid elsewhere. Blocking, on a thread of its own, so
+/// the UI thread and the kiosk's runtime never wait on it. Answers the body.
+pub fn sim_control(base: &str, path: &str, body: serde_json::Value) -> anyhow::Result<String> {
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    std::thread::spawn(move || -> anyhow::Result<String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let r = reqwest::Client::new()
+                .post(&url)
+                .json(&body)
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await?;
+            let status = r.status();
+            let text = r.text().await?;
+            anyhow::ensure!(status.is_success(), "{url}: {status} {text}");
+            Ok(text)
+        })
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("simulator control call panicked"))?
+}
+
+/// The resident's phone pays order `payment_id` (demo panel, scenarios).
+pub fn phone_pays(base: &str, payment_id: &str, channel: &str) -> anyhow::Result<()> {
+    sim_control(
+        base,
+        &format!("/_sim/payments/{payment_id}/pay"),
+        serde_json::json!({ "channel": channel }),
+    )
+    .map(|_| ())
 }

@@ -8,6 +8,7 @@ use crate::cloud::{CloudClient, CloudError, Link, ResidentToken};
 use crate::outbox::Outbox;
 use crate::printing::{JobOwner, PrintService, Printed, Unavailable};
 use crate::privacy::{Field, Revoked, SessionRecord};
+use crate::services::rating::{Rated, ResultRating};
 use crate::services::{
     self, CardWatch, Ctx, IdentityNeed, Input, Next, Notice, Registry, ScreenCtx, Service,
     ServiceSpec,
@@ -22,6 +23,24 @@ use bianmin_idcard::ReaderEvent;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+/// What a service may use while it handles an input, from the kiosk's own fields (a macro, not a
+/// method: the active service is borrowed beside it).
+macro_rules! service_ctx {
+    ($k:ident) => {
+        Ctx {
+            cloud: &$k.cloud,
+            site: &$k.site,
+            lang: $k.engine.lang(),
+            resident: $k.engine.resident(),
+            printer: &mut $k.printer,
+            outbox: &$k.outbox,
+            store: &$k.store,
+            visit: &$k.visit,
+            card: &$k.card,
+        }
+    };
+}
 
 /// What the UI asks for: the frame's own buttons, or an input for the service.
 #[derive(Debug, Clone)]
@@ -40,6 +59,12 @@ pub enum UiCommand {
     PrintPrivacySlip,
     /// On the goodbye page: done.
     DismissGoodbye,
+    /// 好差评 on a result page: a score from 1 to 5.
+    Rate(u8),
+    /// 好差评: a quick phrase (reason code) chosen or unchosen.
+    RatingReason(String),
+    /// 好差评: send a poor rating with its reasons.
+    SendRating,
     /// Choose, confirm, keypad, … (never `Open`, `Identified` or `Back`: the kiosk sends those).
     Service(Input),
 }
@@ -114,6 +139,10 @@ pub struct Kiosk {
     privacy: SessionRecord,
     /// The goodbye page after an identified session, with its slip.
     goodbye: Option<Goodbye>,
+    /// When the active service was last asked again ([`Service::poll_every`]).
+    polled: Option<Instant>,
+    /// The 好差评 of the service's finished result.
+    rating: Option<crate::services::rating::ResultRating>,
 }
 
 /// How long the goodbye page (with the privacy slip) stays up when nobody touches it.
@@ -153,6 +182,8 @@ impl Kiosk {
             card: CardWatch::default(),
             privacy: SessionRecord::default(),
             goodbye: None,
+            polled: None,
+            rating: None,
         }
     }
 
@@ -175,7 +206,10 @@ impl Kiosk {
                     Some(cmd) => self.handle(cmd).await,
                     None => break,
                 },
-                _ = tick.tick() => self.tick(),
+                _ = tick.tick() => {
+                    self.tick();
+                    self.poll().await;
+                }
             }
             self.push_view(false);
         }
@@ -216,8 +250,43 @@ impl Kiosk {
         if self.busy {
             return;
         }
+        if self.active.as_ref().is_some_and(|a| a.service.holds_session()) {
+            // The resident is paying on their phone: no timeout under them.
+            self.engine.touch(now);
+        }
         let fx = self.engine.tick(now);
         self.apply(fx);
+    }
+
+    /// Asks the active service again when it wants to be (a payment's QR polls the cloud).
+    async fn poll(&mut self) {
+        let due = match self.active.as_ref().and_then(|a| a.service.poll_every()) {
+            Some(every) => self.polled.is_none_or(|t| t.elapsed() >= every),
+            None => {
+                self.polled = None;
+                false
+            }
+        };
+        if !due || self.busy {
+            return;
+        }
+        self.polled = Some(Instant::now());
+        let next = {
+            let Some(active) = self.active.as_mut() else {
+                return;
+            };
+            let mut ctx = service_ctx!(self);
+            active.service.handle(&mut ctx, Input::Tick).await
+        };
+        self.navigate(next);
+    }
+
+    /// The resident leaves the active service: it hands over what it holds open.
+    fn leave_active(&mut self) {
+        if let Some(mut a) = self.active.take() {
+            a.service.leaving(&self.outbox, &self.store);
+        }
+        self.rating = None;
     }
 
     fn apply(&mut self, effects: Vec<Effect>) {
@@ -235,7 +304,7 @@ impl Kiosk {
                         tracing::error!(error = %e, "outbox clean-up failed");
                     }
                     // Dropping the service drops everything it held for this resident.
-                    self.active = None;
+                    self.leave_active();
                     // Nothing this visit asked for may come out for the next one.
                     tokio::task::block_in_place(|| self.printer.visit_ended(&self.visit));
                     let ended = std::mem::replace(&mut self.visit, new_visit());
@@ -354,6 +423,7 @@ impl Kiosk {
                             let fx = self.engine.start(now);
                             self.apply(fx);
                         }
+                        self.leave_active();
                         self.engine.home(now);
                     }
                     UiCommand::CallStaff => {
@@ -378,6 +448,9 @@ impl Kiosk {
                     UiCommand::OpenService(code) => self.open_service(&code).await,
                     UiCommand::PrintPrivacySlip => self.print_privacy_slip(),
                     UiCommand::DismissGoodbye => self.end_goodbye(),
+                    UiCommand::Rate(score) => self.rate(Some(score), None).await,
+                    UiCommand::RatingReason(code) => self.rate(None, Some(&code)).await,
+                    UiCommand::SendRating => self.rate(None, None).await,
                     UiCommand::ViewReceipt => {
                         if self.flow_view().print.preview.is_some() {
                             self.engine.go(PageId::Print, now);
@@ -390,6 +463,29 @@ impl Kiosk {
                     }
                 }
             }
+        }
+    }
+
+    /// 好差评 of the result on screen: a score, a reason, or (neither) send.
+    async fn rate(&mut self, score: Option<u8>, reason: Option<&str>) {
+        let v = self.flow_view();
+        let Some(rated) = Rated::from_view(&v.service_code, &v.result.rate) else {
+            return;
+        };
+        if self.engine.page() != PageId::Result {
+            return;
+        }
+        if self.rating.as_ref().is_none_or(|r| *r.rated() != rated) {
+            self.rating = Some(ResultRating::new(rated));
+        }
+        let Some(rating) = self.rating.as_mut() else {
+            return;
+        };
+        let mut ctx = service_ctx!(self);
+        match (score, reason) {
+            (Some(s), _) => rating.score(&mut ctx, s).await,
+            (None, Some(code)) => rating.toggle_reason(code),
+            (None, None) => rating.send(&mut ctx).await,
         }
     }
 
@@ -513,7 +609,7 @@ impl Kiosk {
             let fx = self.engine.start(Instant::now());
             self.apply(fx);
         }
-        self.active = None;
+        self.leave_active();
         self.notice = None;
         self.opened = Some(code.to_string());
         self.audit("open_service", code);
@@ -613,17 +709,7 @@ impl Kiosk {
             let Some(active) = self.active.as_mut() else {
                 return;
             };
-            let mut ctx = Ctx {
-                cloud: &self.cloud,
-                site: &self.site,
-                lang: self.engine.lang(),
-                resident: self.engine.resident(),
-                printer: &mut self.printer,
-                outbox: &self.outbox,
-                store: &self.store,
-                visit: &self.visit,
-                card: &self.card,
-            };
+            let mut ctx = service_ctx!(self);
             active.service.handle(&mut ctx, input).await
         };
         self.set_busy(false);
@@ -714,6 +800,12 @@ impl Kiosk {
         if let Some(n) = &self.notice {
             n.show(&mut v.result);
             v.print = Default::default();
+        }
+        let rated = Rated::from_view(&v.service_code, &v.result.rate);
+        if let (Some(r), Some(rated)) = (&self.rating, rated) {
+            if *r.rated() == rated {
+                v.rating = r.view();
+            }
         }
         v
     }

@@ -123,7 +123,7 @@ pub fn demo_main(
         ui_bridge::pusher(&ui),
     )?;
     ui_bridge::wire(&ui, demo.app.tx.clone());
-    ui_bridge::wire_demo_reader(&ui, demo.reader.clone(), &demo.residents);
+    ui_bridge::wire_demo_reader(&ui, demo.reader.clone(), &demo.residents, &demo.cloud_url);
     tracing::info!(data_dir = %data_dir.display(), "demo data");
     run_window(&ui, landscape, fullscreen, started, "demo ready")?;
     drop(demo);

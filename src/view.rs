@@ -97,6 +97,8 @@ pub enum InputMode {
     Phone,
     /// A month as YYYYMM on the keypad (shown as 2026年01月).
     Month,
+    /// A number that must be given (an account or order number): digits, no skip.
+    Number,
 }
 
 /// Where the resident's paper is.
@@ -208,6 +210,48 @@ pub struct ResultView {
     pub rate: String,
 }
 
+/// The 好差评 strip on a result page that rates something (`ResultView::rate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatingView {
+    /// 1 (非常不满意) … 5 (非常满意); 0 before a tap.
+    pub score: u8,
+    /// The quick phrases (codes, e.g. `slow`) and whether each is chosen.
+    pub reasons: Vec<(String, bool)>,
+    pub sent: bool,
+    /// Kept on the kiosk until the network returns.
+    pub kept: bool,
+    /// Could not be kept (storage trouble): the resident may try again.
+    pub failed: bool,
+}
+
+impl Default for RatingView {
+    fn default() -> Self {
+        RatingView {
+            score: 0,
+            reasons: crate::cloud::api::RATING_REASONS
+                .iter()
+                .map(|c| (c.to_string(), false))
+                .collect(),
+            sent: false,
+            kept: false,
+            failed: false,
+        }
+    }
+}
+
+/// The payment page: the order's QR with what it pays, to whom, and how long it stays open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaymentView {
+    pub qr: Option<Preview>,
+    /// Yuan, e.g. `97.80`.
+    pub amount: String,
+    pub payee: String,
+    pub order_no: String,
+    pub seconds_left: u32,
+    /// The cloud has not answered for a while: 正在确认….
+    pub checking: bool,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PrintView {
     pub state: PrintState,
@@ -228,6 +272,8 @@ pub struct FlowView {
     pub confirm: ConfirmView,
     pub result: ResultView,
     pub print: PrintView,
+    pub payment: PaymentView,
+    pub rating: RatingView,
 }
 
 /// The frame around every page, and the home and attract pages.

@@ -76,6 +76,7 @@ const LENDING: ServiceSpec = ServiceSpec {
     },
     start: || Box::<Lending>::default(),
     warm: None,
+    upkeep: None,
 };
 
 const JOURNEY: &str = r#"

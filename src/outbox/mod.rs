@@ -32,6 +32,16 @@ pub struct Submitted<S> {
     _kind: PhantomData<fn() -> S>,
 }
 
+impl<S> Submitted<S> {
+    /// The entry with this row id, as a submission of type `S` (e.g. an id kept in a ledger).
+    pub fn of(id: i64) -> Self {
+        Submitted {
+            id,
+            _kind: PhantomData,
+        }
+    }
+}
+
 impl<S> Clone for Submitted<S> {
     fn clone(&self) -> Self {
         *self
@@ -322,6 +332,15 @@ impl Outbox {
             .outbox_local_no_of_case(case_no)
             .ok()
             .flatten()
+    }
+
+    /// The entry was refused for good (or abandoned): it will never be answered.
+    pub fn failed<S>(&self, entry: Submitted<S>) -> bool {
+        self.store
+            .lock()
+            .ok()
+            .and_then(|s| s.outbox_entry(entry.id).ok().flatten())
+            .is_some_and(|(state, _, _)| state == "failed")
     }
 
     /// (pending, delivered, failed)

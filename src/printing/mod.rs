@@ -3,7 +3,7 @@
 
 pub mod templates;
 
-use crate::storage::Store;
+use crate::storage::{StorageError, Store};
 use bianmin_printer::{preview, PreviewFonts, PrintError, Receipt, ReceiptPrinter};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -167,6 +167,48 @@ impl PrintService {
     /// Prints a resident's paper for `owner` (see [`JobOwner`]).
     pub fn print_for(&mut self, receipt: &Receipt, owner: &JobOwner) -> PrintOutcome {
         self.print_job(receipt, Some(owner))
+    }
+
+    /// Prints the one paper a request has (a payment's receipt): the first time as a new job;
+    /// a job held for a resident who had left, or one that did not come out, is sent again for
+    /// this visit, marked 补打. `None`: that paper came out already and is not printed twice.
+    pub fn print_once(&mut self, receipt: &Receipt, owner: &JobOwner) -> Option<PrintOutcome> {
+        let existing = self
+            .store
+            .lock()
+            .expect("store lock")
+            .spool_job_of_request(&receipt.template, &owner.request);
+        match existing {
+            Ok(None) => Some(self.print_for(receipt, owner)),
+            Ok(Some((_, state))) if state == "done" => None,
+            // This visit's own job still in doubt: the spool's recovery sends it once.
+            Ok(Some((_, state))) if matches!(state.as_str(), "queued" | "sending" | "in_doubt") => {
+                Some(self.print_for(receipt, owner))
+            }
+            Ok(Some((id, _))) => {
+                let again = receipt.marked_reprint();
+                let doc = serde_json::to_string(&again).expect("receipts serialise");
+                let reclaimed = self.store.lock().expect("store lock").spool_reclaim(
+                    id,
+                    &doc,
+                    &owner.visit,
+                );
+                if let Err(e) = reclaimed {
+                    tracing::error!(error = %e, "print job could not be reclaimed");
+                }
+                Some(self.send(Some(id), &again))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "spool not readable; printing anyway");
+                Some(self.print_for(receipt, owner))
+            }
+        }
+    }
+
+    /// Keeps a request's paper in the spool for a resident who is no longer at the kiosk (a
+    /// payment found paid after they left); it prints when they ask for it. Once per request.
+    pub fn hold(&self, receipt: &Receipt, owner: &JobOwner) -> Result<(), StorageError> {
+        hold_paper(&self.store, receipt, owner)
     }
 
     /// A visit ended: its jobs still in doubt are withheld (and their documents deleted).
@@ -357,4 +399,45 @@ impl PrintService {
         std::fs::write(&path, bytes).ok()?;
         Some(path)
     }
+}
+
+/// A QR code as a grey image, `scale` pixels a module with a four-module quiet zone (for the
+/// screen: the payment page's QR is scanned from it).
+pub fn qr_image(payload: &str, scale: u32) -> Option<ReceiptImage> {
+    let code = qrcode::QrCode::new(payload.as_bytes()).ok()?;
+    let n = code.width() as u32;
+    let side = (n + 8) * scale;
+    let mut grey = vec![255u8; (side * side) as usize];
+    for (i, c) in code.to_colors().iter().enumerate() {
+        if *c != qrcode::Color::Dark {
+            continue;
+        }
+        let (mx, my) = (i as u32 % n + 4, i as u32 / n + 4);
+        for y in my * scale..(my + 1) * scale {
+            let row = (y * side) as usize;
+            grey[row + (mx * scale) as usize..row + ((mx + 1) * scale) as usize].fill(0);
+        }
+    }
+    Some(ReceiptImage {
+        width: side,
+        height: side,
+        grey: grey.into(),
+    })
+}
+
+/// See [`PrintService::hold`]; usable without the printer (by upkeep on the runtime).
+pub fn hold_paper(
+    store: &Mutex<Store>,
+    receipt: &Receipt,
+    owner: &JobOwner,
+) -> Result<(), StorageError> {
+    let store = store.lock().expect("store lock");
+    if store
+        .spool_job_of_request(&receipt.template, &owner.request)?
+        .is_none()
+    {
+        let doc = serde_json::to_string(receipt).expect("receipts serialise");
+        store.spool_hold(&receipt.template, &doc, (&owner.visit, &owner.request))?;
+    }
+    Ok(())
 }

@@ -2,8 +2,8 @@
 //! numbers are masked unless the document itself needs them.
 
 use crate::cloud::api::{
-    Bill, CaseDetail, CaseReceipt, CaseStatus, Certificate, Payment, Priority, QueueTicket, Site,
-    Text,
+    Bill, CaseDetail, CaseReceipt, CaseStatus, Certificate, Payment, PaymentStatus, Priority,
+    QueueTicket, Site, Text,
 };
 use bianmin_printer::{Align, Cell, Receipt, TextSize};
 
@@ -93,47 +93,86 @@ fn yuan(fen: i64) -> String {
     format!("￥{}.{:02}", fen / 100, (fen % 100).abs())
 }
 
-/// 缴费凭证: what was paid, for which account and period, and the payment's receipt number.
-pub fn payment_receipt(
-    site: &Site,
-    utility: &Text,
-    account: &str,
-    holder_masked: &str,
-    bills: &[Bill],
-    payment: &Payment,
-) -> Receipt {
+/// A utility's name in both languages.
+pub fn utility_name(code: &str) -> Text {
+    match code {
+        "water" => Text::new("水费", "Water"),
+        "electricity" => Text::new("电费", "Electricity"),
+        "gas" => Text::new("燃气费", "Gas"),
+        other => Text::new(other, other),
+    }
+}
+
+/// `m3` → 立方米, `kwh` → 千瓦时.
+pub fn usage_unit(unit: &str) -> Text {
+    match unit {
+        "kwh" => Text::new("千瓦时", "kWh"),
+        "m3" => Text::new("立方米", "m³"),
+        other => Text::new(other, other),
+    }
+}
+
+fn channel_name(channel: &str) -> &'static str {
+    match channel {
+        "wechat" => "微信支付 WeChat Pay",
+        "alipay" => "支付宝 Alipay",
+        "unionpay" => "云闪付 UnionPay",
+        _ => "扫码支付 QR payment",
+    }
+}
+
+/// 缴费凭证, from the cloud's answer only (never the kiosk's own idea of what was paid): the
+/// payee, account, each bill with its usage, the total, when and how it was paid, the receipt and
+/// order numbers, and a refund when the cloud made one.
+pub fn payment_receipt(site: &Site, p: &Payment) -> Receipt {
+    let utility = utility_name(&p.utility);
     let mut r = named(
         header(site, "缴费凭证", "Payment receipt"),
         "payment_receipt",
     )
     .separator()
+    .columns("收款单位 Payee", p.payee.zh.clone())
     .columns("缴费项目 Utility", format!("{} {}", utility.zh, utility.en))
-    .columns("户号 Account", account)
-    .columns("户名 Holder", holder_masked);
-    for b in bills {
-        r = r.columns(format!("账期 {}", b.period), yuan(b.amount_fen));
+    .columns("户号 Account", p.account.clone());
+    for b in &p.bills {
+        let unit = usage_unit(&b.usage_unit);
+        r = r.columns(
+            format!("{} 用量 {}{}", b.period, b.usage, unit.zh),
+            yuan(b.amount_fen),
+        );
     }
     r = r
         .separator()
         .styled(
-            format!("合计 Total  {}", yuan(payment.amount_fen)),
+            format!("合计 Total  {}", yuan(p.amount_fen)),
             TextSize::Double,
             true,
             Align::Right,
         )
         .columns(
             "支付时间 Paid",
-            payment
-                .paid_at
+            p.paid_at
                 .as_deref()
                 .map(crate::time::short_time)
                 .unwrap_or_default(),
         )
         .columns(
+            "支付方式 Channel",
+            channel_name(p.channel.as_deref().unwrap_or("")),
+        )
+        .columns("订单号 Order No.", p.payment_id.clone())
+        .columns(
             "凭证号 Receipt No.",
-            payment.receipt_no.clone().unwrap_or_default(),
+            p.receipt_no.clone().unwrap_or_default(),
         );
-    if let Some(no) = &payment.receipt_no {
+    if let Some(refund) = &p.refund {
+        r = r
+            .separator()
+            .columns("已退款 Refunded", yuan(refund.amount_fen))
+            .text("该账单已由其他订单缴清，本次付款已原路退回。")
+            .text("The bill was already paid; this payment was refunded.");
+    }
+    if let Some(no) = &p.receipt_no {
         r = r
             .code128(no.clone())
             .unwrap_or_else(|e| panic!("receipt numbers are ASCII: {e}"));
@@ -141,6 +180,30 @@ pub fn payment_receipt(
     r.text("本凭证仅作缴费证明，发票请在电子税务局下载。")
         .feed(3)
         .cut()
+}
+
+/// 支付确认单: the kiosk lost contact while the QR was up. Not a receipt and never "failed":
+/// the order number to ask about, and how the result reaches the resident.
+pub fn payment_pending(site: &Site, p: &Payment, at: &str) -> Receipt {
+    let utility = utility_name(&p.utility);
+    named(
+        header(site, "支付结果确认中", "Payment being confirmed"),
+        "payment_pending",
+    )
+    .separator()
+    .columns("缴费项目 Utility", format!("{} {}", utility.zh, utility.en))
+    .columns("户号 Account", p.account.clone())
+    .columns("金额 Amount", yuan(p.amount_fen))
+    .columns("订单号 Order No.", p.payment_id.clone())
+    .columns("时间 Time", crate::time::short_time(at))
+    .separator()
+    .text("本机暂时无法确认支付结果。如已付款，款项不会重复扣除；未付款的订单将自动关闭。")
+    .text("We could not confirm the payment yet. You are never charged twice; an unpaid order is closed.")
+    .text("凭订单号可在本机“生活缴费 → 查询缴费结果”查询并打印缴费凭证。")
+    .code128(p.payment_id.clone())
+    .unwrap_or_else(|e| panic!("order numbers are ASCII: {e}"))
+    .feed(3)
+    .cut()
 }
 
 /// 受理回执: the case number and the query code to follow it up (here, by phone or online).
@@ -301,6 +364,7 @@ pub fn paper_name(template: &str) -> Text {
     let (zh, en) = match template {
         "queue_ticket" => ("排队号票", "queue ticket"),
         "payment_receipt" => ("缴费凭证", "payment receipt"),
+        "payment_pending" => ("支付确认单", "payment confirmation slip"),
         "acceptance_receipt" => ("受理回执", "acceptance receipt"),
         "offline_receipt" => ("离线受理凭条", "offline receipt"),
         "certificate" => ("证明材料", "certificate"),
@@ -387,40 +451,36 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
             "LX20261129000012",
             "2026-11-29T17:05:00+08:00",
         )),
-        "payment_receipt" => {
-            let bills = vec![
-                Bill {
-                    bill_id: "W10000002-2026-10".into(),
-                    period: "2026-10".into(),
-                    amount_fen: 4_660,
-                    due_date: "2026-10-28".into(),
-                    status: "paid".into(),
-                },
-                Bill {
-                    bill_id: "W10000002-2026-11".into(),
-                    period: "2026-11".into(),
-                    amount_fen: 5_120,
-                    due_date: "2026-11-28".into(),
-                    status: "paid".into(),
-                },
-            ];
+        "payment_receipt" | "payment_pending" => {
+            let bill = |period: &str, usage, fen| Bill {
+                bill_id: format!("W10000002-{period}"),
+                period: period.into(),
+                usage,
+                usage_unit: "m3".into(),
+                amount_fen: fen,
+                due_date: format!("{period}-28"),
+                status: "paid".into(),
+            };
             let payment = Payment {
                 payment_id: "PAY2026000007".into(),
-                status: "paid".into(),
+                status: PaymentStatus::Paid,
+                utility: "water".into(),
+                account: "10000002".into(),
+                payee: Text::new("成都市自来水有限责任公司", "Chengdu Water Co."),
+                bills: vec![bill("2026-10", 12, 4_660), bill("2026-11", 13, 5_120)],
                 amount_fen: 9_780,
                 qr_payload: "https://pay.example.gov.cn/p/PAY2026000007".into(),
                 expires_at: "2026-11-29T17:15:00+08:00".into(),
                 paid_at: Some("2026-11-29T17:06:12+08:00".into()),
+                channel: Some("wechat".into()),
                 receipt_no: Some("RC2026000031".into()),
+                refund: None,
             };
-            Some(payment_receipt(
-                &Site::example(),
-                &Text::new("水费", "Water"),
-                "W10000002",
-                "李*英",
-                &bills,
-                &payment,
-            ))
+            Some(if name == "payment_receipt" {
+                payment_receipt(&Site::example(), &payment)
+            } else {
+                payment_pending(&Site::example(), &payment, "2026-11-29T17:06:12+08:00")
+            })
         }
         "acceptance_receipt" => Some(acceptance_receipt(
             &Site::example(),

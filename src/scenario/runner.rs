@@ -10,7 +10,7 @@ use crate::demo::{Demo, DemoOptions};
 use crate::printing::Printout;
 use crate::services::Registry;
 use crate::session::{PageId, Prompt};
-use crate::ui_bridge::{self, headless, AppState, AppWindow};
+use crate::ui_bridge::{self, headless, AppState, AppWindow, PaymentAdapter};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use serde::Serialize;
 use slint::ComponentHandle;
@@ -112,7 +112,7 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
         ui_bridge::pusher(&ui),
     )?;
     ui_bridge::wire(&ui, demo.app.tx.clone());
-    ui_bridge::wire_demo_reader(&ui, demo.reader.clone(), &demo.residents);
+    ui_bridge::wire_demo_reader(&ui, demo.reader.clone(), &demo.residents, &demo.cloud_url);
     ui.show()?;
 
     let result: Rc<RefCell<Option<Transcript>>> = Rc::default();
@@ -621,6 +621,31 @@ impl Driver {
                 sim.set_fault(fault);
                 Ok(())
             }
+            Step::PhonePay(channel) => {
+                let order = self.ui.global::<PaymentAdapter>().get_order_no().to_string();
+                if order.is_empty() || self.page() != PageId::Payment {
+                    return Err("phone_pay needs the payment page with an order on it".into());
+                }
+                crate::demo::phone_pays(&self.demo.cloud_url, &order, channel)
+                    .map_err(|e| e.to_string())
+            }
+            Step::PayElsewhere(target) => {
+                let (utility, account) = target.split_once(':').unwrap_or_default();
+                crate::demo::sim_control(
+                    &self.demo.cloud_url,
+                    "/_sim/bills/pay",
+                    serde_json::json!({ "utility": utility, "account": account }),
+                )
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+            }
+            Step::PaymentTtl(seconds) => crate::demo::sim_control(
+                &self.demo.cloud_url,
+                "/_sim/payment-ttl",
+                serde_json::json!({ "seconds": seconds }),
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
             Step::PrinterFault(f) => {
                 self.demo.printer.set_paper_out(f == "paper_out");
                 Ok(())

@@ -49,6 +49,13 @@ pub enum Step {
     MeasureRender(usize),
     /// A prompt the kiosk spoke (e.g. "take_card").
     ExpectSpoken(String),
+    /// The resident's phone pays the order on the payment page (simulator control route), with
+    /// this channel (`wechat`, `alipay`, `unionpay`).
+    PhonePay(String),
+    /// Another channel pays all unpaid bills of `utility:account` (a phone app, another kiosk).
+    PayElsewhere(String),
+    /// The simulator's payment orders expire after this many seconds from now on.
+    PaymentTtl(u64),
 }
 
 pub const STEP_KEYS: &[&str] = &[
@@ -75,6 +82,9 @@ pub const STEP_KEYS: &[&str] = &[
     "screenshot",
     "measure_render",
     "expect_spoken",
+    "phone_pay",
+    "pay_elsewhere",
+    "payment_ttl_s",
 ];
 
 const HEADER_KEYS: &[&str] = &[
@@ -127,6 +137,9 @@ impl std::fmt::Display for Step {
             Step::Screenshot(s) => write!(f, "screenshot = {s:?}"),
             Step::MeasureRender(n) => write!(f, "measure_render = {n}"),
             Step::ExpectSpoken(s) => write!(f, "expect_spoken = {s:?}"),
+            Step::PhonePay(c) => write!(f, "phone_pay = {c:?}"),
+            Step::PayElsewhere(a) => write!(f, "pay_elsewhere = {a:?}"),
+            Step::PaymentTtl(n) => write!(f, "payment_ttl_s = {n}"),
         }
     }
 }
@@ -241,6 +254,25 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
             Step::RemoveCard
         }
         "tap" => Step::Tap(string(k, v)?),
+        "phone_pay" => Step::PhonePay(match v {
+            toml::Value::Boolean(true) => "wechat".into(),
+            toml::Value::String(c) if ["wechat", "alipay", "unionpay"].contains(&c.as_str()) => {
+                c.clone()
+            }
+            _ => return Err("`phone_pay` needs true or wechat, alipay or unionpay".into()),
+        }),
+        "pay_elsewhere" => {
+            let a = string(k, v)?;
+            if !a.contains(':') {
+                return Err("`pay_elsewhere` needs utility:account, e.g. water:10000003".into());
+            }
+            Step::PayElsewhere(a)
+        }
+        "payment_ttl_s" => Step::PaymentTtl(
+            v.as_integer()
+                .filter(|n| *n >= 1)
+                .ok_or("`payment_ttl_s` needs a positive number of seconds")? as u64,
+        ),
         "tap_no_wait" => Step::TapNoWait(string(k, v)?),
         "type" => Step::Type(string(k, v)?),
         "expect_text" => Step::ExpectText(string(k, v)?),

@@ -21,6 +21,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     },
     start: || Box::<CasesFlow>::default(),
     warm: None,
+    upkeep: None,
 };
 
 /// The case-number prefixes the cloud gives (诉求·隐患 reports, applications).

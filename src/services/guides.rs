@@ -15,6 +15,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     },
     start: || Box::<GuidesFlow>::default(),
     warm: None,
+    upkeep: None,
 };
 
 #[derive(Debug, Default)]

@@ -18,6 +18,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     },
     start: || Box::<RecordsFlow<HousingFund>>::default(),
     warm: None,
+    upkeep: None,
 };
 
 pub struct HousingFund;

@@ -21,6 +21,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     },
     start: || Box::<RecordsFlow<MedicalInsurance>>::default(),
     warm: None,
+    upkeep: None,
 };
 
 pub struct MedicalInsurance;

@@ -10,10 +10,12 @@ mod guides;
 mod housing_fund;
 mod medical_insurance;
 mod queue;
+pub mod rating;
 pub mod records;
 mod reports;
 pub mod shapes;
 mod social_insurance;
+mod utility_bills;
 
 pub use reports::mask_phone;
 
@@ -76,6 +78,9 @@ pub enum Input {
     SkipIdentify,
     /// The back button.
     Back,
+    /// Time passed: the service asked to be asked again ([`Service::poll_every`]), e.g. to
+    /// learn whether an order on screen was paid.
+    Tick,
 }
 
 impl Input {
@@ -205,7 +210,38 @@ pub trait Service: Send {
     fn identity_ended(&mut self) -> bool {
         false
     }
+
+    /// While `Some`, the kiosk sends [`Input::Tick`] this often (a payment's QR waits on the
+    /// cloud, not on the resident).
+    fn poll_every(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// The resident is busy elsewhere (paying on their phone): the page does not time out.
+    fn holds_session(&self) -> bool {
+        false
+    }
+
+    /// The resident is leaving the service (home, another service, the session ended) while
+    /// it may hold something open at the cloud; what it hands over goes through the outbox.
+    fn leaving(&mut self, _outbox: &Outbox, _store: &Mutex<Store>) {}
 }
+
+/// What a service's background upkeep may use (no resident: nobody is at the kiosk for it).
+pub struct Upkeep<'a> {
+    pub cloud: &'a CloudClient,
+    pub store: &'a Mutex<Store>,
+    pub outbox: &'a Outbox,
+    pub site: &'a Site,
+    /// The first pass after the kiosk started.
+    pub starting: bool,
+}
+
+/// A service's background upkeep, run after every outbox pass (e.g. settling payment orders
+/// whose resident has left).
+pub type UpkeepFn = for<'a> fn(
+    &'a Upkeep<'a>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 
 /// A service as the registry knows it.
 #[derive(Clone, Copy)]
@@ -217,6 +253,8 @@ pub struct ServiceSpec {
     pub start: fn() -> Box<dyn Service>,
     /// Reference data the service keeps cached for offline use, refreshed at start-up.
     pub warm: Option<Warm>,
+    /// Work the service does in the background, with nobody at the kiosk.
+    pub upkeep: Option<UpkeepFn>,
 }
 
 /// Fetches a service's reference data into the cache.
@@ -239,6 +277,7 @@ impl Registry {
                 social_insurance::SPEC,
                 medical_insurance::SPEC,
                 housing_fund::SPEC,
+                utility_bills::SPEC,
                 queue::SPEC,
                 reports::SPEC,
                 guides::SPEC,
@@ -334,6 +373,9 @@ impl Notice {
             CloudError::Problem(p) if p.code == "range_too_long" => {
                 ("error.range_too_long", "error.range_too_long.msg", false)
             }
+            CloudError::Problem(p) if p.code == "bill_already_paid" => {
+                ("bills.already_paid", "bills.already_paid.msg", false)
+            }
             // The cloud answered, with a fault of its own: not the network's doing.
             CloudError::Problem(p) if p.status >= 500 || p.status == 429 => {
                 ("error.server", "error.server.msg", true)
@@ -377,6 +419,26 @@ impl Paper {
         let outcome = tokio::task::block_in_place(|| printer.print_for(&receipt, &owner));
         self.printed = Some(outcome.state);
         self.image = outcome.preview;
+        self.receipt = Some(receipt);
+        self.owner = Some(owner);
+    }
+
+    /// Prints the one paper of `request` (a payment's receipt): a copy held for the resident or
+    /// one that did not come out is sent again (补打); one that came out is not printed twice.
+    pub fn print_once(&mut self, ctx: &mut Ctx<'_>, receipt: Receipt, request: &str) {
+        let owner = ctx.owner(request);
+        let printer = &mut *ctx.printer;
+        let outcome = tokio::task::block_in_place(|| printer.print_once(&receipt, &owner));
+        match outcome {
+            Some(o) => {
+                self.printed = Some(o.state);
+                self.image = o.preview;
+            }
+            None => {
+                self.printed = Some(Printed::Done);
+                self.image = Some(ctx.printer.preview(&receipt));
+            }
+        }
         self.receipt = Some(receipt);
         self.owner = Some(owner);
     }

@@ -20,6 +20,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     },
     start: || Box::<QueueFlow>::default(),
     warm: None,
+    upkeep: None,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

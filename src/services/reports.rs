@@ -30,6 +30,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
             cached(store, CATEGORIES_CACHE, fetched);
         })
     }),
+    upkeep: None,
 };
 
 /// Where in the community, as the UI names it (key) and as the report says it (Chinese).

@@ -20,6 +20,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     },
     start: || Box::<RecordsFlow<SocialInsurance>>::default(),
     warm: None,
+    upkeep: None,
 };
 
 pub struct SocialInsurance;

@@ -24,6 +24,8 @@ pub enum PageId {
     Print,
     Table,
     Document,
+    /// A payment order's QR, waiting for the resident's phone.
+    Payment,
     /// After an identified session: the privacy slip (shown by the kiosk over attract).
     Goodbye,
 }
@@ -42,11 +44,12 @@ impl PageId {
             PageId::Print => "print",
             PageId::Table => "table",
             PageId::Document => "document",
+            PageId::Payment => "payment",
             PageId::Goodbye => "goodbye",
         }
     }
 
-    pub const ALL: [PageId; 11] = [
+    pub const ALL: [PageId; 12] = [
         PageId::Attract,
         PageId::Home,
         PageId::Identify,
@@ -57,6 +60,7 @@ impl PageId {
         PageId::Print,
         PageId::Table,
         PageId::Document,
+        PageId::Payment,
         PageId::Goodbye,
     ];
 

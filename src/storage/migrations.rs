@@ -43,6 +43,23 @@ const STEPS: &[&str] = &[
     ALTER TABLE print_spool_v4 RENAME TO print_spool;
     ALTER TABLE outbox ADD COLUMN result_sealed BLOB;
     "#,
+    // 5: payment orders this kiosk opened, until the cloud says how each ended (the kiosk is never
+    // in the money path, but it must never lose track of an order it showed); a paid order's
+    // receipt may wait in the spool ('held') for a resident who left before it was known.
+    r#"
+    CREATE TABLE payment_orders (payment_id TEXT PRIMARY KEY, visit TEXT NOT NULL, state TEXT NOT NULL
+                                 CHECK (state IN ('open','settling','paid','expired','closed')),
+                                 created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+                                 close_entry INTEGER);
+    CREATE TABLE print_spool_v5 (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, updated_at TEXT, template TEXT NOT NULL,
+                              document_json TEXT NOT NULL,
+                              state TEXT NOT NULL CHECK (state IN ('queued','sending','done','in_doubt','failed','withheld','held')),
+                              reprint INTEGER NOT NULL DEFAULT 0, visit TEXT, request_id TEXT);
+    INSERT INTO print_spool_v5 SELECT id, created_at, updated_at, template, document_json, state, reprint, visit, request_id FROM print_spool;
+    DROP TABLE print_spool;
+    ALTER TABLE print_spool_v5 RENAME TO print_spool;
+    CREATE INDEX print_spool_request ON print_spool(request_id);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;

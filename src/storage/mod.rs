@@ -186,6 +186,115 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// The job (id, state) of a request's paper of this template, if one was ever spooled: a
+    /// paper is made once per request; later copies reuse its job (补打).
+    pub fn spool_job_of_request(
+        &self,
+        template: &str,
+        request: &str,
+    ) -> Result<Option<(i64, String)>, StorageError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, state FROM print_spool WHERE template = ?1 AND request_id = ?2 ORDER BY id LIMIT 1",
+                params![template, request],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// A paper for a resident who is not at the kiosk: kept, not printed, until they ask for it.
+    pub fn spool_hold(
+        &self,
+        template: &str,
+        document_json: &str,
+        owner: (&str, &str),
+    ) -> Result<i64, StorageError> {
+        self.conn.execute(
+            "INSERT INTO print_spool(created_at, template, document_json, state, visit, request_id) VALUES (?1, ?2, ?3, 'held', ?4, ?5)",
+            params![now(), template, document_json, owner.0, owner.1],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// A job is sent again for another visit (the same paper, reprinted on request): its
+    /// document and owner are set anew.
+    pub fn spool_reclaim(
+        &self,
+        id: i64,
+        document_json: &str,
+        visit: &str,
+    ) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE print_spool SET document_json = ?1, visit = ?2, state = 'queued', reprint = 1, updated_at = ?3 WHERE id = ?4",
+            params![document_json, visit, now(), id],
+        )?;
+        Ok(())
+    }
+
+    // ---- payment orders ----
+
+    /// An order shown on this kiosk (idempotent: the same order again changes nothing).
+    pub fn payment_opened(&self, payment_id: &str, visit: &str) -> Result<(), StorageError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO payment_orders(payment_id, visit, state, created_at, updated_at) VALUES (?1, ?2, 'open', ?3, ?3)",
+            params![payment_id, visit, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Records an order's state (never out of a final one).
+    pub fn payment_state(&self, payment_id: &str, state: &str) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE payment_orders SET state = ?1, updated_at = ?2
+             WHERE payment_id = ?3 AND state IN ('open', 'settling')",
+            params![state, now(), payment_id],
+        )?;
+        Ok(())
+    }
+
+    /// Nobody stands before the order any more: its close is outbox entry `close_entry` (0: not
+    /// written yet), and upkeep settles it.
+    pub fn payment_settling(&self, payment_id: &str, close_entry: i64) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE payment_orders SET state = 'settling', close_entry = NULLIF(?1, 0), updated_at = ?2
+             WHERE payment_id = ?3 AND state IN ('open', 'settling')",
+            params![close_entry, now(), payment_id],
+        )?;
+        Ok(())
+    }
+
+    /// At start-up nobody stands before any order: every open one is to be settled.
+    pub fn payments_orphaned(&self) -> Result<usize, StorageError> {
+        Ok(self.conn.execute(
+            "UPDATE payment_orders SET state = 'settling', updated_at = ?1 WHERE state = 'open'",
+            [now()],
+        )?)
+    }
+
+    /// Orders to settle: (payment id, visit, the close's outbox entry).
+    #[allow(clippy::type_complexity)]
+    pub fn payments_settling(&self) -> Result<Vec<(String, String, Option<i64>)>, StorageError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT payment_id, visit, close_entry FROM payment_orders WHERE state = 'settling' ORDER BY created_at",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// (payment id, state) of every order, oldest first.
+    pub fn payment_orders(&self) -> Result<Vec<(String, String)>, StorageError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT payment_id, state FROM payment_orders ORDER BY created_at, payment_id")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// (template, state) of a visit's jobs, oldest first.
     pub fn spool_of_visit(&self, visit: &str) -> Result<Vec<(String, String)>, StorageError> {
         let mut stmt = self
@@ -432,6 +541,17 @@ impl Store {
             .query_map([], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0))
             })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// (template, request, state) of every job, oldest first.
+    pub fn spool_jobs_with_requests(&self) -> Result<Vec<(String, String, String)>, StorageError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT template, COALESCE(request_id, ''), state FROM print_spool ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }

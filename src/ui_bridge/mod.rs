@@ -35,6 +35,7 @@ pub fn page_of(p: PageId) -> Page {
         PageId::Print => Page::Print,
         PageId::Table => Page::Table,
         PageId::Document => Page::Document,
+        PageId::Payment => Page::Payment,
         PageId::Goodbye => Page::Goodbye,
     }
 }
@@ -52,6 +53,7 @@ pub fn page_id(p: Page) -> PageId {
         Page::Print => PageId::Print,
         Page::Table => PageId::Table,
         Page::Document => PageId::Document,
+        Page::Payment => PageId::Payment,
         Page::Goodbye => PageId::Goodbye,
     }
 }
@@ -163,6 +165,7 @@ fn input(ui: &AppWindow, i: &view::InputView, prev: Option<&view::InputView>) {
         view::InputMode::Text => InputMode::Text,
         view::InputMode::Phone => InputMode::Phone,
         view::InputMode::Month => InputMode::Month,
+        view::InputMode::Number => InputMode::Number,
     });
     a.set_title(i.title.as_str().into());
     a.set_hint(i.hint.as_str().into());
@@ -185,6 +188,45 @@ fn result(ui: &AppWindow, r: &view::ResultView, prev: Option<&view::ResultView>)
     }
     a.set_can_print(r.can_print);
     a.set_can_retry(r.can_retry);
+    a.set_rate(r.rate.as_str().into());
+}
+
+fn rating(ui: &AppWindow, r: &view::RatingView, prev: Option<&view::RatingView>) {
+    let a = ui.global::<ResultAdapter>();
+    a.set_rating_score(i32::from(r.score));
+    if prev.is_none_or(|p| p.reasons != r.reasons) {
+        a.set_rating_reasons(model(
+            r.reasons
+                .iter()
+                .map(|(code, chosen)| RatingReason {
+                    code: code.as_str().into(),
+                    chosen: *chosen,
+                })
+                .collect(),
+        ));
+    }
+    a.set_rating_sent(r.sent);
+    a.set_rating_kept(r.kept);
+    a.set_rating_failed(r.failed);
+}
+
+fn payment(ui: &AppWindow, p: &view::PaymentView, prev: Option<&view::PaymentView>) {
+    let a = ui.global::<PaymentAdapter>();
+    a.set_amount(p.amount.as_str().into());
+    a.set_payee(p.payee.as_str().into());
+    a.set_order_no(p.order_no.as_str().into());
+    a.set_seconds_left(p.seconds_left as i32);
+    a.set_checking(p.checking);
+    if prev.is_some_and(|x| x.qr == p.qr) {
+        return;
+    }
+    match &p.qr {
+        Some(img) => {
+            a.set_qr(receipt_image(img));
+            a.set_has_qr(true);
+        }
+        None => a.set_has_qr(false),
+    }
 }
 
 fn table(ui: &AppWindow, t: &view::TableView, prev: Option<&view::TableView>) {
@@ -329,6 +371,8 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
         a.set_rows(rows(&v.flow.confirm.rows));
     }
     part!(flow.result, result);
+    part!(flow.rating, rating);
+    part!(flow.payment, payment);
     part!(flow.print, print);
     part!(flow.table, table);
     if prev.map(|p| &p.goodbye) != Some(&v.goodbye) {
@@ -388,6 +432,14 @@ pub fn wire(ui: &AppWindow, tx: UnboundedSender<Command>) {
     on!(result, on_retry, UiCommand::Service(Input::Retry));
     on!(result, on_print, UiCommand::Service(Input::Print));
     on!(result, on_view_receipt, UiCommand::ViewReceipt);
+    on!(result, on_toggle_reason, |code| UiCommand::RatingReason(
+        code.to_string()
+    ));
+    on!(result, on_send_rating, UiCommand::SendRating);
+    {
+        let s = send.clone();
+        result.on_rate_service(move |score| s(UiCommand::Rate(score.clamp(1, 5) as u8)));
+    }
     let table = ui.global::<TableAdapter>();
     on!(table, on_act, UiCommand::Service(Input::Confirm));
     let goodbye = ui.global::<GoodbyeAdapter>();
@@ -404,6 +456,7 @@ pub fn wire_demo_reader(
     ui: &AppWindow,
     reader: bianmin_idcard::simulator::SimulatorHandle,
     residents: &[bianmin_idcard::Identity],
+    cloud_url: &str,
 ) {
     use bianmin_idcard::CardType;
     let demo = ui.global::<DemoReader>();
@@ -436,6 +489,19 @@ pub fn wire_demo_reader(
         }
     });
     demo.on_remove(move || reader.remove());
+    // The resident's phone pays the order on screen, through the simulator's control route.
+    let weak = ui.as_weak();
+    let cloud_url = cloud_url.to_string();
+    demo.on_pay_by_phone(move || {
+        let Some(ui) = weak.upgrade() else { return };
+        let order = ui.global::<PaymentAdapter>().get_order_no().to_string();
+        if order.is_empty() {
+            return;
+        }
+        if let Err(e) = crate::demo::phone_pays(&cloud_url, &order, "wechat") {
+            tracing::warn!(error = %e, "demo phone payment refused");
+        }
+    });
 }
 
 /// The pusher the kiosk task uses: hops to the UI thread and applies the view there.

@@ -1,0 +1,229 @@
+//! Payment soak: N ≥ 100 生活缴费 payments through the real 生活缴费 service (the same code the
+//! kiosk runs: order through the outbox, QR, polling, close, receipt, settling) while the cloud
+//! flaps (the simulator process is killed and restarted) and the kiosk process is killed at
+//! random instants and started again, at least ten times. The resident's phone pays through the
+//! simulator's control route: once, twice, late, or never; some residents walk away from the QR.
+//!
+//! Afterwards: every bill is paid at most once (no double charge kept), every order the kiosk
+//! showed is settled with the cloud's final state, and every paid order has exactly one receipt
+//! in the kiosk's spool. Bounded in count and time; everything runs on 127.0.0.1 and is stopped
+//! by PID.
+
+mod support;
+
+use bianmin::cloud::api::{EnrollRequest, PaymentStatus};
+use bianmin::cloud::CloudClient;
+use bianmin::storage::{Enrollment, Store};
+use rand::Rng;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const N: usize = 120;
+const MIN_KILLS: u32 = 10;
+/// Orders expire fast here, so expiry and late payments happen within the soak.
+const TTL_S: u64 = 3;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_bianmin")
+}
+
+fn start_sim(port: u16, db: &Path) -> Child {
+    let child = Command::new(bin())
+        .args([
+            "cloud-sim",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+            db.to_str().unwrap(),
+            "--enrollment-code",
+            "SOAK",
+            "--payment-ttl",
+            &TTL_S.to_string(),
+        ])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the simulator did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child
+}
+
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn payment_soak() {
+    let dir = tempfile::tempdir().unwrap();
+    let kiosk = dir.path().join("kiosk");
+    let db = dir.path().join("sim.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let sim = Arc::new(Mutex::new(start_sim(port, &db)));
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cloud = CloudClient::new(&url, Duration::from_secs(2)).unwrap();
+    let e = rt
+        .block_on(cloud.enroll(&EnrollRequest {
+            enrollment_code: "SOAK".into(),
+            serial: "SOAK-PAY".into(),
+            model: "soak".into(),
+        }))
+        .unwrap();
+    cloud.set_device_token(&e.device_token);
+    Store::open_in(&kiosk)
+        .unwrap()
+        .save_enrollment(&Enrollment {
+            device_id: e.device_id,
+            device_token: e.device_token,
+            site: e.site,
+        })
+        .unwrap();
+
+    // The cloud flaps: killed and restarted at random intervals.
+    let flapping = Arc::new(AtomicBool::new(true));
+    let flaps = {
+        let (sim, flapping, db) = (sim.clone(), flapping.clone(), db.clone());
+        std::thread::spawn(move || {
+            let mut rng = rand::thread_rng();
+            let mut n = 0;
+            while flapping.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(rng.gen_range(400..1500)));
+                stop(&mut sim.lock().unwrap());
+                std::thread::sleep(Duration::from_millis(rng.gen_range(50..400)));
+                *sim.lock().unwrap() = start_sim(port, &db);
+                n += 1;
+            }
+            n
+        })
+    };
+
+    // The kiosk is this test binary again, running only its ignored kiosk test.
+    let kiosk_process = |settle_only: bool| {
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "payment_kiosk",
+                "--ignored",
+                "--test-threads",
+                "1",
+            ])
+            .env(support::payments::ENV_DIR, &kiosk)
+            .env(support::payments::ENV_URL, &url)
+            .env(support::payments::ENV_COUNT, N.to_string())
+            .env(
+                support::payments::ENV_SETTLE_ONLY,
+                if settle_only { "1" } else { "0" },
+            )
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap()
+    };
+    let started = Instant::now();
+    let mut rng = rand::thread_rng();
+    let mut kills = 0u32;
+    loop {
+        let mut child = kiosk_process(false);
+        // Killed at a random instant, or left to finish once enough kills happened.
+        let run_for = Duration::from_millis(rng.gen_range(1_000..6_000));
+        let until = Instant::now() + run_for;
+        let mut finished = None;
+        while Instant::now() < until || kills >= MIN_KILLS {
+            if let Some(status) = child.try_wait().unwrap() {
+                finished = Some(status);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "the soak stays bounded"
+            );
+        }
+        match finished {
+            Some(status) => {
+                assert!(status.success(), "the kiosk process failed: {status}");
+                if kills >= MIN_KILLS {
+                    break;
+                }
+            }
+            None => {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+    }
+    flapping.store(false, Ordering::SeqCst);
+    let flap_count = flaps.join().unwrap();
+    // The cloud steady again: the kiosk settles every order it still holds.
+    let status = kiosk_process(true).wait().unwrap();
+    assert!(status.success(), "the settling run failed");
+    println!("payment soak time: {:.1} s", started.elapsed().as_secs_f64());
+
+    // What the kiosk holds: its ledger and its spool.
+    let store = Store::open_in(&kiosk).unwrap();
+    let orders = store.payment_orders().unwrap();
+    let jobs = store.spool_jobs_with_requests().unwrap();
+    drop(store);
+
+    // What the cloud holds, asked over its own API.
+    let mut paid = 0;
+    for (id, state) in &orders {
+        let p = rt.block_on(cloud.payment(id)).unwrap();
+        assert!(p.status.is_final(), "{id} still {:?} at the cloud", p.status);
+        let cloud_state = match p.status {
+            PaymentStatus::Paid => "paid",
+            PaymentStatus::Expired => "expired",
+            _ => "closed",
+        };
+        assert_eq!(state, cloud_state, "{id}: the kiosk's ledger and the cloud agree");
+        let receipts = jobs
+            .iter()
+            .filter(|(template, request, _)| template == "payment_receipt" && request == id)
+            .count();
+        if p.status == PaymentStatus::Paid {
+            paid += 1;
+            assert_eq!(receipts, 1, "{id}: a paid order has exactly one receipt in the spool");
+        } else {
+            assert_eq!(receipts, 0, "{id}: an unpaid order has no receipt");
+        }
+    }
+    let double_charged = support::payments::double_charged(&db);
+    stop(&mut sim.lock().unwrap());
+    println!(
+        "payments: {} attempted, {paid} paid, {double_charged} double-charged, {kills} kills",
+        orders.len()
+    );
+    println!("(the cloud was killed and restarted {flap_count} times)");
+    assert!(orders.len() >= N);
+    assert!(kills >= MIN_KILLS);
+    assert!(paid > 0);
+    assert_eq!(double_charged, 0, "no bill is paid twice");
+}
+
+/// The kiosk process of `payment_soak` (does nothing unless the soak started it).
+#[test]
+#[ignore = "started by payment_soak as its kiosk process"]
+fn payment_kiosk() {
+    if !support::payments::run_from_env() {
+        eprintln!("payment_kiosk runs only as payment_soak's child");
+    }
+}
