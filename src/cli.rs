@@ -381,12 +381,25 @@ fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
         steps.push(Step::ExpectPage(page.to_string()));
         return Ok(steps);
     }
+    // The payment QR: the demo's water account 10000001, both bills.
+    if page == "payment" {
+        steps.push(Step::OpenService("utility_bills".into()));
+        steps.push(t("水费", "Water"));
+        for d in "10000001".chars() {
+            steps.push(Step::Tap(d.to_string()));
+        }
+        steps.push(t("确定", "OK"));
+        steps.push(t("去支付", "Pay"));
+        steps.push(t("确认", "Confirm"));
+        steps.push(Step::ExpectPage(page.to_string()));
+        return Ok(steps);
+    }
     let order = [
         "attract", "home", "form", "identify", "confirm", "result", "print",
     ];
     let depth = order.iter().position(|p| *p == page).with_context(|| {
         format!(
-            "unknown page {page:?} (one of {}, table, document)",
+            "unknown page {page:?} (one of {}, table, document, payment)",
             order.join(", ")
         )
     })?;

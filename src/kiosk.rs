@@ -613,8 +613,19 @@ impl Kiosk {
         self.notice = None;
         self.opened = Some(code.to_string());
         self.audit("open_service", code);
-        let Some((spec, service)) = services::start(&self.registry, code) else {
-            // A catalogue service this kiosk does not carry out yet.
+        let disabled = self
+            .catalog
+            .as_ref()
+            .and_then(|c| c.services.iter().find(|s| s.code == code))
+            .is_some_and(|s| !s.enabled);
+        let started = if disabled {
+            // The cloud's catalogue switched it off here: staff at a window do it.
+            None
+        } else {
+            services::start(&self.registry, code)
+        };
+        let Some((spec, service)) = started else {
+            // A catalogue service switched off here, or one this kiosk does not carry out.
             self.show_notice(Notice::info("service.window", "service.window.msg"));
             return;
         };

@@ -13,4 +13,7 @@ done
 "$BIN" screenshot --page result --lang zh --elderly --out "$OUT/result-zh-elderly.png" >/dev/null
 "$BIN" screenshot --page table --lang zh --landscape --out "$OUT/table-zh-landscape.png" >/dev/null
 "$BIN" screenshot --page table --lang en --elderly --out "$OUT/table-en-elderly.png" >/dev/null
+"$BIN" screenshot --page payment --lang zh --out "$OUT/payment-zh.png" >/dev/null
+"$BIN" screenshot --page payment --lang en --out "$OUT/payment-en.png" >/dev/null
+"$BIN" screenshot --page payment --lang zh --elderly --out "$OUT/payment-zh-elderly.png" >/dev/null
 ls "$OUT"/*.png

@@ -177,6 +177,10 @@ impl Service for CasesFlow {
                 ResultKind::Info
             };
             r.title = s.text(&c.title).into();
+            // 好差评 of a finished case, once, by the resident it belongs to.
+            if c.rating_allowed && s.resident.is_some() {
+                r.rate = format!("case:{}", c.case_no);
+            }
             r.rows = vec![RowView::new("case_no", c.case_no.clone())];
             if let Some(local) = &self.local_no {
                 r.rows

@@ -128,6 +128,7 @@ impl Service for QueueFlow {
             r.kind = ResultKind::Success;
             r.title = "queue.ticket".into();
             r.headline = t.ticket_no.clone();
+            r.rate = t.ticket_no.clone();
             // Priority moves an older resident ahead of the people waiting: say so.
             r.message = if self.priority == Some(Priority::Elderly) {
                 "queue.ticket.priority.msg"

@@ -243,6 +243,7 @@ impl<B: Book> Service for RecordsFlow<B> {
             r.title = "document.printed".into();
             r.headline = s.text(&d.cert.title).to_string();
             r.message = "document.printed.msg".into();
+            r.rate = d.cert.certificate_no.clone();
             r.rows = vec![
                 RowView::new("document.no", d.cert.certificate_no.clone()),
                 RowView::new("document.verify_code", d.cert.verify_code.clone()),

@@ -264,6 +264,7 @@ impl Service for ReportsFlow {
                     r.kind = ResultKind::Success;
                     r.title = "report.done".into();
                     r.headline = receipt.case_no.clone();
+                    r.rate = receipt.case_no.clone();
                     r.message = "report.done.msg".into();
                     r.rows = vec![
                         RowView::new("case_no", receipt.case_no.clone()),
@@ -275,6 +276,7 @@ impl Service for ReportsFlow {
                     r.kind = ResultKind::Info;
                     r.title = "report.offline".into();
                     r.headline = local_no.clone();
+                    r.rate = local_no.clone();
                     r.message = "report.offline.msg".into();
                     r.rows = vec![
                         RowView::new("report.row.local_no", local_no.clone()),

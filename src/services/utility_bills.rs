@@ -649,7 +649,12 @@ impl UtilityBills {
 
     fn form(&self, s: &ScreenCtx<'_>, v: &mut FlowView) {
         let f = &mut v.form;
-        match self.questions.current() {
+        let step = match self.questions.current() {
+            // The keypad's page stands over the choice page it was reached from.
+            Step::Account if self.accounts.is_empty() => Step::Utility,
+            other => other,
+        };
+        match step {
             Step::Utility | Step::Lookup => {
                 f.title = "bills.utility".into();
                 f.hint = "bills.utility.hint".into();
@@ -693,10 +698,11 @@ impl UtilityBills {
                     let chosen = self.chosen.contains(&b.bill_id);
                     f.choices.push(ChoiceView {
                         detail: format!(
-                            "{} {} · {} {}",
+                            "{} {} · {} · {} {}",
                             b.usage,
                             s.text(&unit),
                             yuan_text(s, b.amount_fen),
+                            if s.lang == crate::Lang::Zh { "截止" } else { "due" },
                             b.due_date
                         ),
                         badge: if chosen {
