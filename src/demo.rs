@@ -65,6 +65,7 @@ impl Demo {
                         db: opts.data_dir.join("cloud-sim.db"),
                         enrollment_code: DEMO_ENROLLMENT_CODE.into(),
                         case_step: opts.case_step,
+                        payment_ttl: SimOptions::DEFAULT_PAYMENT_TTL,
                     },
                 ))?;
                 let url = sim.url();
@@ -124,7 +125,12 @@ impl Demo {
 /// Calls one of the simulator's control routes (`/_sim/…`, outside the government contract):
 /// the resident's phone paying a QR, a bill paid elsewhere. Blocking, on a thread of its own, so
 /// the UI thread and the kiosk's runtime never wait on it. Answers the body.
-pub fn sim_control(base: &str, path: &str, body: serde_json::Value) -> anyhow::Result<String> {
+pub fn sim_control(
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> anyhow::Result<String> {
     let url = format!("{}{path}", base.trim_end_matches('/'));
     std::thread::spawn(move || -> anyhow::Result<String> {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -132,7 +138,7 @@ pub fn sim_control(base: &str, path: &str, body: serde_json::Value) -> anyhow::R
             .build()?;
         rt.block_on(async {
             let r = reqwest::Client::new()
-                .post(&url)
+                .request(method, &url)
                 .json(&body)
                 .timeout(Duration::from_secs(5))
                 .send()
@@ -151,6 +157,7 @@ pub fn sim_control(base: &str, path: &str, body: serde_json::Value) -> anyhow::R
 pub fn phone_pays(base: &str, payment_id: &str, channel: &str) -> anyhow::Result<()> {
     sim_control(
         base,
+        reqwest::Method::POST,
         &format!("/_sim/payments/{payment_id}/pay"),
         serde_json::json!({ "channel": channel }),
     )

@@ -4,12 +4,15 @@
 //! Fault injection (down, slow, 500s, malformed JSON; for the three document endpoints, someone
 //! else's document or a late one) lets tests play a bad network and a confused cloud.
 
+mod civil;
 mod db;
 mod documents;
 mod handlers;
 mod http;
+mod payments;
 mod records;
 mod seed;
 
 pub use http::{now_rfc3339, CloudSim, Fault, SimOptions, CST};
+pub use payments::double_charged;
 pub use seed::site;

@@ -633,6 +633,7 @@ impl Driver {
                 let (utility, account) = target.split_once(':').unwrap_or_default();
                 crate::demo::sim_control(
                     &self.demo.cloud_url,
+                    reqwest::Method::POST,
                     "/_sim/bills/pay",
                     serde_json::json!({ "utility": utility, "account": account }),
                 )
@@ -641,6 +642,7 @@ impl Driver {
             }
             Step::PaymentTtl(seconds) => crate::demo::sim_control(
                 &self.demo.cloud_url,
+                reqwest::Method::PUT,
                 "/_sim/payment-ttl",
                 serde_json::json!({ "seconds": seconds }),
             )
