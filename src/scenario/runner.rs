@@ -182,6 +182,8 @@ struct Recorder {
     pages_seen: Vec<String>,
     screenshots: Vec<String>,
     last: Option<PageId>,
+    /// The last payment order seen on the payment page (`key_in_order` types it).
+    last_order: String,
 }
 
 impl Driver {
@@ -331,6 +333,12 @@ impl Driver {
 
     fn observe(&self, rec: &mut Recorder) {
         let page = self.page();
+        if page == PageId::Payment {
+            let order = self.ui.global::<PaymentAdapter>().get_order_no();
+            if !order.is_empty() {
+                rec.last_order = order.to_string();
+            }
+        }
         if rec.last != Some(page) {
             rec.last = Some(page);
             rec.pages_seen.push(page.name().into());
@@ -348,6 +356,7 @@ impl Driver {
             pages_seen: Vec::new(),
             screenshots: Vec::new(),
             last: None,
+            last_order: String::new(),
         };
         let mut t = Transcript {
             scenario: scenario.name.clone(),
@@ -626,8 +635,31 @@ impl Driver {
                 if order.is_empty() || self.page() != PageId::Payment {
                     return Err("phone_pay needs the payment page with an order on it".into());
                 }
-                crate::demo::phone_pays(&self.demo.cloud_url, &order, channel)
-                    .map_err(|e| e.to_string())
+                match &self.demo.sim {
+                    // The phone has a network of its own: it pays even while the kiosk's link
+                    // to the cloud is down.
+                    Some(sim) => sim
+                        .pay(&order, channel)
+                        .map(|_| ())
+                        .map_err(|p| format!("the phone's payment was refused: {}", p.code)),
+                    None => crate::demo::phone_pays(&self.demo.cloud_url, &order, channel)
+                        .map_err(|e| e.to_string()),
+                }
+            }
+            Step::KeyInOrder => {
+                // As a resident copies it from the slip: the digits after "PAY".
+                let digits: String = rec
+                    .last_order
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect();
+                if digits.is_empty() {
+                    return Err("key_in_order needs an order seen on the payment page".into());
+                }
+                for d in digits.chars() {
+                    self.tap(&d.to_string()).await?;
+                }
+                Ok(())
             }
             Step::PayElsewhere(target) => {
                 let (utility, account) = target.split_once(':').unwrap_or_default();

@@ -56,6 +56,8 @@ pub enum Step {
     PayElsewhere(String),
     /// The simulator's payment orders expire after this many seconds from now on.
     PaymentTtl(u64),
+    /// Key in the digits of the last order seen on the payment page (as from its slip).
+    KeyInOrder,
 }
 
 pub const STEP_KEYS: &[&str] = &[
@@ -85,6 +87,7 @@ pub const STEP_KEYS: &[&str] = &[
     "phone_pay",
     "pay_elsewhere",
     "payment_ttl_s",
+    "key_in_order",
 ];
 
 const HEADER_KEYS: &[&str] = &[
@@ -140,6 +143,7 @@ impl std::fmt::Display for Step {
             Step::PhonePay(c) => write!(f, "phone_pay = {c:?}"),
             Step::PayElsewhere(a) => write!(f, "pay_elsewhere = {a:?}"),
             Step::PaymentTtl(n) => write!(f, "payment_ttl_s = {n}"),
+            Step::KeyInOrder => write!(f, "key_in_order = true"),
         }
     }
 }
@@ -261,6 +265,10 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
             }
             _ => return Err("`phone_pay` needs true or wechat, alipay or unionpay".into()),
         }),
+        "key_in_order" => {
+            truth(k, v)?;
+            Step::KeyInOrder
+        }
         "pay_elsewhere" => {
             let a = string(k, v)?;
             if !a.contains(':') {
