@@ -565,6 +565,35 @@ async fn two_orders_over_one_bill_both_paid_the_second_is_refunded() {
 }
 
 #[tokio::test]
+async fn bills_paid_elsewhere_leave_the_kiosk_s_order_open_and_refund_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(&dir).await;
+    let c = enrolled(&sim).await;
+    let list = c.bills("water", "10000150").await.unwrap();
+    let bills = unpaid(&list);
+    let refs: Vec<&Bill> = bills.iter().collect();
+    let kiosk = c
+        .create_payment(&order(&list, &refs), "kiosk")
+        .await
+        .unwrap();
+    // The phone app pays the same bills through its own order, not the kiosk's.
+    let app = sim.pay_elsewhere("water", "10000150").unwrap();
+    assert_ne!(app.payment_id, kiosk.payment_id);
+    assert_eq!(app.status, PaymentStatus::Paid);
+    assert_eq!(
+        c.payment(&kiosk.payment_id).await.unwrap().status,
+        PaymentStatus::Pending
+    );
+    assert_eq!(
+        sim.pay_elsewhere("water", "10000150").unwrap_err().code,
+        "bill_already_paid"
+    );
+    let late = sim.pay(&kiosk.payment_id, "wechat").unwrap();
+    assert_eq!(late.refund.unwrap().amount_fen, late.amount_fen);
+    assert_eq!(sim.double_charged(), 0);
+}
+
+#[tokio::test]
 async fn a_soak_of_a_hundred_and_twenty_payments() {
     let dir = tempfile::tempdir().unwrap();
     let sim = sim(&dir).await;

@@ -202,6 +202,14 @@ impl CloudSim {
         payments::pay(&conn, payment_id, channel).map_err(|e| e.problem())
     }
 
+    /// Another channel (a phone app, another kiosk) pays every unpaid bill of the account through
+    /// an order of its own (never one the kiosk has open): the paid order, or the refusal
+    /// (`bill_already_paid` when nothing is unpaid, `account_not_found`, `invalid_account`).
+    pub fn pay_elsewhere(&self, utility: &str, account: &str) -> Result<Payment, Problem> {
+        let conn = self.state.conn.lock().expect("db lock");
+        payments::pay_elsewhere(&conn, utility, account, "alipay").map_err(|e| e.problem())
+    }
+
     /// Bills that ended up paid by more than one order without the money coming back: must be 0.
     pub fn double_charged(&self) -> i64 {
         let conn = self.state.conn.lock().expect("db lock");

@@ -293,7 +293,11 @@ pub fn check_request(req: &PaymentRequest) -> Result<(), ApiError> {
     if !req.bill_ids.iter().all(|b| seen.insert(b.as_str())) {
         return Err(ApiError::bad_request("bill_ids must not name a bill twice"));
     }
-    if req.bill_ids.iter().any(|b| b.is_empty() || b.len() > 32) {
+    if req
+        .bill_ids
+        .iter()
+        .any(|b| b.is_empty() || b.chars().count() > 32)
+    {
         return Err(ApiError::bad_request("a bill id has 1 to 32 characters"));
     }
     if req.amount_fen < 1 {
@@ -308,6 +312,44 @@ pub fn create(
     device: &str,
     req: &PaymentRequest,
     ttl: Duration,
+) -> Result<Payment, ApiError> {
+    open_order(conn, device, req, ttl, true)
+}
+
+/// Another channel (a phone app, another kiosk) pays every unpaid bill of the account through an
+/// order of its own — never through an order the kiosk has open for the same bills, which stays
+/// pending (and is refunded if it is paid later). Answers the paid order; `409
+/// bill_already_paid` when nothing is unpaid.
+pub fn pay_elsewhere(
+    conn: &Connection,
+    utility: &str,
+    account: &str,
+    channel: &str,
+) -> Result<Payment, ApiError> {
+    let list = bill_list(conn, utility, account)?;
+    let unpaid: Vec<&Bill> = list.bills.iter().filter(|b| b.status == "unpaid").collect();
+    if unpaid.is_empty() {
+        return Err(ApiError::conflict(
+            "bill_already_paid",
+            "Every bill of the account is paid",
+        ));
+    }
+    let req = PaymentRequest {
+        utility: utility.into(),
+        account: account.into(),
+        bill_ids: unpaid.iter().map(|b| b.bill_id.clone()).collect(),
+        amount_fen: unpaid.iter().map(|b| b.amount_fen).sum(),
+    };
+    let order = open_order(conn, "elsewhere", &req, Duration::from_secs(300), false)?;
+    pay(conn, &order.payment_id, channel)
+}
+
+fn open_order(
+    conn: &Connection,
+    device: &str,
+    req: &PaymentRequest,
+    ttl: Duration,
+    reuse_open: bool,
 ) -> Result<Payment, ApiError> {
     let known: bool = conn.query_row(
         "SELECT COUNT(*) FROM utility_accounts WHERE utility = ?1 AND account = ?2",
@@ -363,7 +405,7 @@ pub fn create(
             |r| r.get(0),
         )
         .optional()?;
-    if let Some(id) = open {
+    if let Some(id) = open.filter(|_| reuse_open) {
         return load(conn, &id)?.ok_or_else(ApiError::internal);
     }
     let n = next_counter(conn, "payment")?;
