@@ -631,21 +631,8 @@ struct ElsewhereBody {
 async fn sim_pay_elsewhere(State(s): S, body: axum::body::Bytes) -> Res {
     let b: ElsewhereBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("The body is not valid: {e}")))?;
-    let ttl = s.payment_ttl();
     ok(&with_conn(&s, |c| {
-        let list = payments::bill_list(c, &b.utility, &b.account)?;
-        let unpaid: Vec<_> = list.bills.iter().filter(|x| x.status == "unpaid").collect();
-        if unpaid.is_empty() {
-            return Err(ApiError::conflict("bill_already_paid", "Nothing to pay"));
-        }
-        let req = PaymentRequest {
-            utility: b.utility.clone(),
-            account: b.account.clone(),
-            bill_ids: unpaid.iter().map(|x| x.bill_id.clone()).collect(),
-            amount_fen: unpaid.iter().map(|x| x.amount_fen).sum(),
-        };
-        let order = payments::create(c, "elsewhere", &req, ttl)?;
-        payments::pay(c, &order.payment_id, "alipay")
+        payments::pay_elsewhere(c, &b.utility, &b.account, "alipay")
     })?)
 }
 
