@@ -5,8 +5,10 @@
 //! them. Services share the pages (choice, input, confirm, result, print) and the pieces below
 //! (a [`Notice`] for what went wrong, [`Paper`] for what was printed).
 
+mod assistance;
 mod cases;
 mod guides;
+mod household;
 mod housing_fund;
 mod medical_insurance;
 mod queue;
@@ -239,8 +241,10 @@ impl Registry {
                 social_insurance::SPEC,
                 medical_insurance::SPEC,
                 housing_fund::SPEC,
+                household::SPEC,
                 queue::SPEC,
                 reports::SPEC,
+                assistance::SPEC,
                 guides::SPEC,
                 cases::SPEC,
             ],
