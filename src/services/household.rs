@@ -183,7 +183,8 @@ impl Service for HouseholdFlow {
                     })
                     .collect();
             }
-            Step::Address => {
+            // The choice page behind the keypad keeps the address question asked on it.
+            Step::Address | Step::Phone => {
                 v.form.title = "hh.address".into();
                 v.form.hint = "hh.address.hint".into();
                 v.form.choices = if self.addresses.is_empty() {
@@ -196,8 +197,7 @@ impl Service for HouseholdFlow {
                         .collect()
                 };
             }
-            // The choice page behind the keypad keeps the last question asked on it.
-            Step::Phone | Step::Pickup => {
+            Step::Pickup => {
                 v.form.title = "hh.pickup".into();
                 v.form.choices = self
                     .current_type()
