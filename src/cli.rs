@@ -63,6 +63,10 @@ pub enum Command {
         /// Seconds between back-office steps that move cases along.
         #[arg(long, default_value_t = 60)]
         case_step_secs: u64,
+        /// Seconds a payment order's QR can be paid before it expires (also settable while
+        /// running: `PUT /_sim/payment-ttl` with `{"seconds": N}`).
+        #[arg(long, value_name = "SECS", default_value_t = 300)]
+        payment_ttl: u64,
     },
     /// Scripted journeys.
     #[cfg(feature = "sim")]
@@ -223,6 +227,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             db,
             enrollment_code,
             case_step_secs,
+            payment_ttl,
         } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
@@ -232,6 +237,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                         db,
                         enrollment_code,
                         case_step: Duration::from_secs(case_step_secs.max(1)),
+                        payment_ttl: Duration::from_secs(payment_ttl.max(1)),
                     },
                 )
                 .await?;

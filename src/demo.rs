@@ -63,6 +63,7 @@ impl Demo {
                         db: opts.data_dir.join("cloud-sim.db"),
                         enrollment_code: DEMO_ENROLLMENT_CODE.into(),
                         case_step: opts.case_step,
+                        payment_ttl: SimOptions::DEFAULT_PAYMENT_TTL,
                     },
                 ))?;
                 let url = sim.url();

@@ -24,6 +24,7 @@ async fn sim(dir: &tempfile::TempDir) -> CloudSim {
             db: dir.path().join("sim.db"),
             enrollment_code: CODE.into(),
             case_step: Duration::from_secs(3600),
+            payment_ttl: SimOptions::DEFAULT_PAYMENT_TTL,
         },
     )
     .await

@@ -881,7 +881,14 @@ pub struct ServiceRating {
 }
 
 /// The quick phrases a rating of 不满意 or below offers.
-pub const RATING_REASONS: [&str; 6] = ["slow", "unclear", "attitude", "not_solved", "machine", "other"];
+pub const RATING_REASONS: [&str; 6] = [
+    "slow",
+    "unclear",
+    "attitude",
+    "not_solved",
+    "machine",
+    "other",
+];
 
 // ---- 7 诉求·隐患 ----
 
@@ -991,7 +998,11 @@ pub struct Eligibility {
 #[serde(deny_unknown_fields)]
 pub struct AssistanceApplicationRequest {
     pub program: String,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_u32")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_u32"
+    )]
     pub household_size: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub income_band: Option<IncomeBand>,

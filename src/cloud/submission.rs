@@ -85,7 +85,10 @@ impl Submission for PaymentCloseRequest {
     type Answer = Payment;
 
     fn path(&self) -> String {
-        format!("/v1/payments/{}/close", super::client::enc(&self.payment_id))
+        format!(
+            "/v1/payments/{}/close",
+            super::client::enc(&self.payment_id)
+        )
     }
 }
 

@@ -18,11 +18,22 @@ CREATE TABLE IF NOT EXISTS cases (case_no TEXT PRIMARY KEY, id_number TEXT, titl
 CREATE TABLE IF NOT EXISTS case_events (case_no TEXT NOT NULL, status TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS case_notes (case_no TEXT PRIMARY KEY, reason_zh TEXT NOT NULL, reason_en TEXT NOT NULL,
     next_zh TEXT NOT NULL, next_en TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS ratings (case_no TEXT PRIMARY KEY, score INTEGER NOT NULL, comment TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS bills (bill_id TEXT PRIMARY KEY, utility TEXT NOT NULL, account TEXT NOT NULL, holder TEXT NOT NULL,
-    address TEXT NOT NULL, period TEXT NOT NULL, amount_fen INTEGER NOT NULL, due_date TEXT NOT NULL, status TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS payments (payment_id TEXT PRIMARY KEY, bill_ids TEXT NOT NULL, amount_fen INTEGER NOT NULL,
-    status TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at TEXT NOT NULL, paid_at TEXT, receipt_no TEXT);
+CREATE TABLE IF NOT EXISTS ratings (case_no TEXT PRIMARY KEY, score INTEGER NOT NULL, comment TEXT NOT NULL,
+    reasons TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE IF NOT EXISTS service_ratings (rating_id TEXT PRIMARY KEY, service TEXT NOT NULL, reference TEXT NOT NULL,
+    score INTEGER NOT NULL, reasons TEXT NOT NULL, comment TEXT NOT NULL, device_id TEXT NOT NULL, created_at TEXT NOT NULL,
+    UNIQUE (service, reference));
+CREATE TABLE IF NOT EXISTS utility_accounts (utility TEXT NOT NULL, account TEXT NOT NULL, holder TEXT NOT NULL,
+    address TEXT NOT NULL, id_number TEXT, PRIMARY KEY (utility, account));
+CREATE TABLE IF NOT EXISTS utility_bills (bill_id TEXT PRIMARY KEY, utility TEXT NOT NULL, account TEXT NOT NULL,
+    period TEXT NOT NULL, usage INTEGER NOT NULL, amount_fen INTEGER NOT NULL, due_date TEXT NOT NULL, status TEXT NOT NULL,
+    paid_by TEXT);
+CREATE INDEX IF NOT EXISTS utility_bills_account ON utility_bills (utility, account);
+CREATE TABLE IF NOT EXISTS payment_orders (payment_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, utility TEXT NOT NULL,
+    account TEXT NOT NULL, bill_set TEXT NOT NULL, bills TEXT NOT NULL, amount_fen INTEGER NOT NULL, status TEXT NOT NULL,
+    created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, expires_at TEXT NOT NULL, paid_at TEXT, channel TEXT,
+    receipt_no TEXT, charged TEXT, refund TEXT);
+CREATE INDEX IF NOT EXISTS payment_orders_bill_set ON payment_orders (bill_set, status);
 CREATE TABLE IF NOT EXISTS certificates (certificate_no TEXT PRIMARY KEY, id_number TEXT NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reference (kind TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -45,6 +56,18 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         [],
         |r| r.get::<_, i64>(0),
     )? > 0;
+    // Ratings name their reasons (好差评 quick phrases) since the 2026-12 contract.
+    let has_reasons: bool = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('ratings') WHERE name = 'reasons'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    if !has_reasons {
+        conn.execute_batch("ALTER TABLE ratings ADD COLUMN reasons TEXT NOT NULL DEFAULT '[]';")?;
+    }
+    // Bills and payments of the old shape (a payment that paid itself) are gone: the simulator
+    // keeps them in `utility_bills` and `payment_orders` now.
+    conn.execute_batch("DROP TABLE IF EXISTS bills; DROP TABLE IF EXISTS payments;")?;
     if !has_session_id {
         // Sessions of the old shape have no id to name on documents: they end now.
         conn.execute_batch(

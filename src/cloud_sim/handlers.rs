@@ -7,6 +7,7 @@ use super::db::next_counter;
 use super::documents::{self, account_in, Issue};
 use super::http::*;
 use super::records::{HfHistory, Medical, MiProfile, Period, SiHistory, Ym};
+use super::{civil, payments};
 use crate::cloud::api::*;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -39,9 +40,13 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/v1/housing-fund/deposit-proofs", post(hf_proof))
         .route("/v1/certificates/{no}", get(verify_certificate))
         .route("/_sim/fault", axum::routing::put(set_fault))
+        .route("/_sim/payments/{id}/pay", post(sim_pay))
+        .route("/_sim/payment-ttl", axum::routing::put(sim_payment_ttl))
         .route("/v1/bills", get(bills))
+        .route("/v1/bills/accounts", get(utility_accounts))
         .route("/v1/payments", post(create_payment))
         .route("/v1/payments/{id}", get(payment))
+        .route("/v1/payments/{id}/close", post(close_payment))
         .route("/v1/household/certificate-types", get(household_types))
         .route("/v1/household/applications", post(household_application))
         .route("/v1/halls/{hall}/queues", get(hall_queues))
@@ -49,6 +54,8 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/v1/cases", get(cases))
         .route("/v1/cases/{no}", get(case))
         .route("/v1/cases/{no}/rating", post(rate_case))
+        .route("/v1/cases/{no}/progress", get(case_progress))
+        .route("/v1/service-ratings", post(rate_service))
         .route("/v1/reports/categories", get(report_categories))
         .route("/v1/reports", post(submit_report))
         .route("/v1/assistance/programs", get(programs))
@@ -113,7 +120,7 @@ fn check_month(field: &str, v: &str) -> Result<(), ApiError> {
         .ok_or_else(|| ApiError::bad_request(format!("{field} must be a month, YYYY-MM")))
 }
 
-fn code(prefix: &str, n: i64) -> String {
+pub(super) fn code(prefix: &str, n: i64) -> String {
     format!(
         "{prefix}{}{:06}",
         chrono::Utc::now().with_timezone(&CST).format("%Y"),
@@ -541,48 +548,13 @@ struct BillQuery {
 }
 
 async fn bills(State(s): S, _: Device, Query(q): Query<BillQuery>) -> Res {
-    if !["water", "electricity", "gas"].contains(&q.utility.as_str()) {
-        return Err(ApiError::bad_request(
-            "utility must be water, electricity or gas",
-        ));
-    }
-    check_len("account", &q.account, 1, 32)?;
-    let conn = s.conn.lock().expect("db lock");
-    let mut stmt = conn.prepare(
-        "SELECT bill_id, period, amount_fen, due_date, status, holder, address FROM bills WHERE utility = ?1 AND account = ?2 ORDER BY period DESC",
-    )?;
-    let rows: Vec<(Bill, String, String)> = stmt
-        .query_map(params![q.utility, q.account], |r| {
-            Ok((
-                Bill {
-                    bill_id: r.get(0)?,
-                    period: r.get(1)?,
-                    amount_fen: r.get(2)?,
-                    due_date: r.get(3)?,
-                    status: r.get(4)?,
-                },
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
-    let Some((_, holder, address)) = rows.first().cloned() else {
-        return Err(ApiError::not_found(
-            "account_not_found",
-            "No such utility account",
-        ));
-    };
-    ok(&BillList {
-        utility: q.utility,
-        account: q.account,
-        holder_masked: mask_name(&holder),
-        address,
-        bills: rows.into_iter().map(|r| r.0).collect(),
-    })
+    ok(&with_conn(&s, |c| {
+        payments::bill_list(c, &q.utility, &q.account)
+    })?)
 }
 
-fn qr_payload(payment_id: &str) -> String {
-    format!("https://pay.example.gov.cn/p/{payment_id}")
+async fn utility_accounts(State(s): S, _: Device, r: Resident) -> Res {
+    ok(&with_conn(&s, |c| payments::accounts_of(c, &r.id_number))?)
 }
 
 async fn create_payment(
@@ -591,129 +563,138 @@ async fn create_payment(
     key: IdempotencyKey,
     Body(req): Body<PaymentRequest>,
 ) -> Res {
-    if req.bill_ids.is_empty() || req.bill_ids.len() > 12 {
-        return Err(ApiError::bad_request("bill_ids must list 1 to 12 bills"));
-    }
+    payments::check_request(&req)?;
+    let ttl = s.payment_ttl();
     idempotent(&s, &device, &key, "payments", &req, |conn| {
-        let mut total = 0i64;
-        for id in &req.bill_ids {
-            let row: Option<(i64, String)> = conn
-                .query_row(
-                    "SELECT amount_fen, status FROM bills WHERE bill_id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            match row {
-                None => {
-                    return Err(ApiError::not_found(
-                        "bill_not_found",
-                        "A bill in the list does not exist",
-                    ))
-                }
-                Some((_, status)) if status != "unpaid" => {
-                    return Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        "bill_already_paid",
-                        "A bill in the list is already paid",
-                    ))
-                }
-                Some((amount, _)) => total += amount,
-            }
-        }
-        if total != req.amount_fen {
-            return Err(ApiError::unprocessable(
-                "amount_mismatch",
-                "amount_fen does not match the bills",
-            ));
-        }
-        let n = next_counter(conn, "payment")?;
-        let id = code("PAY", n);
-        let expires = (chrono::Utc::now() + chrono::Duration::minutes(10))
-            .with_timezone(&CST)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
-        let bill_ids = serde_json::to_string(&req.bill_ids).map_err(|_| ApiError::internal())?;
-        conn.execute(
-            "INSERT INTO payments VALUES (?1, ?2, ?3, 'pending', ?4, ?5, NULL, NULL)",
-            params![id, bill_ids, total, chrono::Utc::now().timestamp(), expires],
-        )?;
-        Ok(Payment {
-            qr_payload: qr_payload(&id),
-            payment_id: id,
-            status: "pending".into(),
-            amount_fen: total,
-            expires_at: expires,
-            paid_at: None,
-            receipt_no: None,
-        })
+        payments::create(conn, &device.0, &req, ttl)
     })
 }
 
-/// The simulated resident scans and pays 5 s after the QR is shown.
-const SIMULATED_PAY_DELAY_S: i64 = 5;
-
-/// bill_ids (JSON), amount_fen, status, created_at, expires_at, paid_at, receipt_no.
-type PaymentRow = (
-    String,
-    i64,
-    String,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-);
-
 async fn payment(State(s): S, Path(id): Path<String>, _: Device) -> Res {
-    let conn = s.conn.lock().expect("db lock");
-    let row: Option<PaymentRow> = conn
-        .query_row("SELECT bill_ids, amount_fen, status, created_at, expires_at, paid_at, receipt_no FROM payments WHERE payment_id = ?1", [&id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
-        })
-        .optional()?;
-    let Some((bill_ids, amount, mut status, created, expires, mut paid_at, mut receipt_no)) = row
-    else {
-        return Err(ApiError::not_found("payment_not_found", "No such payment"));
-    };
-    if status == "pending" && chrono::Utc::now().timestamp() - created >= SIMULATED_PAY_DELAY_S {
-        let n = next_counter(&conn, "receipt")?;
-        status = "paid".into();
-        paid_at = Some(now_rfc3339());
-        receipt_no = Some(code("RC", n));
-        conn.execute("UPDATE payments SET status = 'paid', paid_at = ?1, receipt_no = ?2 WHERE payment_id = ?3", params![paid_at, receipt_no, id])?;
-        for b in serde_json::from_str::<Vec<String>>(&bill_ids).unwrap_or_default() {
-            conn.execute("UPDATE bills SET status = 'paid' WHERE bill_id = ?1", [b])?;
-        }
+    let p = with_conn(&s, |c| payments::load(c, &id))?;
+    ok(&p.ok_or_else(|| ApiError::not_found("payment_not_found", "No such payment"))?)
+}
+
+async fn close_payment(
+    State(s): S,
+    Path(id): Path<String>,
+    device: Device,
+    key: IdempotencyKey,
+    Body(req): Body<PaymentCloseRequest>,
+) -> Res {
+    if req.payment_id != id {
+        return Err(ApiError::unprocessable(
+            "payment_id_mismatch",
+            "payment_id in the body must be the one in the path",
+        ));
     }
-    // A paid payment carries both its time and its receipt; anything else carries neither.
-    let (paid_at, receipt_no) = match (paid_at, receipt_no) {
-        (Some(p), Some(r)) => (Some(p), Some(r)),
-        _ => (None, None),
-    };
-    ok(&Payment {
-        qr_payload: qr_payload(&id),
-        payment_id: id,
-        status,
-        amount_fen: amount,
-        expires_at: expires,
-        paid_at,
-        receipt_no,
+    let route = format!("payments/{id}/close");
+    idempotent_with(StatusCode::OK, &s, &device, &key, &route, &req, |conn| {
+        payments::close(conn, &id)
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayBody {
+    #[serde(default = "wechat")]
+    channel: String,
+}
+
+fn wechat() -> String {
+    "wechat".into()
+}
+
+/// `POST /_sim/payments/{id}/pay` (simulator only, no device token): the resident's phone pays,
+/// by `{"channel": "wechat|alipay|unionpay"}` (default wechat; the body may be empty).
+async fn sim_pay(State(s): S, Path(id): Path<String>, body: axum::body::Bytes) -> Res {
+    let channel = if body.iter().all(u8::is_ascii_whitespace) {
+        wechat()
+    } else {
+        serde_json::from_slice::<PayBody>(&body)
+            .map_err(|e| ApiError::bad_request(format!("The body is not valid: {e}")))?
+            .channel
+    };
+    ok(&with_conn(&s, |c| payments::pay(c, &id, &channel))?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TtlBody {
+    seconds: u64,
+}
+
+/// `PUT /_sim/payment-ttl` with `{"seconds": N}` (1 to 86400): how long new orders can be paid.
+async fn sim_payment_ttl(State(s): S, body: axum::body::Bytes) -> Res {
+    let b: TtlBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("The body is not valid: {e}")))?;
+    if !(1..=86_400).contains(&b.seconds) {
+        return Err(ApiError::bad_request("seconds must be 1 to 86400"));
+    }
+    *s.payment_ttl.lock().expect("ttl lock") = std::time::Duration::from_secs(b.seconds);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 // ---- 5 居住证/户籍 ----
 
-async fn household_types(State(s): S, _: Device) -> Res {
-    ok(&reference::<HouseholdCertificateTypes>(
-        &s,
-        "certificate_types",
-    )?)
+fn civil_record(conn: &Connection, id: &str) -> Result<Option<civil::CivilRecord>, ApiError> {
+    let text: Option<String> = conn
+        .query_row(
+            "SELECT json FROM accounts WHERE id_number = ?1 AND kind = 'civil'",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match text {
+        None => Ok(None),
+        Some(t) => serde_json::from_str(&t).map(Some).map_err(|e| {
+            tracing::error!(error = %e, "seeded civil record does not match its type");
+            ApiError::internal()
+        }),
+    }
 }
 
-/// What a household application keeps besides its case: the type only (no phone, no address).
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().with_timezone(&CST).date_naive()
+}
+
+/// The types, and with a session the resident's eligibility for each and their addresses.
+fn household_types_for(
+    s: &SimState,
+    resident: Option<&Resident>,
+) -> Result<HouseholdCertificateTypes, ApiError> {
+    let mut types: HouseholdCertificateTypes = reference(s, "certificate_types")?;
+    if let Some(r) = resident {
+        let rec = with_conn(s, |c| civil_record(c, &r.id_number))?;
+        let today = today();
+        for t in &mut types.types {
+            t.eligibility = Some(civil::type_eligibility(&t.code, rec.as_ref(), today));
+        }
+        types.addresses = rec.map(|r| r.addresses).unwrap_or_default();
+    }
+    Ok(types)
+}
+
+async fn household_types(State(s): S, _: Device, resident: Option<Resident>) -> Res {
+    ok(&household_types_for(&s, resident.as_ref())?)
+}
+
+/// What a household application keeps besides its case: the type and how it is collected
+/// (no phone, no address).
 #[derive(Serialize)]
 struct HouseholdPayload<'a> {
     #[serde(rename = "type")]
     type_: &'a str,
+    pickup: Pickup,
+}
+
+/// `{base}/v1/cases/{case_no}/progress?query_code=CODE`: the public progress page of a case
+/// (case numbers and query codes are ASCII letters and digits).
+fn progress_url(base: &str, receipt: &CaseReceipt) -> String {
+    format!(
+        "{base}/v1/cases/{}/progress?query_code={}",
+        receipt.case_no, receipt.query_code
+    )
 }
 
 async fn household_application(
@@ -721,21 +702,52 @@ async fn household_application(
     device: Device,
     key: IdempotencyKey,
     r: Resident,
+    headers: HeaderMap,
     Body(req): Body<HouseholdApplicationRequest>,
 ) -> Res {
     check_phone(&req.phone)?;
     check_len("address", &req.address, 1, 200)?;
-    let types: HouseholdCertificateTypes = reference(&s, "certificate_types")?;
-    let Some(t) = types.types.into_iter().find(|t| t.code == req.type_) else {
+    let types = household_types_for(&s, Some(&r))?;
+    let Some(t) = types.types.iter().find(|t| t.code == req.type_) else {
         return Err(ApiError::not_found(
             "unknown_certificate_type",
             "No such certificate type",
         ));
     };
+    if !t.eligibility.as_ref().is_some_and(|e| e.eligible) {
+        return Err(ApiError::unprocessable(
+            "not_eligible",
+            "The resident cannot apply for this type (see its eligibility)",
+        ));
+    }
+    if !t.pickup.contains(&req.pickup) {
+        return Err(ApiError::unprocessable(
+            "pickup_not_offered",
+            "This type cannot be collected that way",
+        ));
+    }
+    if !types.addresses.contains(&req.address) {
+        return Err(ApiError::unprocessable(
+            "unknown_address",
+            "The address is not one of the resident's registered addresses",
+        ));
+    }
+    let base = public_base(&s, &headers);
     let route = "household/applications";
-    idempotent(&s, &device, &key, route, &req, |conn| {
-        let payload = HouseholdPayload { type_: &req.type_ };
-        new_case(conn, Some(&r.id_number), "household", &t.name, &payload)
+    idempotent(&s, &device, &key, route, &(&req, &r.session_id), |conn| {
+        let payload = HouseholdPayload {
+            type_: &req.type_,
+            pickup: req.pickup,
+        };
+        let receipt = new_case(conn, Some(&r.id_number), "household", &t.name, &payload)?;
+        Ok(ApplicationReceipt {
+            promised_date: civil::promised_date(t.processing_days),
+            pickup: req.pickup,
+            pickup_place: civil::pickup_place(req.pickup, &req.address),
+            progress_url: progress_url(&base, &receipt),
+            case_no: receipt.case_no,
+            query_code: receipt.query_code,
+        })
     })
 }
 
@@ -916,11 +928,15 @@ async fn case(
     resident: Option<Resident>,
 ) -> Res {
     let summary = visible_case(&s, resident.as_ref(), &no, q.query_code.as_deref())?;
-    let conn = s.conn.lock().expect("db lock");
+    ok(&with_conn(&s, |c| case_detail(c, summary))?)
+}
+
+fn case_detail(conn: &Connection, summary: CaseSummary) -> Result<CaseDetail, ApiError> {
+    let no = &summary.case_no;
     let mut stmt =
         conn.prepare("SELECT status, at FROM case_events WHERE case_no = ?1 ORDER BY rowid")?;
     let history: Vec<CaseEvent> = stmt
-        .query_map([&no], |r| {
+        .query_map([no], |r| {
             Ok(CaseEvent {
                 status: case_status(&r.get::<_, String>(0)?)?,
                 at: r.get(1)?,
@@ -929,13 +945,13 @@ async fn case(
         .collect::<Result<_, _>>()?;
     let rated: bool = conn.query_row(
         "SELECT COUNT(*) FROM ratings WHERE case_no = ?1",
-        [&no],
+        [no],
         |r| r.get::<_, i64>(0),
     )? > 0;
     let note: Option<(String, String, String, String)> = conn
         .query_row(
             "SELECT reason_zh, reason_en, next_zh, next_en FROM case_notes WHERE case_no = ?1",
-            [&no],
+            [no],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
@@ -943,7 +959,7 @@ async fn case(
         Some((rz, re, nz, ne)) => (Some(Text::new(&rz, &re)), Some(Text::new(&nz, &ne))),
         None => (None, None),
     };
-    ok(&CaseDetail {
+    Ok(CaseDetail {
         reason,
         next_step,
         rating_allowed: done(summary.status) && !rated,
@@ -955,6 +971,85 @@ async fn case(
     })
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProgressQuery {
+    query_code: String,
+}
+
+/// `GET /v1/cases/{no}/progress?query_code=` (public, no device token): the progress page a
+/// receipt's QR opens. An unknown case and a wrong code answer alike (`404 case_not_found`);
+/// wrong codes are budgeted like the certificate verification (`429 rate_limited`).
+async fn case_progress(
+    State(s): S,
+    Path(no): Path<String>,
+    client: ClientAddr,
+    Query(q): Query<ProgressQuery>,
+) -> Res {
+    check_len("case_no", &no, 1, 32)?;
+    check_len("query_code", &q.query_code, 1, 32)?;
+    let now = std::time::Instant::now();
+    let ip = client.0.ip();
+    if let Some(wait) = s
+        .progress_attempts
+        .lock()
+        .expect("attempts lock")
+        .blocked(&no, ip, now)
+    {
+        let mut r = problem_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many wrong query codes: try again later",
+        );
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        r.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(secs.max(1)),
+        );
+        return Ok(r);
+    }
+    match visible_case(&s, None, &no, Some(q.query_code.as_str())) {
+        Ok(summary) => ok(&with_conn(&s, |c| case_detail(c, summary))?),
+        Err(e) => {
+            if e.code == "case_not_found" {
+                s.progress_attempts
+                    .lock()
+                    .expect("attempts lock")
+                    .wrong(&no, ip, now);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The rules every rating shares: a score of 1 to 5, known reason codes, at least one reason
+/// for a score of 2 or less, a comment of at most 500 characters.
+fn check_rating(score: u8, reasons: &[String], comment: &str) -> Result<(), ApiError> {
+    if !(1..=5).contains(&score) {
+        return Err(ApiError::bad_request("score must be 1 to 5"));
+    }
+    check_len("comment", comment, 0, 500)?;
+    if reasons.len() > RATING_REASONS.len() {
+        return Err(ApiError::bad_request("reasons lists at most 6 codes"));
+    }
+    if let Some(r) = reasons
+        .iter()
+        .find(|r| !RATING_REASONS.contains(&r.as_str()))
+    {
+        return Err(ApiError::unprocessable(
+            "unknown_reason",
+            format!("{r:?} is not a rating reason"),
+        ));
+    }
+    if score <= 2 && reasons.is_empty() {
+        return Err(ApiError::unprocessable(
+            "reason_required",
+            "A score of 2 or less names at least one reason",
+        ));
+    }
+    Ok(())
+}
+
 async fn rate_case(
     State(s): S,
     Path(no): Path<String>,
@@ -963,10 +1058,13 @@ async fn rate_case(
     r: Resident,
     Body(req): Body<RatingRequest>,
 ) -> Res {
-    if !(1..=5).contains(&req.score) {
-        return Err(ApiError::bad_request("score must be 1 to 5"));
+    if req.case_no != no {
+        return Err(ApiError::unprocessable(
+            "case_no_mismatch",
+            "case_no in the body must be the one in the path",
+        ));
     }
-    check_len("comment", &req.comment, 0, 500)?;
+    check_rating(req.score, &req.reasons, &req.comment)?;
     let summary = visible_case(&s, Some(&r), &no, None)?;
     let route = format!("cases/{no}/rating");
     idempotent(&s, &device, &key, &route, &req, |conn| {
@@ -982,12 +1080,68 @@ async fn rate_case(
                 "This case cannot be rated now",
             ));
         }
+        let reasons = serde_json::to_string(&req.reasons).map_err(|_| ApiError::internal())?;
         conn.execute(
-            "INSERT INTO ratings VALUES (?1, ?2, ?3)",
-            params![no, req.score, req.comment],
+            "INSERT INTO ratings (case_no, score, comment, reasons) VALUES (?1, ?2, ?3, ?4)",
+            params![no, req.score, req.comment, reasons],
         )?;
         Ok(Rating {
             case_no: no.clone(),
+            score: req.score,
+        })
+    })
+}
+
+/// `POST /v1/service-ratings`: one rating per (service, reference).
+async fn rate_service(
+    State(s): S,
+    device: Device,
+    key: IdempotencyKey,
+    Body(req): Body<ServiceRatingRequest>,
+) -> Res {
+    let service_ok = (1..=32).contains(&req.service.len())
+        && req
+            .service
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_');
+    if !service_ok {
+        return Err(ApiError::bad_request(
+            "service must be a service code: 1 to 32 of a-z and _",
+        ));
+    }
+    check_len("reference", &req.reference, 1, 64)?;
+    check_rating(req.score, &req.reasons, &req.comment)?;
+    idempotent(&s, &device, &key, "service-ratings", &req, |conn| {
+        let rated: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM service_ratings WHERE service = ?1 AND reference = ?2",
+            params![req.service, req.reference],
+            |r| r.get(0),
+        )?;
+        if rated > 0 {
+            return Err(ApiError::conflict(
+                "already_rated",
+                "This use of the service has been rated already",
+            ));
+        }
+        let n = next_counter(conn, "service_rating")?;
+        let rating_id = code("RT", n);
+        let reasons = serde_json::to_string(&req.reasons).map_err(|_| ApiError::internal())?;
+        conn.execute(
+            "INSERT INTO service_ratings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                rating_id,
+                req.service,
+                req.reference,
+                req.score,
+                reasons,
+                req.comment,
+                device.0,
+                now_rfc3339()
+            ],
+        )?;
+        Ok(ServiceRating {
+            rating_id,
+            service: req.service.clone(),
             score: req.score,
         })
     })
@@ -1046,22 +1200,12 @@ async fn programs(State(s): S, _: Device) -> Res {
     ok(&reference::<AssistancePrograms>(&s, "programs")?)
 }
 
-/// The eligibility verdict and the program's name.
+/// The program and the cloud's verdict for the resident.
 fn assess(
     s: &SimState,
     id: &str,
     program: &str,
-    size: u32,
-    income: i64,
-) -> Result<(Eligibility, Text), ApiError> {
-    if !(1..=20).contains(&size) {
-        return Err(ApiError::bad_request("household_size must be 1 to 20"));
-    }
-    if !(0..=100_000_000).contains(&income) {
-        return Err(ApiError::bad_request(
-            "monthly_income_fen must be 0 to 100000000",
-        ));
-    }
+) -> Result<(AssistanceProgram, Eligibility), ApiError> {
     let programs: AssistancePrograms = reference(s, "programs")?;
     let Some(p) = programs.programs.into_iter().find(|p| p.code == program) else {
         return Err(ApiError::not_found(
@@ -1069,27 +1213,9 @@ fn assess(
             "No such assistance program",
         ));
     };
-    let today = chrono::Utc::now().with_timezone(&CST).date_naive();
-    let age = IdNumber::parse(id).map(|i| i.age_on(today)).unwrap_or(0);
-    let mut reasons = Vec::new();
-    if income / i64::from(size) > p.income_limit_fen {
-        reasons.push(Text::new(
-            "家庭人均月收入高于标准",
-            "Monthly income per person is above the limit",
-        ));
-    }
-    if p.code == "elderly_subsidy" && age < 80 {
-        reasons.push(Text::new("需年满80周岁", "Applicants must be 80 or over"));
-    }
-    if p.code == "heating" && age < 60 {
-        reasons.push(Text::new("需年满60周岁", "Applicants must be 60 or over"));
-    }
-    let verdict = Eligibility {
-        eligible: reasons.is_empty(),
-        program: p.code,
-        reasons,
-    };
-    Ok((verdict, p.name))
+    let rec = with_conn(s, |c| civil_record(c, id))?;
+    let verdict = civil::assess(&p, id, rec.as_ref());
+    Ok((p, verdict))
 }
 
 async fn eligibility(
@@ -1098,14 +1224,20 @@ async fn eligibility(
     r: Resident,
     Body(req): Body<EligibilityRequest>,
 ) -> Res {
-    let (verdict, _) = assess(
-        &s,
-        &r.id_number,
-        &req.program,
-        req.household_size,
-        req.monthly_income_fen,
-    )?;
-    ok(&verdict)
+    ok(&assess(&s, &r.id_number, &req.program)?.1)
+}
+
+/// What an assistance application keeps besides its case: the answers its program asks for.
+#[derive(Serialize)]
+struct AssistancePayload<'a> {
+    program: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    household_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    income_band: Option<IncomeBand>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<&'a str>,
+    financial_check_consent: bool,
 }
 
 async fn assistance_application(
@@ -1113,29 +1245,69 @@ async fn assistance_application(
     device: Device,
     key: IdempotencyKey,
     r: Resident,
+    headers: HeaderMap,
     Body(req): Body<AssistanceApplicationRequest>,
 ) -> Res {
-    check_phone(&req.phone)?;
-    let (verdict, name) = assess(
-        &s,
-        &r.id_number,
-        &req.program,
-        req.household_size,
-        req.monthly_income_fen,
-    )?;
-    if !verdict.eligible {
+    if let Some(p) = &req.phone {
+        check_phone(p)?;
+    }
+    if req.household_size.is_some_and(|n| !(1..=20).contains(&n)) {
+        return Err(ApiError::bad_request("household_size must be 1 to 20"));
+    }
+    let (program, verdict) = assess(&s, &r.id_number, &req.program)?;
+    if verdict.verdict == EligibilityVerdict::NotEligible {
         return Err(ApiError::unprocessable(
             "not_eligible",
-            "The household does not meet this program's conditions",
+            "The resident does not meet this program's conditions (see the eligibility check)",
         ));
     }
-    let title = Text {
-        zh: format!("{}申请", name.zh),
-        en: format!("{} application", name.en),
+    let asks = |q| program.asks.contains(&q);
+    let missing = (asks(AssistanceQuestion::HouseholdSize) && req.household_size.is_none())
+        || (asks(AssistanceQuestion::IncomeBand) && req.income_band.is_none())
+        || (asks(AssistanceQuestion::Phone) && req.phone.is_none());
+    if missing {
+        return Err(ApiError::unprocessable(
+            "missing_answer",
+            "The program asks for an answer the application does not give",
+        ));
+    }
+    if asks(AssistanceQuestion::FinancialCheckConsent) && !req.financial_check_consent {
+        return Err(ApiError::unprocessable(
+            "consent_required",
+            "This program needs consent to the household financial check",
+        ));
+    }
+    let payload = AssistancePayload {
+        program: &program.code,
+        household_size: req
+            .household_size
+            .filter(|_| asks(AssistanceQuestion::HouseholdSize)),
+        income_band: req
+            .income_band
+            .filter(|_| asks(AssistanceQuestion::IncomeBand)),
+        phone: req
+            .phone
+            .as_deref()
+            .filter(|_| asks(AssistanceQuestion::Phone)),
+        financial_check_consent: req.financial_check_consent
+            && asks(AssistanceQuestion::FinancialCheckConsent),
     };
+    let title = Text {
+        zh: format!("{}申请", program.name.zh),
+        en: format!("{} application", program.name.en),
+    };
+    let base = public_base(&s, &headers);
     let route = "assistance/applications";
-    idempotent(&s, &device, &key, route, &req, |conn| {
-        new_case(conn, Some(&r.id_number), "assistance", &title, &req)
+    idempotent(&s, &device, &key, route, &(&req, &r.session_id), |conn| {
+        let receipt = new_case(conn, Some(&r.id_number), "assistance", &title, &payload)?;
+        let (time_limit_days, next_steps) = civil::after_application(&program.code);
+        Ok(AssistanceReceipt {
+            time_limit_days,
+            next_steps,
+            progress_url: progress_url(&base, &receipt),
+            case_no: receipt.case_no,
+            query_code: receipt.query_code,
+        })
     })
 }
 

@@ -1,7 +1,8 @@
 //! Serving: the accept loop (which is where "cloud down" is played), fault injection, problem
 //! responses, and the request helpers every handler shares (auth, body, query, idempotency).
 
-use super::{db, documents, handlers, seed};
+use super::{db, documents, handlers, payments, seed};
+use crate::cloud::api::{Payment, PaymentStatus};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +23,14 @@ pub struct SimOptions {
     pub enrollment_code: String,
     /// How often the back office moves each open case one status along.
     pub case_step: Duration,
+    /// How long a payment order's QR can be paid (`PUT /_sim/payment-ttl` changes it while the
+    /// simulator runs); [`SimOptions::DEFAULT_PAYMENT_TTL`] unless a test wants it short.
+    pub payment_ttl: Duration,
+}
+
+impl SimOptions {
+    /// Five minutes, as the payment channels give a QR order.
+    pub const DEFAULT_PAYMENT_TTL: Duration = Duration::from_secs(300);
 }
 
 /// What the simulated network and cloud do to requests.
@@ -87,6 +96,10 @@ pub struct SimState {
     pub public_base: Mutex<Option<String>>,
     /// Wrong verification attempts, per certificate number and per client address.
     pub verify_attempts: Mutex<documents::Attempts>,
+    /// Wrong query codes on the public case progress page, per case number and per address.
+    pub progress_attempts: Mutex<documents::Attempts>,
+    /// How long a new payment order can be paid.
+    pub payment_ttl: Mutex<Duration>,
 }
 
 impl SimState {
@@ -103,7 +116,13 @@ impl SimState {
                     .filter(|b| !b.is_empty() && b.is_ascii()),
             ),
             verify_attempts: Mutex::new(documents::Attempts::default()),
+            progress_attempts: Mutex::new(documents::Attempts::default()),
+            payment_ttl: Mutex::new(SimOptions::DEFAULT_PAYMENT_TTL),
         }
+    }
+
+    pub fn payment_ttl(&self) -> Duration {
+        *self.payment_ttl.lock().expect("ttl lock")
     }
 
     pub fn fault(&self) -> Fault {
@@ -129,7 +148,9 @@ impl CloudSim {
         seed::seed(&conn)?;
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(SimState::new(conn, options.enrollment_code.clone(), addr));
+        let state = SimState::new(conn, options.enrollment_code.clone(), addr);
+        *state.payment_ttl.lock().expect("ttl lock") = options.payment_ttl;
+        let state = Arc::new(state);
         let (kill, _) = watch::channel(0u64);
         let router = handlers::router(state.clone());
         tokio::spawn(accept_loop(listener, router, state.clone(), kill.clone()));
@@ -166,6 +187,48 @@ impl CloudSim {
         let conn = self.state.conn.lock().expect("db lock");
         conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
             .unwrap_or(-1)
+    }
+
+    /// How long new payment orders can be paid from now on (as `PUT /_sim/payment-ttl`).
+    pub fn set_payment_ttl(&self, ttl: Duration) {
+        *self.state.payment_ttl.lock().expect("ttl lock") = ttl;
+    }
+
+    /// The resident's phone pays a payment order (as `POST /_sim/payments/{id}/pay`): the order
+    /// as it stands afterwards, or the refusal (`payment_not_found`, `payment_already_paid`,
+    /// `payment_not_payable`).
+    pub fn pay(&self, payment_id: &str, channel: &str) -> Result<Payment, Problem> {
+        let conn = self.state.conn.lock().expect("db lock");
+        payments::pay(&conn, payment_id, channel).map_err(|e| e.problem())
+    }
+
+    /// Bills that ended up paid by more than one order without the money coming back: must be 0.
+    pub fn double_charged(&self) -> i64 {
+        let conn = self.state.conn.lock().expect("db lock");
+        payments::double_charged(&conn).unwrap_or(-1)
+    }
+
+    /// Payment orders in a state (`pending`, `paid`, `expired`, `closed`), as stored: a pending
+    /// order past its time counts as pending until someone reads it.
+    pub fn payment_orders(&self, status: PaymentStatus) -> i64 {
+        let conn = self.state.conn.lock().expect("db lock");
+        conn.query_row(
+            "SELECT COUNT(*) FROM payment_orders WHERE status = ?1",
+            [payments::status_name(status)],
+            |r| r.get(0),
+        )
+        .unwrap_or(-1)
+    }
+
+    /// Paid orders whose money (all or part) was returned because a bill was already paid.
+    pub fn refunded_orders(&self) -> i64 {
+        let conn = self.state.conn.lock().expect("db lock");
+        conn.query_row(
+            "SELECT COUNT(*) FROM payment_orders WHERE refund IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(-1)
     }
 
     /// Runs one back-office step now (tests do not wait for the clock).
@@ -289,6 +352,19 @@ impl ApiError {
     }
     pub fn unprocessable(code: &'static str, title: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, title)
+    }
+    pub fn conflict(code: &'static str, title: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, title)
+    }
+    /// The problem details this refusal answers with.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            type_: "about:blank".into(),
+            title: self.title.clone(),
+            status: self.status.as_u16(),
+            code: self.code.into(),
+            detail: None,
+        }
     }
     pub fn internal() -> Self {
         Self::new(
@@ -612,6 +688,28 @@ pub fn idempotent<Req: Serialize, T: Serialize>(
     request: &Req,
     create: impl FnOnce(&Connection) -> Result<T, ApiError>,
 ) -> Result<Response, ApiError> {
+    idempotent_with(
+        StatusCode::CREATED,
+        state,
+        device,
+        key,
+        route,
+        request,
+        create,
+    )
+}
+
+/// [`idempotent`] for a POST that acts on something rather than creating it (a payment's
+/// close): it answers `status` (200) instead of 201, first time and on replay.
+pub fn idempotent_with<Req: Serialize, T: Serialize>(
+    answer: StatusCode,
+    state: &SimState,
+    device: &Device,
+    key: &IdempotencyKey,
+    route: &str,
+    request: &Req,
+    create: impl FnOnce(&Connection) -> Result<T, ApiError>,
+) -> Result<Response, ApiError> {
     let request = serde_json::to_value(request).map_err(|_| ApiError::internal())?;
     let request_text = format!("{route} {request}");
     let conn = state.conn.lock().expect("db lock");
@@ -629,10 +727,7 @@ pub fn idempotent<Req: Serialize, T: Serialize>(
                 "This Idempotency-Key was used for another request",
             ));
         }
-        let mut r = json_text_response(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
-            body,
-        );
+        let mut r = json_text_response(StatusCode::from_u16(status).unwrap_or(answer), body);
         r.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
         return Ok(r);
@@ -641,11 +736,11 @@ pub fn idempotent<Req: Serialize, T: Serialize>(
     let made = create(&tx)?;
     let body = serde_json::to_string(&made).map_err(|_| ApiError::internal())?;
     tx.execute(
-        "INSERT INTO idempotency VALUES (?1, ?2, ?3, ?4, 201, ?5)",
-        params![device.0, key.0, route, request_text, body],
+        "INSERT INTO idempotency VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![device.0, key.0, route, request_text, answer.as_u16(), body],
     )?;
     tx.commit()?;
-    Ok(json_text_response(StatusCode::CREATED, body))
+    Ok(json_text_response(answer, body))
 }
 
 #[cfg(test)]

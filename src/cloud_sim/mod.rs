@@ -4,10 +4,12 @@
 //! Fault injection (down, slow, 500s, malformed JSON; for the three document endpoints, someone
 //! else's document or a late one) lets tests play a bad network and a confused cloud.
 
+mod civil;
 mod db;
 mod documents;
 mod handlers;
 mod http;
+mod payments;
 mod records;
 mod seed;
 

@@ -97,103 +97,14 @@ pub fn report_categories() -> ReportCategories {
 }
 
 pub fn certificate_types() -> HouseholdCertificateTypes {
-    let ty = |code: &str, name: Text, materials: Vec<Text>, processing_days: u32| {
-        HouseholdCertificateType {
-            code: code.into(),
-            name,
-            materials,
-            fee_fen: 0,
-            processing_days,
-        }
-    };
-    let id_card = || t("居民身份证", "Resident ID card");
     HouseholdCertificateTypes {
-        types: vec![
-            ty(
-                "residence_permit",
-                t("居住证办理", "Residence permit"),
-                vec![
-                    id_card(),
-                    t(
-                        "租房合同或房产证明",
-                        "Tenancy agreement or proof of ownership",
-                    ),
-                ],
-                15,
-            ),
-            ty(
-                "residence_permit_renewal",
-                t("居住证签注", "Residence permit renewal"),
-                vec![t("居住证", "Residence permit")],
-                1,
-            ),
-            ty(
-                "household_proof",
-                t("户籍证明", "Household registration certificate"),
-                vec![id_card()],
-                3,
-            ),
-            ty(
-                "household_transfer",
-                t("户口迁入", "Household registration transfer"),
-                vec![
-                    id_card(),
-                    t("户口簿", "Household register"),
-                    t("准予迁入证明", "Transfer approval"),
-                ],
-                20,
-            ),
-        ],
+        types: super::civil::certificate_types(),
+        addresses: vec![],
     }
 }
 
 pub fn programs() -> AssistancePrograms {
-    let p = |code: &str, name: Text, description: Text, income_limit_fen: i64| AssistanceProgram {
-        code: code.into(),
-        name,
-        description,
-        income_limit_fen,
-    };
-    AssistancePrograms {
-        programs: vec![
-            p(
-                "dibao",
-                t("最低生活保障", "Minimum living allowance"),
-                t(
-                    "家庭人均月收入低于当地低保标准的家庭",
-                    "Households whose monthly income per person is below the local minimum living standard",
-                ),
-                110_000,
-            ),
-            p(
-                "temporary",
-                t("临时救助", "Temporary assistance"),
-                t(
-                    "因突发事件导致基本生活暂时困难的家庭",
-                    "Households in temporary hardship after an emergency",
-                ),
-                220_000,
-            ),
-            p(
-                "elderly_subsidy",
-                t("高龄津贴", "Advanced-age allowance"),
-                t(
-                    "80周岁以上户籍老年人",
-                    "Registered residents aged 80 and over",
-                ),
-                100_000_000,
-            ),
-            p(
-                "heating",
-                t("冬季取暖补贴", "Winter heating subsidy"),
-                t(
-                    "60周岁以上低收入老年人家庭",
-                    "Low-income households with members aged 60 and over",
-                ),
-                300_000,
-            ),
-        ],
-    }
+    super::civil::programs()
 }
 
 pub fn guides() -> GuideList {
@@ -256,12 +167,15 @@ fn now8() -> chrono::DateTime<chrono::FixedOffset> {
 /// Bumped whenever the seeded records change shape: an older simulator database (the demo keeps
 /// one) gets the reference lists and the residents' records anew, and forgets the documents it
 /// issued in the old form.
-pub const SEED_VERSION: &str = "2-records";
+pub const SEED_VERSION: &str = "3-services";
 
-const DOCUMENT_ROUTES: [&str; 3] = [
+/// Routes whose stored answers an older simulator gave in another form: forgotten on reseeding.
+const DOCUMENT_ROUTES: [&str; 5] = [
     "social-insurance/certificates",
     "medical-insurance/statements",
     "housing-fund/deposit-proofs",
+    "household/applications",
+    "assistance/applications",
 ];
 
 pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
@@ -293,6 +207,11 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
     put("seed_version", SEED_VERSION.into())?;
     tx.execute("DELETE FROM accounts", [])?;
     seed_records(&tx)?;
+    let residents: Vec<(String, String)> = bianmin_idcard::simulator::demo_residents()
+        .iter()
+        .map(|r| (r.id_number.as_str().to_string(), r.name.clone()))
+        .collect();
+    super::payments::seed(&tx, &residents, Ym::of(&now8()).plus(-1))?;
     if !fresh {
         tx.execute("DELETE FROM certificates", [])?;
         for route in DOCUMENT_ROUTES {
@@ -347,30 +266,6 @@ pub fn seed(conn: &Connection) -> rusqlite::Result<()> {
             "INSERT INTO residents VALUES (?1, ?2, ?3)",
             params![id, r.name, format!("1380000{:04}", 1000 + n)],
         )?;
-        // Bills: a water and an electricity account per household, one unpaid period each.
-        for (utility, amount) in [
-            ("water", 4_560i64 + n as i64 * 100),
-            ("electricity", 18_230 + n as i64 * 1_000),
-            ("gas", 6_700),
-        ] {
-            let account_no = format!("{}{:08}", &utility[..1].to_uppercase(), 10_000_001 + n);
-            for (p, status) in [("2026-10", "unpaid"), ("2026-09", "paid")] {
-                tx.execute(
-                    "INSERT INTO bills VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![
-                        format!("{account_no}-{p}"),
-                        utility,
-                        account_no,
-                        r.name,
-                        r.address,
-                        p,
-                        amount,
-                        format!("{p}-28"),
-                        status
-                    ],
-                )?;
-            }
-        }
     }
 
     // Cases in every status for the first two residents; one keeps moving on the back-office clock.
@@ -776,6 +671,10 @@ fn seed_records(tx: &Connection) -> rusqlite::Result<()> {
         };
         put("social_insurance", to_json(&si))?;
         put("medical_insurance", to_json(&mi))?;
+        put(
+            "civil",
+            to_json(&super::civil::demo_record(n, now8().date_naive())),
+        )?;
         if let Some(hf) = hf {
             put("housing_fund", to_json(&hf))?;
         }

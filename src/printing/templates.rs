@@ -623,35 +623,35 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
             "2026-11-29T17:05:00+08:00",
         )),
         "payment_receipt" => {
-            let bills = vec![
-                Bill {
-                    bill_id: "W10000002-2026-10".into(),
-                    period: "2026-10".into(),
-                    amount_fen: 4_660,
-                    due_date: "2026-10-28".into(),
-                    status: "paid".into(),
-                },
-                Bill {
-                    bill_id: "W10000002-2026-11".into(),
-                    period: "2026-11".into(),
-                    amount_fen: 5_120,
-                    due_date: "2026-11-28".into(),
-                    status: "paid".into(),
-                },
-            ];
+            let bill = |month: &str, usage: i64, amount_fen: i64| Bill {
+                bill_id: format!("W20010002-{}", month.replace('-', "")),
+                period: month.into(),
+                usage,
+                usage_unit: "m3".into(),
+                amount_fen,
+                due_date: format!("{month}-28"),
+                status: "paid".into(),
+            };
+            let bills = vec![bill("2026-10", 13, 4_485), bill("2026-11", 15, 5_175)];
             let payment = Payment {
                 payment_id: "PAY2026000007".into(),
-                status: "paid".into(),
-                amount_fen: 9_780,
+                status: crate::cloud::api::PaymentStatus::Paid,
+                utility: "water".into(),
+                account: "20010002".into(),
+                payee: Text::new("成都市自来水有限责任公司", "Chengdu Water Co., Ltd."),
+                bills: bills.clone(),
+                amount_fen: 9_660,
                 qr_payload: "https://pay.example.gov.cn/p/PAY2026000007".into(),
                 expires_at: "2026-11-29T17:15:00+08:00".into(),
                 paid_at: Some("2026-11-29T17:06:12+08:00".into()),
+                channel: Some("wechat".into()),
                 receipt_no: Some("RC2026000031".into()),
+                refund: None,
             };
             Some(payment_receipt(
                 &Site::example(),
                 &Text::new("水费", "Water"),
-                "W10000002",
+                "20010002",
                 "李*英",
                 &bills,
                 &payment,

@@ -26,6 +26,7 @@ pub async fn kiosk(dir: &std::path::Path) -> Kiosk {
             db: dir.join("sim.db"),
             enrollment_code: "C".into(),
             case_step: Duration::from_secs(3600),
+            payment_ttl: SimOptions::DEFAULT_PAYMENT_TTL,
         },
     )
     .await
