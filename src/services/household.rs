@@ -151,10 +151,15 @@ impl Service for HouseholdFlow {
         match self.questions.current() {
             Step::Type => {
                 v.form.title = "hh.type".into();
+                let refused = |t: &HouseholdCertificateType| {
+                    t.eligibility.as_ref().is_some_and(|e| !e.eligible)
+                };
                 v.form.hint = if self.offline {
                     "hh.type.offline"
-                } else {
+                } else if self.types.iter().any(refused) {
                     "hh.type.hint"
+                } else {
+                    ""
                 }
                 .into();
                 v.form.choices = self
