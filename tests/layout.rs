@@ -251,7 +251,10 @@ fn main_journey() -> Journey {
     j.s("tap", "确定")
         .s("expect_text", "是否同意核对家庭经济状况？")
         .s("tap", "不同意")
-        .s("expect_text", "不同意核对，申请无法继续。您可以返回，或点屏幕下方“呼叫工作人员”咨询。")
+        .s(
+            "expect_text",
+            "不同意核对，申请无法继续。您可以返回，或点屏幕下方“呼叫工作人员”咨询。",
+        )
         .check("consent refused");
     j.s("tap", "同意")
         .s("expect_page", "confirm")

@@ -445,9 +445,6 @@ pub fn household_receipt(
         notes.push("取件码将在物品入柜后通过短信和“我的办件”告知。");
         notes.push("The locker code will be sent by SMS and shown in My cases.");
     }
-    if fee_fen > 0 {
-        notes.push("工本费在领取时缴纳。The fee is paid on collection.");
-    }
     application_receipt(
         site,
         "household_receipt",
