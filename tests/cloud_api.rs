@@ -16,6 +16,7 @@ async fn sim(dir: &tempfile::TempDir) -> CloudSim {
             db: dir.path().join("sim.db"),
             enrollment_code: CODE.into(),
             case_step: Duration::from_secs(3600),
+            payment_ttl: SimOptions::DEFAULT_PAYMENT_TTL,
         },
     )
     .await
@@ -370,7 +371,8 @@ async fn every_service_area_answers() {
     .await
     .unwrap();
 
-    let bills = c.bills("water", "W10000002").await.unwrap();
+    // 李秀英's water account (docs/scenarios.md); tests/cloud_services.rs covers payments in full.
+    let bills = c.bills("water", "20010002").await.unwrap();
     assert_eq!(bills.holder_masked, "李*英");
     let unpaid: Vec<&Bill> = bills
         .bills
@@ -380,6 +382,8 @@ async fn every_service_area_answers() {
     let pay = c
         .create_payment(
             &PaymentRequest {
+                utility: "water".into(),
+                account: "20010002".into(),
                 bill_ids: vec![unpaid[0].bill_id.clone()],
                 amount_fen: unpaid[0].amount_fen + 1,
             },
@@ -391,6 +395,8 @@ async fn every_service_area_answers() {
     let pay = c
         .create_payment(
             &PaymentRequest {
+                utility: "water".into(),
+                account: "20010002".into(),
                 bill_ids: vec![unpaid[0].bill_id.clone()],
                 amount_fen: unpaid[0].amount_fen,
             },
@@ -398,22 +404,32 @@ async fn every_service_area_answers() {
         )
         .await
         .unwrap();
-    assert_eq!(pay.status, "pending");
+    assert_eq!(pay.status, PaymentStatus::Pending);
     assert!(pay.qr_payload.is_ascii());
-    assert_eq!(c.payment(&pay.payment_id).await.unwrap().status, "pending");
     assert_eq!(
-        problem_code(c.bills("water", "nobody").await.unwrap_err()),
+        c.payment(&pay.payment_id).await.unwrap().status,
+        PaymentStatus::Pending
+    );
+    assert_eq!(
+        problem_code(c.bills("water", "99999999").await.unwrap_err()),
         (404, "account_not_found".into())
     );
 
-    let types = c.household_certificate_types().await.unwrap();
+    let types = c.household_certificate_types(Some(&me)).await.unwrap();
+    let proof = types
+        .types
+        .iter()
+        .find(|t| t.code == "household_proof")
+        .unwrap();
+    assert!(proof.eligibility.as_ref().unwrap().eligible);
     let r = c
         .household_application(
             &me,
             &HouseholdApplicationRequest {
-                type_: types.types[0].code.clone(),
+                type_: proof.code.clone(),
                 phone: "13800001001".into(),
-                address: "建设南路18号".into(),
+                address: types.addresses[0].clone(),
+                pickup: Pickup::Window,
             },
             "hh-1",
         )
@@ -427,7 +443,8 @@ async fn every_service_area_answers() {
                 &HouseholdApplicationRequest {
                     type_: "x".into(),
                     phone: "123".into(),
-                    address: "a".into()
+                    address: "a".into(),
+                    pickup: Pickup::Mail,
                 },
                 "hh-2"
             )
@@ -440,23 +457,19 @@ async fn every_service_area_answers() {
 
     let programs = c.assistance_programs().await.unwrap();
     assert!(programs.programs.len() >= 3);
-    let poor = EligibilityRequest {
+    // 李秀英's 户籍 is in 武侯区: not this district's 低保.
+    let dibao = EligibilityRequest {
         program: "dibao".into(),
-        household_size: 3,
-        monthly_income_fen: 200_000,
     };
-    assert!(c.assistance_eligibility(&me, &poor).await.unwrap().eligible);
-    let rich = EligibilityRequest {
-        monthly_income_fen: 2_000_000,
-        ..poor.clone()
-    };
-    let e = c.assistance_eligibility(&me, &rich).await.unwrap();
-    assert!(!e.eligible && !e.reasons.is_empty());
+    let e = c.assistance_eligibility(&me, &dibao).await.unwrap();
+    assert_eq!(e.verdict, EligibilityVerdict::NotEligible);
+    assert!(!e.reasons.is_empty());
     let app = AssistanceApplicationRequest {
         program: "dibao".into(),
-        household_size: 3,
-        monthly_income_fen: 2_000_000,
-        phone: "13800001001".into(),
+        household_size: Some(3),
+        income_band: Some(IncomeBand::Over3000),
+        phone: Some("13800001001".into()),
+        financial_check_consent: true,
     };
     assert_eq!(
         problem_code(

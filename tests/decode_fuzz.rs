@@ -201,22 +201,42 @@ fn examples() -> Vec<Example> {
         example!(
             BillList,
             &[],
-            json!({"utility": "water", "account": "W10000001", "holder_masked": "张*国",
-            "address": "a", "bills": [{"bill_id": "b1", "period": "2026-10", "amount_fen": 4560,
-            "due_date": "2026-10-28", "status": "unpaid"}]})
+            json!({"utility": "water", "account": "20010001", "holder_masked": "张*国",
+            "address": "建设南路18号***", "payee": t,
+            "bills": [{"bill_id": "W20010001-202611", "period": "2026-11", "usage": 12,
+            "usage_unit": "m3", "amount_fen": 4140, "due_date": "2026-12-25", "status": "unpaid"}]})
+        ),
+        example!(
+            UtilityAccounts,
+            &[],
+            json!({"accounts": [{"utility": "water", "account": "20010001",
+            "address_masked": "建设南路18号***"}]})
         ),
         example!(
             Payment,
-            &["paid_at", "receipt_no"],
-            json!({"payment_id": "PAY2026000001", "status": "paid",
-            "amount_fen": 4560, "qr_payload": "https://pay.example.gov.cn/p/PAY2026000001", "expires_at": at,
-            "paid_at": at, "receipt_no": "RC2026000001"})
+            &["paid_at", "channel", "receipt_no", "refund"],
+            json!({"payment_id": "PAY2026000001", "status": "paid", "utility": "water",
+            "account": "20010001", "payee": t,
+            "bills": [{"bill_id": "W20010001-202611", "period": "2026-11", "usage": 12,
+            "usage_unit": "m3", "amount_fen": 4140, "due_date": "2026-12-25", "status": "unpaid"}],
+            "amount_fen": 4140, "qr_payload": "https://pay.example.gov.cn/p/PAY2026000001",
+            "expires_at": at, "paid_at": at, "channel": "wechat", "receipt_no": "RC2026000001",
+            "refund": {"amount_fen": 4140, "reason": "bill_already_paid", "refunded_at": at}})
         ),
         example!(
             HouseholdCertificateTypes,
+            &["addresses"],
+            json!({"types": [{"code": "household_proof", "name": t, "requirement": t,
+            "materials": [t], "fee_fen": 0, "processing_days": 3, "pickup": ["window", "mail"],
+            "eligibility": {"eligible": false, "reason": t}}],
+            "addresses": ["四川省成都市成华区建设路街道建设南路18号"]})
+        ),
+        example!(
+            ApplicationReceipt,
             &[],
-            json!({"types": [{"code": "household_proof", "name": t,
-            "materials": [t], "fee_fen": 0, "processing_days": 3}]})
+            json!({"case_no": "BM2026000001", "query_code": "123456",
+            "promised_date": "2026-12-09", "pickup": "locker", "pickup_place": t,
+            "progress_url": "https://zwfw.example.gov.cn/v1/cases/BM2026000001/progress?query_code=123456"})
         ),
         example!(
             CaseReceipt,
@@ -249,6 +269,11 @@ fn examples() -> Vec<Example> {
         ),
         example!(Rating, &[], json!({"case_no": "SQ2026000104", "score": 5})),
         example!(
+            ServiceRating,
+            &[],
+            json!({"rating_id": "RT2026000001", "service": "utility_bills", "score": 2})
+        ),
+        example!(
             ReportCategories,
             &[],
             json!({"categories": [{"code": "noise", "kind": "appeal", "name": t}]})
@@ -257,12 +282,20 @@ fn examples() -> Vec<Example> {
             AssistancePrograms,
             &[],
             json!({"programs": [{"code": "dibao", "name": t, "description": t,
-            "income_limit_fen": 110000}]})
+            "conditions": [t], "income_limit_fen": 110000,
+            "asks": ["household_size", "income_band", "phone", "financial_check_consent"]}]})
         ),
         example!(
             Eligibility,
             &[],
-            json!({"program": "dibao", "eligible": false, "reasons": [t]})
+            json!({"program": "dibao", "verdict": "needs_review", "reasons": [t]})
+        ),
+        example!(
+            AssistanceReceipt,
+            &[],
+            json!({"case_no": "BM2026000002", "query_code": "654321", "time_limit_days": 30,
+            "next_steps": [t],
+            "progress_url": "https://zwfw.example.gov.cn/v1/cases/BM2026000002/progress?query_code=654321"})
         ),
         example!(
             GuideList,
@@ -335,17 +368,21 @@ fn round_trip_all(v: &Value) -> Result<usize, String> {
         round_trips::<MedicalTransactions>(v),
         round_trips::<HousingFundAccount>(v),
         round_trips::<BillList>(v),
+        round_trips::<UtilityAccounts>(v),
         round_trips::<Payment>(v),
         round_trips::<HouseholdCertificateTypes>(v),
+        round_trips::<ApplicationReceipt>(v),
         round_trips::<CaseReceipt>(v),
         round_trips::<Vec<HallQueue>>(v),
         round_trips::<QueueTicket>(v),
         round_trips::<CaseList>(v),
         round_trips::<CaseDetail>(v),
         round_trips::<Rating>(v),
+        round_trips::<ServiceRating>(v),
         round_trips::<ReportCategories>(v),
         round_trips::<AssistancePrograms>(v),
         round_trips::<Eligibility>(v),
+        round_trips::<AssistanceReceipt>(v),
         round_trips::<GuideList>(v),
         round_trips::<Problem>(v),
     ] {

@@ -1029,8 +1029,10 @@ fn check_rating(score: u8, reasons: &[String], comment: &str) -> Result<(), ApiE
         return Err(ApiError::bad_request("score must be 1 to 5"));
     }
     check_len("comment", comment, 0, 500)?;
-    if reasons.len() > RATING_REASONS.len() {
-        return Err(ApiError::bad_request("reasons lists at most 6 codes"));
+    if reasons.len() > RATING_REASONS.len() || reasons.iter().any(|r| r.chars().count() > 32) {
+        return Err(ApiError::bad_request(
+            "reasons lists at most 6 codes of at most 32 characters",
+        ));
     }
     if let Some(r) = reasons
         .iter()

@@ -293,7 +293,11 @@ pub fn check_request(req: &PaymentRequest) -> Result<(), ApiError> {
     if !req.bill_ids.iter().all(|b| seen.insert(b.as_str())) {
         return Err(ApiError::bad_request("bill_ids must not name a bill twice"));
     }
-    if req.bill_ids.iter().any(|b| b.is_empty() || b.len() > 32) {
+    if req
+        .bill_ids
+        .iter()
+        .any(|b| b.is_empty() || b.chars().count() > 32)
+    {
         return Err(ApiError::bad_request("a bill id has 1 to 32 characters"));
     }
     if req.amount_fen < 1 {
