@@ -199,6 +199,72 @@ fn main_journey() -> Journey {
         .check("certificate printed");
     j.step("remove_card", "true").s("expect_page", "goodbye");
     j.s("tap", "完成").s("expect_page", "attract");
+    // 居住证·户籍 with a card: the types (one greyed out with the cloud's reason), the
+    // registered addresses, the pickup choices, confirm and the 受理回执.
+    j.step("insert_card", "2");
+    j.s("open_service", "household")
+        .s("expect_text", "您是本市户籍居民，无需办理居住证")
+        .check("household types");
+    j.s("tap", "户籍证明")
+        .s("expect_text", "请选择地址")
+        .check("household addresses");
+    j.s("tap", "四川省成都市成华区建设路街道建设南路22号2栋1单元301")
+        .s("expect_page", "input");
+    for d in "13900002002".chars() {
+        j.s("tap", &d.to_string());
+    }
+    j.s("tap", "确定")
+        .s("expect_text", "请选择领取方式")
+        .check("household pickup");
+    j.s("tap", "智能柜自取")
+        .s("expect_page", "confirm")
+        .check("household application");
+    j.s("tap", "确认")
+        .s("expect_page", "result")
+        .s("expect_print", "受理回执")
+        .check("household receipt");
+    j.step("remove_card", "true").s("expect_page", "goodbye");
+    j.s("tap", "完成").s("expect_page", "attract");
+    // 民政救助 with a card: the programmes and their conditions, a refusal with its reason, a
+    // pre-check that needs review, the household size, income band and consent questions (consent
+    // refused, then given), confirm and the 受理回执.
+    j.step("insert_card", "1");
+    j.s("open_service", "assistance")
+        .s("expect_text", "请选择救助项目")
+        .check("assistance programmes");
+    j.s("tap", "高龄津贴")
+        .s("expect_text", "暂不符合条件")
+        .check("assistance not eligible");
+    j.s("tap", "选择其他项目").s("tap", "最低生活保障");
+    j.s("expect_text", "需要进一步核实")
+        .check("assistance needs review");
+    j.s("tap", "申请")
+        .s("expect_text", "家里共有几口人？")
+        .check("household size");
+    j.s("tap", "3 人")
+        .s("expect_text", "家里每人每月收入大约多少？")
+        .check("income band");
+    j.s("tap", "800 元以下").s("expect_page", "input");
+    for d in "13800001001".chars() {
+        j.s("tap", &d.to_string());
+    }
+    j.s("tap", "确定")
+        .s("expect_text", "是否同意核对家庭经济状况？")
+        .s("tap", "不同意")
+        .s(
+            "expect_text",
+            "不同意核对，申请无法继续。您可以返回，或点屏幕下方“呼叫工作人员”咨询。",
+        )
+        .check("consent refused");
+    j.s("tap", "同意")
+        .s("expect_page", "confirm")
+        .check("assistance application");
+    j.s("tap", "确认")
+        .s("expect_page", "result")
+        .s("expect_print", "受理回执")
+        .check("assistance receipt");
+    j.step("remove_card", "true").s("expect_page", "goodbye");
+    j.s("tap", "完成").s("expect_page", "attract");
     // The cloud down: the error page and home with the offline banner and tiles.
     j.s("cloud_fault", "down")
         .s("open_service", "queue_and_cases")

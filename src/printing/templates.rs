@@ -2,8 +2,8 @@
 //! numbers are masked unless the document itself needs them.
 
 use crate::cloud::api::{
-    Bill, CaseDetail, CaseReceipt, CaseStatus, Certificate, Payment, PaymentStatus, Priority,
-    QueueTicket, Site, Text,
+    ApplicationReceipt, AssistanceReceipt, Bill, CaseDetail, CaseReceipt, CaseStatus, Certificate,
+    Payment, PaymentStatus, Pickup, Priority, QueueTicket, Site, Text,
 };
 use bianmin_printer::{Align, Cell, Receipt, TextSize};
 
@@ -367,6 +367,8 @@ pub fn paper_name(template: &str) -> Text {
         "payment_pending" => ("支付确认单", "payment confirmation slip"),
         "acceptance_receipt" => ("受理回执", "acceptance receipt"),
         "offline_receipt" => ("离线受理凭条", "offline receipt"),
+        "household_receipt" | "assistance_receipt" => ("受理回执", "acceptance receipt"),
+        "application_offline_receipt" => ("离线受理凭条", "offline receipt"),
         "certificate" => ("证明材料", "certificate"),
         "case_progress" => ("办件进度单", "case progress"),
         "privacy_slip" => ("隐私凭条", "privacy slip"),
@@ -414,8 +416,235 @@ pub fn case_progress(site: &Site, case: &CaseDetail) -> Receipt {
         .cut()
 }
 
+// ---- Applications (居住证·户籍, 民政救助): the 受理回执 and the offline receipt ----
+
+/// The 受理回执 of an application: the case, its query code, who applied (masked), what the
+/// service adds (`lines`), the notes, and a QR code of the case's progress page.
+#[allow(clippy::too_many_arguments)]
+fn application_receipt(
+    site: &Site,
+    template: &str,
+    title: &Text,
+    case_no: &str,
+    query_code: &str,
+    submitted_at: &str,
+    resident_masked: Option<&str>,
+    lines: Vec<(String, String)>,
+    notes: &[&str],
+    progress_url: &str,
+) -> Receipt {
+    let mut r = named(
+        header(site, "受理回执", "Acknowledgement of receipt"),
+        template,
+    )
+    .separator()
+    .styled(
+        format!("{} {}", title.zh, title.en),
+        TextSize::Normal,
+        true,
+        Align::Left,
+    )
+    .columns("办件编号 Case No.", case_no)
+    .columns("查询码 Query code", query_code)
+    .columns("提交时间 Submitted", crate::time::short_time(submitted_at));
+    if let Some(who) = resident_masked {
+        r = r.columns("申请人 Applicant", who);
+    }
+    for (label, value) in lines {
+        r = r.columns(label, value);
+    }
+    r = r.separator();
+    for note in notes {
+        r = r.text(*note);
+    }
+    // The cloud's URL is ASCII by contract; one that is not is left off rather than garbled.
+    if progress_url.is_ascii() && !progress_url.is_empty() {
+        r = r
+            .qr(progress_url)
+            .unwrap_or_else(|e| panic!("checked ASCII: {e}"))
+            .styled(
+                "扫码查看办理进度 Scan to follow the case",
+                TextSize::Normal,
+                false,
+                Align::Center,
+            );
+    }
+    r.feed(3).cut()
+}
+
+fn pickup_text(p: Pickup) -> &'static str {
+    match p {
+        Pickup::Window => "窗口领取 At the window",
+        Pickup::Locker => "智能柜自取 Pickup locker",
+        Pickup::Mail => "邮寄到家 By post",
+    }
+}
+
+/// 居住证·户籍 受理回执: the promised completion date, how and where it is collected, the fee.
+/// A locker's 取件码 is not on it: it is sent once the document is in the locker.
+pub fn household_receipt(
+    site: &Site,
+    title: &Text,
+    a: &ApplicationReceipt,
+    submitted_at: &str,
+    fee_fen: i64,
+    resident_masked: Option<&str>,
+) -> Receipt {
+    let mut lines = vec![
+        ("承诺办结 Ready by".to_string(), a.promised_date.clone()),
+        (
+            "领取方式 Pickup".to_string(),
+            pickup_text(a.pickup).to_string(),
+        ),
+        ("领取地点 Where".to_string(), a.pickup_place.zh.clone()),
+    ];
+    if fee_fen > 0 {
+        lines.push(("工本费 Fee".to_string(), yuan(fee_fen)));
+    }
+    let mut notes = vec![
+        "凭办件编号和查询码可在本机“我的办件”或扫码查询办理进度。",
+        "Follow your case at this kiosk (My cases) or scan the code.",
+    ];
+    if a.pickup == Pickup::Locker {
+        notes.push("取件码将在物品入柜后通过短信和“我的办件”告知。");
+        notes.push("The locker code will be sent by SMS and shown in My cases.");
+    }
+    application_receipt(
+        site,
+        "household_receipt",
+        title,
+        &a.case_no,
+        &a.query_code,
+        submitted_at,
+        resident_masked,
+        lines,
+        &notes,
+        &a.progress_url,
+    )
+}
+
+/// 民政救助 受理回执: the time limit in working days and what happens next, in order. The
+/// pre-check is not a decision, and the paper says so.
+pub fn assistance_receipt(
+    site: &Site,
+    title: &Text,
+    a: &AssistanceReceipt,
+    submitted_at: &str,
+    resident_masked: Option<&str>,
+) -> Receipt {
+    let mut lines = vec![(
+        "办理时限 Time limit".to_string(),
+        format!("{0} 个工作日 / {0} working days", a.time_limit_days),
+    )];
+    for (i, step) in a.next_steps.iter().enumerate() {
+        let label = if i == 0 {
+            "后续步骤 Next steps"
+        } else {
+            ""
+        };
+        lines.push((label.to_string(), format!("{}. {}", i + 1, step.zh)));
+    }
+    application_receipt(
+        site,
+        "assistance_receipt",
+        title,
+        &a.case_no,
+        &a.query_code,
+        submitted_at,
+        resident_masked,
+        lines,
+        &[
+            "是否给予救助以民政部门审核结果为准，请保持电话畅通。",
+            "The civil affairs office decides after its review.",
+        ],
+        &a.progress_url,
+    )
+}
+
+/// 离线受理回执 of an application: kept on this kiosk, sent when the network returns.
+pub fn application_offline_receipt(
+    site: &Site,
+    title: &Text,
+    local_no: &str,
+    submitted_at: &str,
+) -> Receipt {
+    named(
+        header(site, "离线受理回执", "Offline receipt"),
+        "application_offline_receipt",
+    )
+    .separator()
+    .styled(
+        format!("{} {}", title.zh, title.en),
+        TextSize::Normal,
+        true,
+        Align::Left,
+    )
+    .columns("回执编号 Receipt No.", local_no)
+    .columns("提交时间 Submitted", crate::time::short_time(submitted_at))
+    .separator()
+    .text("网络暂时中断。您的申请已保存在本机，网络恢复后将自动提交，不需要重复提交。")
+    .text("Saved on this kiosk: it will be sent automatically when the network is back.")
+    .text("送达后可在本机“我的办件”查询办件编号和办理进度。")
+    .text("Once sent, find its case number and progress in My cases.")
+    .code128(local_no.to_string())
+    .unwrap_or_else(|e| panic!("local numbers are ASCII: {e}"))
+    .feed(3)
+    .cut()
+}
+
+/// The application templates filled with sample data.
+fn application_sample(name: &str) -> Option<Receipt> {
+    let at = "2026-11-29T17:05:00+08:00";
+    match name {
+        "household_receipt" => Some(household_receipt(
+            &Site::example(),
+            &Text::new("居住证办理", "Residence permit"),
+            &ApplicationReceipt {
+                case_no: "BM2026000131".into(),
+                query_code: "Q4M7XK2P".into(),
+                promised_date: "2026-12-18".into(),
+                pickup: Pickup::Locker,
+                pickup_place: Text::new(
+                    "建设南路社区便民服务中心一楼智能柜",
+                    "Pickup locker, ground floor, service centre",
+                ),
+                progress_url:
+                    "https://zwfw.example.gov.cn/v1/cases/BM2026000131?query_code=Q4M7XK2P".into(),
+            },
+            at,
+            2_000,
+            Some("李*英"),
+        )),
+        "assistance_receipt" => Some(assistance_receipt(
+            &Site::example(),
+            &Text::new("高龄津贴", "Advanced-age allowance"),
+            &AssistanceReceipt {
+                case_no: "BM2026000132".into(),
+                query_code: "H8W3RT6C".into(),
+                time_limit_days: 20,
+                next_steps: vec![
+                    Text::new("社区受理并初审", "The community checks the application"),
+                    Text::new("民政部门审核", "The civil affairs office reviews it"),
+                    Text::new("审核通过后按月发放", "Paid monthly once approved"),
+                ],
+                progress_url:
+                    "https://zwfw.example.gov.cn/v1/cases/BM2026000132?query_code=H8W3RT6C".into(),
+            },
+            at,
+            Some("陈*华"),
+        )),
+        "application_offline_receipt" => Some(application_offline_receipt(
+            &Site::example(),
+            &Text::new("居住证办理", "Residence permit"),
+            "LX20261129000013",
+            at,
+        )),
+        _ => None,
+    }
+}
+
 /// Every template `bianmin printer preview` knows.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 10] = [
     "queue_ticket",
     "payment_receipt",
     "acceptance_receipt",
@@ -423,6 +652,9 @@ pub const NAMES: [&str; 7] = [
     "certificate",
     "case_progress",
     "test_page",
+    "household_receipt",
+    "assistance_receipt",
+    "application_offline_receipt",
 ];
 
 /// A template filled with sample data (for previews and docs).
@@ -531,7 +763,7 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
             .expect("sample case");
             Some(case_progress(&Site::example(), &case))
         }
-        _ => None,
+        other => application_sample(other),
     }
 }
 
@@ -681,5 +913,39 @@ mod tests {
         assert!(img.height > 600, "a ticket is a long strip: {}", img.height);
         let ink = img.pixels.iter().filter(|p| **p < 128).count();
         assert!(ink > 5_000, "text was drawn ({ink} dark pixels)");
+    }
+    #[test]
+    fn application_receipts_say_what_happens_next_and_never_a_locker_code() {
+        let hh = sample("household_receipt", 576).unwrap().plain_text();
+        for want in [
+            "受理回执",
+            "BM2026000131",
+            "Q4M7XK2P",
+            "2026-12-18",
+            "智能柜自取",
+            "建设南路社区便民服务中心一楼智能柜",
+            "￥20.00",
+            "取件码将在物品入柜后通过短信和“我的办件”告知",
+            "[QR https://zwfw.example.gov.cn/v1/cases/BM2026000131?query_code=Q4M7XK2P]",
+            "李*英",
+        ] {
+            assert!(hh.contains(want), "{want} missing from\n{hh}");
+        }
+        let aid = sample("assistance_receipt", 576).unwrap().plain_text();
+        for want in [
+            "BM2026000132",
+            "20 个工作日",
+            "1. 社区受理并初审",
+            "3. 审核通过后按月发放",
+            "以民政部门审核结果为准",
+            "[QR https://zwfw.example.gov.cn/v1/cases/BM2026000132?query_code=H8W3RT6C]",
+        ] {
+            assert!(aid.contains(want), "{want} missing from\n{aid}");
+        }
+        let off = sample("application_offline_receipt", 576)
+            .unwrap()
+            .plain_text();
+        assert!(off.contains("LX20261129000013") && off.contains("您的申请已保存在本机"));
+        assert_eq!(paper_name("household_receipt").zh, "受理回执");
     }
 }

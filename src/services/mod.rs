@@ -5,8 +5,10 @@
 //! them. Services share the pages (choice, input, confirm, result, print) and the pieces below
 //! (a [`Notice`] for what went wrong, [`Paper`] for what was printed).
 
+mod assistance;
 mod cases;
 mod guides;
+mod household;
 mod housing_fund;
 mod medical_insurance;
 mod queue;
@@ -278,8 +280,10 @@ impl Registry {
                 medical_insurance::SPEC,
                 housing_fund::SPEC,
                 utility_bills::SPEC,
+                household::SPEC,
                 queue::SPEC,
                 reports::SPEC,
+                assistance::SPEC,
                 guides::SPEC,
                 cases::SPEC,
             ],

@@ -361,9 +361,7 @@ impl ReportsFlow {
             }
             Step::Phone => {
                 let p = value.trim();
-                let mobile =
-                    p.len() == 11 && p.starts_with('1') && p.bytes().all(|b| b.is_ascii_digit());
-                if !p.is_empty() && !mobile {
+                if !p.is_empty() && !super::shapes::is_mobile(p) {
                     return self.questions.refuse("report.phone.bad");
                 }
                 self.phone = (!p.is_empty()).then(|| p.to_string());

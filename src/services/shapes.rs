@@ -4,11 +4,19 @@
 //!   free text or digits on the input page), step by step back, then the confirm page.
 //! - [`Pending`]: one creating call through the outbox: written once, delivered (again) while
 //!   the resident waits, with one mapping from how it ended to what the resident is told.
+//! - [`Application`]: a resident's application on top of [`Pending`]: the 受理回执 printed when
+//!   the cloud accepts it, an offline receipt with the kiosk's local number when the cloud cannot
+//!   be reached, and the result page for both.
 
-use super::{Next, Notice};
+use super::{Ctx, Next, Notice, Paper};
+use crate::cloud::api::{ApplicationReceipt, AssistanceReceipt, CaseReceipt, Text};
 use crate::cloud::{CloudClient, ResidentToken, Submission};
 use crate::outbox::{Delivery, Outbox, Submitted};
+use crate::printing::templates;
 use crate::session::PageId;
+use crate::time::{now_rfc3339, short_time};
+use crate::view::{FlowView, PrintState, ResultKind, ResultView, RowView};
+use bianmin_printer::Receipt;
 
 /// Where a question is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,6 +231,185 @@ impl<S: Submission> Pending<S> {
                 "error.storage.msg",
                 true,
             ))),
+        }
+    }
+}
+
+/// A mobile number as the cloud takes it: 11 digits starting with 1.
+pub fn is_mobile(p: &str) -> bool {
+    p.len() == 11 && p.starts_with('1') && p.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An answer that names the case the cloud opened.
+pub trait Acknowledged {
+    fn case_no(&self) -> &str;
+}
+
+impl Acknowledged for CaseReceipt {
+    fn case_no(&self) -> &str {
+        &self.case_no
+    }
+}
+
+impl Acknowledged for ApplicationReceipt {
+    fn case_no(&self) -> &str {
+        &self.case_no
+    }
+}
+
+impl Acknowledged for AssistanceReceipt {
+    fn case_no(&self) -> &str {
+        &self.case_no
+    }
+}
+
+/// How an application ended, as the resident was told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filed<A> {
+    /// The cloud accepted it: its answer, and when it was submitted.
+    Accepted { answer: A, at: String },
+    /// Kept in the outbox, to be sent when the network returns: the kiosk's local number.
+    Offline { local_no: String, at: String },
+}
+
+/// A resident's application (居住证/户籍, 民政救助): one submission through the outbox, with the
+/// resident's session. Accepted, its 受理回执 is printed (the service says what it holds); the
+/// cloud unreachable, it is kept and the resident leaves with an offline receipt and the local
+/// number; refused or not stored, the result page says so. Confirming twice never submits
+/// twice. The result page is described here for every service that files applications.
+pub struct Application<S: Submission> {
+    pending: Pending<S>,
+    filed: Option<Filed<S::Answer>>,
+    notice: Option<Notice>,
+    paper: Paper,
+}
+
+impl<S: Submission> Default for Application<S> {
+    fn default() -> Self {
+        Application {
+            pending: Pending::default(),
+            filed: None,
+            notice: None,
+            paper: Paper::default(),
+        }
+    }
+}
+
+impl<S: Submission> Application<S>
+where
+    S::Answer: Acknowledged,
+{
+    pub fn filed(&self) -> Option<&Filed<S::Answer>> {
+        self.filed.as_ref()
+    }
+
+    /// Submits `request` (once: a second confirm or a retry delivers the same entry) and prints
+    /// what came of it: `receipt(answer, submitted_at)` when accepted, the offline receipt
+    /// titled `title` when kept for later.
+    pub async fn submit(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        request: &S,
+        title: &Text,
+        receipt: impl FnOnce(&S::Answer, &str) -> Receipt + Send,
+    ) -> Next {
+        if self.filed.is_some() {
+            return Next::Replace(PageId::Result);
+        }
+        // An application is the resident's own: it goes with their session.
+        let session = ctx.resident.map(|r| &r.token);
+        let delivered = self
+            .pending
+            .deliver(ctx.outbox, ctx.cloud, request, session)
+            .await;
+        let now = now_rfc3339();
+        self.notice = None;
+        match delivered {
+            Ok(answer) => {
+                let no = answer.case_no().to_string();
+                if ctx.resident_present() {
+                    self.paper.print(ctx, receipt(&answer, &now), &no);
+                } else {
+                    // The card left while the cloud answered: the paper would be nobody's.
+                    ctx.audit("receipt_withheld", &no);
+                }
+                self.filed = Some(Filed::Accepted { answer, at: now });
+            }
+            Err(NotAnswered::Later(_)) => {
+                let local_no = self
+                    .pending
+                    .entry()
+                    .and_then(|e| ctx.outbox.local_no(e))
+                    .unwrap_or_default();
+                if ctx.resident_present() {
+                    let paper =
+                        templates::application_offline_receipt(ctx.site, title, &local_no, &now);
+                    self.paper.print(ctx, paper, &local_no);
+                }
+                self.filed = Some(Filed::Offline { local_no, at: now });
+            }
+            Err(NotAnswered::NotStored(_)) => {
+                // Nothing was kept: say so plainly rather than pretend.
+                self.notice = Some(Notice::error(
+                    "app.store_failed",
+                    "app.store_failed.msg",
+                    true,
+                ));
+            }
+            Err(refused) => self.notice = Some(refused.notice()),
+        }
+        Next::Replace(PageId::Result)
+    }
+
+    /// The receipt again after a printer fault (never a second copy of one that came out).
+    pub fn reprint(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        self.paper.reprint(ctx.printer);
+        Next::Stay
+    }
+
+    /// The result page: what went wrong, or the case (with `accepted` adding the service's own
+    /// rows and message to the case number) and the rating strip, or the local number; the
+    /// print state, and a reminder to note the numbers down when no paper came out.
+    pub fn show(&self, v: &mut FlowView, accepted: impl FnOnce(&S::Answer, &mut ResultView)) {
+        if let Some(n) = &self.notice {
+            n.show(&mut v.result);
+            return;
+        }
+        let Some(filed) = &self.filed else {
+            return;
+        };
+        let r = &mut v.result;
+        match filed {
+            Filed::Accepted { answer, at } => {
+                r.kind = ResultKind::Success;
+                r.title = "app.done".into();
+                r.headline = answer.case_no().to_string();
+                r.message = "app.done.msg".into();
+                r.rows = vec![
+                    RowView::new("case_no", answer.case_no()),
+                    RowView::new("report.row.submitted", short_time(at)),
+                ];
+                accepted(answer, r);
+                r.rate = answer.case_no().to_string();
+            }
+            Filed::Offline { local_no, at } => {
+                r.kind = ResultKind::Info;
+                r.title = "app.offline".into();
+                r.headline = local_no.clone();
+                r.message = "app.offline.msg".into();
+                r.rows = vec![
+                    RowView::new("report.row.local_no", local_no.clone()),
+                    RowView::new("report.row.submitted", short_time(at)),
+                ];
+            }
+        }
+        self.paper.show(v);
+        if v.print.state != PrintState::Done && v.print.state != PrintState::None {
+            v.result.message = match filed {
+                Filed::Accepted { .. } => "app.note_down",
+                Filed::Offline { .. } => "app.offline.note_down",
+            }
+            .into();
         }
     }
 }
