@@ -265,6 +265,33 @@ fn main_journey() -> Journey {
         .check("assistance receipt");
     j.step("remove_card", "true").s("expect_page", "goodbye");
     j.s("tap", "完成").s("expect_page", "attract");
+    // 生活缴费 with a card: the utilities, the resident's accounts, the bills (one left out),
+    // confirm, the payment QR, the paid result with the 好差评 strip, and its quick phrases.
+    j.step("insert_card", "1");
+    j.s("open_service", "utility_bills")
+        .s("expect_text", "请选择缴费项目")
+        .check("utilities");
+    j.s("tap", "电费")
+        .s("expect_text", "请选择缴费户号")
+        .check("utility accounts");
+    j.s("tap", "3001000001")
+        .s("expect_text", "待缴账单")
+        .check("bills");
+    j.s("tap", "去支付")
+        .s("expect_page", "confirm")
+        .check("payment confirm");
+    j.s("tap", "确认")
+        .s("expect_page", "payment")
+        .check("payment QR");
+    j.step("phone_pay", "true")
+        .s("expect_text", "缴费成功")
+        .s("expect_print", "缴费凭证")
+        .check("paid, rating");
+    j.s("tap", "不满意")
+        .s("expect_text", "请选择不满意的原因")
+        .check("rating reasons");
+    j.step("remove_card", "true").s("expect_page", "goodbye");
+    j.s("tap", "完成").s("expect_page", "attract");
     // The cloud down: the error page and home with the offline banner and tiles.
     j.s("cloud_fault", "down")
         .s("open_service", "queue_and_cases")

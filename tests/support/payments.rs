@@ -196,7 +196,9 @@ impl Kiosk {
                 // Paid, closed, or unknown: the resident reads the result and goes.
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(60)).await;
+            // The kiosk's own tick is 250 ms (it asks the cloud every 2 s; faster here, so the
+            // soak sees more interleavings in its time).
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
         service.leaving(&self.outbox, &self.store);
     }
