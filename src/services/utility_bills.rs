@@ -169,10 +169,14 @@ impl Service for UtilityBills {
             Input::Retry => match self.redo {
                 Redo::Bills => self.load_bills(ctx).await,
                 Redo::Order => {
-                    // A new order for the same bills (the last one ended or never came).
+                    // A new order for the same bills (the last one ended or never came), in
+                    // place of the result that offered it.
                     self.order = Pending::default();
                     self.phase = Phase::Choosing;
-                    self.create_order(ctx).await
+                    match self.create_order(ctx).await {
+                        Next::Go(page) => Next::Replace(page),
+                        other => other,
+                    }
                 }
                 Redo::Lookup => {
                     let no = self.questions.digits().to_string();
@@ -576,7 +580,21 @@ impl UtilityBills {
                     }
                 }
             }
-            Phase::Ended(_) | Phase::Unknown => Next::Back,
+            Phase::Unknown => {
+                // Back to the bills: the order is settled through the outbox; asking again
+                // answers the same order while it is open, or says the bills are paid.
+                if let Some(id) = self.payment.take().map(|p| p.payment_id) {
+                    hand_over(ctx.outbox, ctx.store, &id, CloseReason::Unknown, self.close_entry);
+                }
+                self.order = Pending::default();
+                self.phase = Phase::Choosing;
+                Next::Back
+            }
+            Phase::Ended(_) => {
+                self.payment = None;
+                self.phase = Phase::Choosing;
+                Next::Back
+            }
             Phase::Choosing => {
                 if self.notice.take().is_some() {
                     return Next::Back;
