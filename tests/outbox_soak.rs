@@ -5,9 +5,6 @@
 
 mod support;
 
-use bianmin::cloud::api::EnrollRequest;
-use bianmin::cloud::CloudClient;
-use bianmin::storage::{Enrollment, Store};
 use rand::Rng;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -23,68 +20,23 @@ fn bin() -> &'static str {
 }
 
 fn start_sim(port: u16, db: &Path) -> Child {
-    let child = Command::new(bin())
-        .args([
-            "cloud-sim",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-            db.to_str().unwrap(),
-            "--enrollment-code",
-            "SOAK",
-        ])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the simulator did not start"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child
+    support::soak::start_sim(bin(), port, db, &[])
 }
 
-fn stop(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
+use support::soak::stop;
 
 #[test]
 fn outbox_soak() {
     let dir = tempfile::tempdir().unwrap();
     let kiosk = dir.path().join("kiosk");
     let db = dir.path().join("sim.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::soak::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let sim = Arc::new(Mutex::new(start_sim(port, &db)));
 
     // Enrol the kiosk's data dir.
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let cloud = CloudClient::new(&url, Duration::from_secs(2)).unwrap();
-    let e = rt
-        .block_on(cloud.enroll(&EnrollRequest {
-            enrollment_code: "SOAK".into(),
-            serial: "SOAK-1".into(),
-            model: "soak".into(),
-        }))
-        .unwrap();
-    Store::open_in(&kiosk)
-        .unwrap()
-        .save_enrollment(&Enrollment {
-            device_id: e.device_id,
-            device_token: e.device_token,
-            site: e.site,
-        })
-        .unwrap();
+    support::soak::enroll(&rt, &url, &kiosk, "SOAK-1");
 
     // The cloud flaps: killed and restarted at random intervals.
     let flapping = Arc::new(AtomicBool::new(true));

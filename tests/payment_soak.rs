@@ -11,9 +11,9 @@
 
 mod support;
 
-use bianmin::cloud::api::{EnrollRequest, PaymentStatus};
+use bianmin::cloud::api::PaymentStatus;
 use bianmin::cloud::CloudClient;
-use bianmin::storage::{Enrollment, Store};
+use bianmin::storage::Store;
 use rand::Rng;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -31,70 +31,24 @@ fn bin() -> &'static str {
 }
 
 fn start_sim(port: u16, db: &Path) -> Child {
-    let child = Command::new(bin())
-        .args([
-            "cloud-sim",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-            db.to_str().unwrap(),
-            "--enrollment-code",
-            "SOAK",
-            "--payment-ttl",
-            &TTL_S.to_string(),
-        ])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the simulator did not start"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child
+    support::soak::start_sim(bin(), port, db, &["--payment-ttl", &TTL_S.to_string()])
 }
 
-fn stop(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
+use support::soak::stop;
 
 #[test]
 fn payment_soak() {
     let dir = tempfile::tempdir().unwrap();
     let kiosk = dir.path().join("kiosk");
     let db = dir.path().join("sim.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::soak::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let sim = Arc::new(Mutex::new(start_sim(port, &db)));
 
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let token = support::soak::enroll(&rt, &url, &kiosk, "SOAK-PAY");
     let cloud = CloudClient::new(&url, Duration::from_secs(2)).unwrap();
-    let e = rt
-        .block_on(cloud.enroll(&EnrollRequest {
-            enrollment_code: "SOAK".into(),
-            serial: "SOAK-PAY".into(),
-            model: "soak".into(),
-        }))
-        .unwrap();
-    cloud.set_device_token(&e.device_token);
-    Store::open_in(&kiosk)
-        .unwrap()
-        .save_enrollment(&Enrollment {
-            device_id: e.device_id,
-            device_token: e.device_token,
-            site: e.site,
-        })
-        .unwrap();
+    cloud.set_device_token(&token);
 
     // The cloud flaps: killed and restarted at random intervals (short outages, as a flaky
     // network has; a longer one trips the client's circuit breaker for 10 s, which the soak

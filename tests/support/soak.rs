@@ -6,13 +6,81 @@
 // Each test crate compiles the whole support tree and uses only part of it.
 #![allow(dead_code)]
 
-use bianmin::cloud::api::{ReportKind, ReportRequest};
+use bianmin::cloud::api::{EnrollRequest, ReportKind, ReportRequest};
 use bianmin::cloud::CloudClient;
 use bianmin::outbox::Outbox;
-use bianmin::storage::Store;
+use bianmin::storage::{Enrollment, Store};
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Starts `bianmin cloud-sim` on 127.0.0.1:`port` with the soaks' enrolment code `SOAK` (and
+/// `extra` arguments), and waits until it listens.
+pub fn start_sim(bin: &str, port: u16, db: &Path, extra: &[&str]) -> Child {
+    let child = Command::new(bin)
+        .args([
+            "cloud-sim",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+            db.to_str().unwrap(),
+            "--enrollment-code",
+            "SOAK",
+        ])
+        .args(extra)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the simulator did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child
+}
+
+/// Stops a child by its PID and reaps it.
+pub fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A free port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Enrols a kiosk data folder with the soak simulator at `url` (code `SOAK`); answers the
+/// device token.
+pub fn enroll(rt: &tokio::runtime::Runtime, url: &str, kiosk: &Path, serial: &str) -> String {
+    let cloud = CloudClient::new(url, Duration::from_secs(2)).unwrap();
+    let e = rt
+        .block_on(cloud.enroll(&EnrollRequest {
+            enrollment_code: "SOAK".into(),
+            serial: serial.into(),
+            model: "soak".into(),
+        }))
+        .unwrap();
+    Store::open_in(kiosk)
+        .unwrap()
+        .save_enrollment(&Enrollment {
+            device_id: e.device_id,
+            device_token: e.device_token.clone(),
+            site: e.site,
+        })
+        .unwrap();
+    e.device_token
+}
 
 pub const ENV_DIR: &str = "BIANMIN_SOAK_KIOSK";
 pub const ENV_URL: &str = "BIANMIN_SOAK_CLOUD";
