@@ -250,7 +250,11 @@ impl Kiosk {
         if self.busy {
             return;
         }
-        if self.active.as_ref().is_some_and(|a| a.service.holds_session()) {
+        if self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.service.holds_session())
+        {
             // The resident is paying on their phone: no timeout under them.
             self.engine.touch(now);
         }
@@ -423,8 +427,20 @@ impl Kiosk {
                             let fx = self.engine.start(now);
                             self.apply(fx);
                         }
+                        if self
+                            .active
+                            .as_ref()
+                            .is_some_and(|a| a.service.holds_session())
+                        {
+                            // Leaving a QR the resident may just have paid: the service closes
+                            // it first, and a paid order shows its result and receipt, not home.
+                            self.step(Input::Back).await;
+                            if self.engine.page() == PageId::Result {
+                                return;
+                            }
+                        }
                         self.leave_active();
-                        self.engine.home(now);
+                        self.engine.home(Instant::now());
                     }
                     UiCommand::CallStaff => {
                         // Help is on its way until the session ends: the sign stays up.

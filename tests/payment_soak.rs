@@ -132,7 +132,10 @@ fn payment_soak() {
     // The cloud steady again: the kiosk settles every order it still holds.
     let status = kiosk_process(true).wait().unwrap();
     assert!(status.success(), "the settling run failed");
-    println!("payment soak time: {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "payment soak time: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // What the kiosk holds: its ledger and its spool.
     let store = Store::open_in(&kiosk).unwrap();
@@ -144,26 +147,74 @@ fn payment_soak() {
     let mut paid = 0;
     for (id, state) in &orders {
         let p = rt.block_on(cloud.payment(id)).unwrap();
-        assert!(p.status.is_final(), "{id} still {:?} at the cloud", p.status);
+        assert!(
+            p.status.is_final(),
+            "{id} still {:?} at the cloud",
+            p.status
+        );
         let cloud_state = match p.status {
             PaymentStatus::Paid => "paid",
             PaymentStatus::Expired => "expired",
             _ => "closed",
         };
-        assert_eq!(state, cloud_state, "{id}: the kiosk's ledger and the cloud agree");
+        assert_eq!(
+            state, cloud_state,
+            "{id}: the kiosk's ledger and the cloud agree"
+        );
         let receipts = jobs
             .iter()
             .filter(|(template, request, _)| template == "payment_receipt" && request == id)
             .count();
         if p.status == PaymentStatus::Paid {
             paid += 1;
-            assert_eq!(receipts, 1, "{id}: a paid order has exactly one receipt in the spool");
+            assert_eq!(
+                receipts, 1,
+                "{id}: a paid order has exactly one receipt in the spool"
+            );
+            let (_, _, job) = jobs
+                .iter()
+                .find(|(template, request, _)| template == "payment_receipt" && request == id)
+                .unwrap();
+            // Printed for its resident, held for one who left, or withheld when the kiosk died
+            // mid-print (never printed for the next resident).
+            assert!(
+                ["done", "held", "withheld"].contains(&job.as_str()),
+                "{id}: its receipt is {job}"
+            );
         } else {
             assert_eq!(receipts, 0, "{id}: an unpaid order has no receipt");
         }
     }
-    let double_charged = support::payments::double_charged(&db);
     stop(&mut sim.lock().unwrap());
+    // The cloud's own record, not the kiosk's: every order paid for this kiosk is one the kiosk
+    // knows as paid (an order whose creation answer was lost was never shown, so never paid).
+    let device = Store::open_in(&kiosk)
+        .unwrap()
+        .enrollment()
+        .unwrap()
+        .unwrap()
+        .device_id;
+    let sim_db = rusqlite::Connection::open(&db).unwrap();
+    let mut stmt = sim_db
+        .prepare("SELECT payment_id FROM payment_orders WHERE device_id = ?1 AND status = 'paid'")
+        .unwrap();
+    let cloud_paid: Vec<String> = stmt
+        .query_map([&device], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for id in &cloud_paid {
+        assert!(
+            orders.iter().any(|(o, state)| o == id && state == "paid"),
+            "{id}: paid at the cloud, unknown to the kiosk"
+        );
+    }
+    assert_eq!(
+        cloud_paid.len(),
+        paid,
+        "the cloud and the kiosk count the same paid orders"
+    );
+    let double_charged = support::payments::double_charged(&db);
     println!(
         "payments: {} attempted, {paid} paid, {double_charged} double-charged, {kills} kills",
         orders.len()

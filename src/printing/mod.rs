@@ -188,11 +188,11 @@ impl PrintService {
             Ok(Some((id, _))) => {
                 let again = receipt.marked_reprint();
                 let doc = serde_json::to_string(&again).expect("receipts serialise");
-                let reclaimed = self.store.lock().expect("store lock").spool_reclaim(
-                    id,
-                    &doc,
-                    &owner.visit,
-                );
+                let reclaimed =
+                    self.store
+                        .lock()
+                        .expect("store lock")
+                        .spool_reclaim(id, &doc, &owner.visit);
                 if let Err(e) = reclaimed {
                     tracing::error!(error = %e, "print job could not be reclaimed");
                 }

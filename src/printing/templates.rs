@@ -173,20 +173,33 @@ pub fn payment_receipt(site: &Site, p: &Payment) -> Receipt {
             .text("The bill was already paid; this payment was refunded.");
     }
     if let Some(no) = &p.receipt_no {
-        r = r
-            .code128(no.clone())
-            .unwrap_or_else(|e| panic!("receipt numbers are ASCII: {e}"));
+        r = barcode(r, no);
     }
     r.text("本凭证仅作缴费证明，发票请在电子税务局下载。")
         .feed(3)
         .cut()
 }
 
+/// A Code 128 of a number the cloud gave, when it can be one (never a panic over the cloud's
+/// data: the number is printed as text beside it anyway).
+fn barcode(r: Receipt, number: &str) -> Receipt {
+    if number.is_empty() {
+        return r;
+    }
+    match r.clone().code128(number.to_string()) {
+        Ok(with) => with,
+        Err(e) => {
+            tracing::warn!(error = %e, "number not printable as a barcode");
+            r
+        }
+    }
+}
+
 /// 支付确认单: the kiosk lost contact while the QR was up. Not a receipt and never "failed":
 /// the order number to ask about, and how the result reaches the resident.
 pub fn payment_pending(site: &Site, p: &Payment, at: &str) -> Receipt {
     let utility = utility_name(&p.utility);
-    named(
+    let r = named(
         header(site, "支付结果确认中", "Payment being confirmed"),
         "payment_pending",
     )
@@ -199,11 +212,8 @@ pub fn payment_pending(site: &Site, p: &Payment, at: &str) -> Receipt {
     .separator()
     .text("本机暂时无法确认支付结果。如已付款，款项不会重复扣除；未付款的订单将自动关闭。")
     .text("We could not confirm the payment yet. You are never charged twice; an unpaid order is closed.")
-    .text("凭订单号可在本机“生活缴费 → 查询缴费结果”查询并打印缴费凭证。")
-    .code128(p.payment_id.clone())
-    .unwrap_or_else(|e| panic!("order numbers are ASCII: {e}"))
-    .feed(3)
-    .cut()
+    .text("凭订单号可在本机“生活缴费 → 查询缴费结果”查询并打印缴费凭证。");
+    barcode(r, &p.payment_id).feed(3).cut()
 }
 
 /// 受理回执: the case number and the query code to follow it up (here, by phone or online).

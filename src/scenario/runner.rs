@@ -631,7 +631,11 @@ impl Driver {
                 Ok(())
             }
             Step::PhonePay(channel) => {
-                let order = self.ui.global::<PaymentAdapter>().get_order_no().to_string();
+                let order = self
+                    .ui
+                    .global::<PaymentAdapter>()
+                    .get_order_no()
+                    .to_string();
                 if order.is_empty() || self.page() != PageId::Payment {
                     return Err("phone_pay needs the payment page with an order on it".into());
                 }

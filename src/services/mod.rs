@@ -241,9 +241,10 @@ pub struct Upkeep<'a> {
 
 /// A service's background upkeep, run after every outbox pass (e.g. settling payment orders
 /// whose resident has left).
-pub type UpkeepFn = for<'a> fn(
-    &'a Upkeep<'a>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+pub type UpkeepFn =
+    for<'a> fn(
+        &'a Upkeep<'a>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 
 /// A service as the registry knows it.
 #[derive(Clone, Copy)]
@@ -409,6 +410,8 @@ pub struct Paper {
     owner: Option<JobOwner>,
     printed: Option<Printed>,
     image: Option<ReceiptImage>,
+    /// The request's one paper ([`Paper::print_once`]): printed again only through its job.
+    once: bool,
 }
 
 impl Paper {
@@ -445,6 +448,7 @@ impl Paper {
         }
         self.receipt = Some(receipt);
         self.owner = Some(owner);
+        self.once = true;
     }
 
     /// Prints the same receipt again (the resident pressed "print" after a fault was cleared).
@@ -454,6 +458,19 @@ impl Paper {
             return;
         }
         if let (Some(r), Some(owner)) = (self.receipt.take(), self.owner.take()) {
+            if self.once {
+                // The same job again, never a second paper of the request.
+                let outcome = tokio::task::block_in_place(|| printer.print_once(&r, &owner));
+                if let Some(o) = outcome {
+                    self.printed = Some(o.state);
+                    self.image = o.preview;
+                } else {
+                    self.printed = Some(Printed::Done);
+                }
+                self.receipt = Some(r);
+                self.owner = Some(owner);
+                return;
+            }
             self.print_owned(printer, r, owner);
         }
     }

@@ -332,10 +332,11 @@ impl UtilityBills {
                     }
                     return self.questions.advance(None);
                 }
-                let unpaid = self
-                    .bills
-                    .as_ref()
-                    .is_some_and(|l| l.bills.iter().any(|b| b.bill_id == id && b.status == "unpaid"));
+                let unpaid = self.bills.as_ref().is_some_and(|l| {
+                    l.bills
+                        .iter()
+                        .any(|b| b.bill_id == id && b.status == "unpaid")
+                });
                 if unpaid && !self.chosen.remove(id) {
                     self.chosen.insert(id.to_string());
                 }
@@ -426,6 +427,14 @@ impl UtilityBills {
             return Next::Stay;
         };
         match self.order.deliver(ctx.outbox, ctx.cloud, &req, None).await {
+            Ok(p) if self.settling(ctx, &p.payment_id) => {
+                // The cloud answered the open order of these bills, which this kiosk is closing
+                // (the resident left it, or contact was lost): never show a QR whose close is on
+                // its way. A moment later the cloud makes a new one.
+                self.order = Pending::default();
+                self.notice = Some(Notice::error("bills.settling", "bills.settling.msg", true));
+                Next::Go(PageId::Result)
+            }
             Ok(p) => {
                 if let Ok(s) = ctx.store.lock() {
                     if let Err(e) = s.payment_opened(&p.payment_id, ctx.visit) {
@@ -441,6 +450,24 @@ impl UtilityBills {
                 Next::Go(PageId::Result)
             }
         }
+    }
+
+    /// The order was opened on this kiosk.
+    fn ours(&self, ctx: &Ctx<'_>, payment_id: &str) -> bool {
+        ctx.store
+            .lock()
+            .ok()
+            .and_then(|s| s.payment_order_state(payment_id).ok().flatten())
+            .is_some()
+    }
+
+    /// This kiosk is settling the order (its close is queued).
+    fn settling(&self, ctx: &Ctx<'_>, payment_id: &str) -> bool {
+        ctx.store
+            .lock()
+            .ok()
+            .and_then(|s| s.payment_order_state(payment_id).ok().flatten())
+            .is_some_and(|state| state == "settling")
     }
 
     /// The order as the cloud answered it: on screen, or ended.
@@ -471,16 +498,26 @@ impl UtilityBills {
         let Some(p) = self.payment.clone() else {
             return;
         };
-        record(ctx.store, &p);
         if status == PaymentStatus::Paid {
             ctx.audit("payment_paid", &p.payment_id);
             let receipt = templates::payment_receipt(ctx.site, &p);
-            self.paper.print_once(ctx, receipt, &p.payment_id);
+            // The paper is spooled before the ledger says paid, so a kiosk that dies in between
+            // still finds the order to settle (and its one receipt).
+            if ctx.resident.is_some() && !ctx.resident_present() {
+                // The card left while the kiosk asked: the receipt waits for its resident.
+                let owner = ctx.owner(&p.payment_id);
+                if let Err(e) = crate::printing::hold_paper(ctx.store, &receipt, &owner) {
+                    tracing::error!(error = %e, "payment receipt not held");
+                }
+            } else {
+                self.paper.print_once(ctx, receipt, &p.payment_id);
+            }
         } else {
             // Nothing was charged: a new order may be made for the same bills.
             self.order = Pending::default();
             self.redo = Redo::Order;
         }
+        record(ctx.store, &p);
     }
 
     /// Asks the cloud how the order stands (the kiosk asks every [`POLL_EVERY`] while its QR is
@@ -546,7 +583,9 @@ impl UtilityBills {
         };
         ctx.audit("payment_unknown", &p.payment_id);
         let slip = templates::payment_pending(ctx.site, &p, &crate::time::now_rfc3339());
-        self.paper.print(ctx, slip, &format!("{}-pending", p.payment_id));
+        // One slip per order, however often contact comes and goes.
+        self.paper
+            .print_once(ctx, slip, &format!("{}-pending", p.payment_id));
     }
 
     async fn back(&mut self, ctx: &mut Ctx<'_>) -> Next {
@@ -572,7 +611,13 @@ impl UtilityBills {
                     }
                     None => {
                         // Not closed now: the outbox keeps trying, and upkeep settles it.
-                        hand_over(ctx.outbox, ctx.store, &id, CloseReason::Left, self.close_entry);
+                        hand_over(
+                            ctx.outbox,
+                            ctx.store,
+                            &id,
+                            CloseReason::Left,
+                            self.close_entry,
+                        );
                         self.payment = None;
                         self.order = Pending::default();
                         self.phase = Phase::Choosing;
@@ -584,14 +629,23 @@ impl UtilityBills {
                 // Back to the bills: the order is settled through the outbox; asking again
                 // answers the same order while it is open, or says the bills are paid.
                 if let Some(id) = self.payment.take().map(|p| p.payment_id) {
-                    hand_over(ctx.outbox, ctx.store, &id, CloseReason::Unknown, self.close_entry);
+                    hand_over(
+                        ctx.outbox,
+                        ctx.store,
+                        &id,
+                        CloseReason::Unknown,
+                        self.close_entry,
+                    );
                 }
                 self.order = Pending::default();
                 self.phase = Phase::Choosing;
                 Next::Back
             }
             Phase::Ended(_) => {
+                // 确认 again asks the cloud anew (a paid order's bills answer bill_already_paid),
+                // never replays the order that ended.
                 self.payment = None;
+                self.order = Pending::default();
                 self.phase = Phase::Choosing;
                 Next::Back
             }
@@ -638,6 +692,15 @@ impl UtilityBills {
         self.notice = None;
         let id = format!("PAY{digits}");
         match ctx.cloud.payment(&id).await {
+            Ok(p) if !self.ours(ctx, &p.payment_id) => {
+                // Paid on another kiosk or channel: its receipt is that channel's to give, and
+                // an order number alone does not make a paper anyone's to take.
+                self.notice = Some(Notice::info(
+                    "bills.lookup.elsewhere",
+                    "bills.lookup.elsewhere.msg",
+                ));
+                Next::Go(PageId::Result)
+            }
             Ok(p) => {
                 let status = p.status;
                 self.payment = Some(p);
@@ -648,8 +711,10 @@ impl UtilityBills {
                     .unwrap_or("water");
                 match status {
                     PaymentStatus::Pending => {
-                        self.notice =
-                            Some(Notice::info("bills.lookup.pending", "bills.lookup.pending.msg"));
+                        self.notice = Some(Notice::info(
+                            "bills.lookup.pending",
+                            "bills.lookup.pending.msg",
+                        ));
                     }
                     other => self.ended(ctx, other),
                 }
@@ -694,7 +759,8 @@ impl UtilityBills {
                         ..ChoiceView::new(a.account.clone(), a.account.clone())
                     })
                     .collect();
-                f.choices.push(ChoiceView::new("other", "bills.accounts.other"));
+                f.choices
+                    .push(ChoiceView::new("other", "bills.accounts.other"));
             }
             Step::Bills => {
                 let Some(list) = &self.bills else { return };
@@ -720,7 +786,11 @@ impl UtilityBills {
                             b.usage,
                             s.text(&unit),
                             yuan_text(s, b.amount_fen),
-                            if s.lang == crate::Lang::Zh { "截止" } else { "due" },
+                            if s.lang == crate::Lang::Zh {
+                                "截止"
+                            } else {
+                                "due"
+                            },
                             b.due_date
                         ),
                         badge: if chosen {
@@ -754,15 +824,26 @@ impl UtilityBills {
         ));
         rows.push(RowView::new("bills.row.account", list.account.clone()));
         rows.push(RowView::new("bills.row.holder", list.holder_masked.clone()));
-        rows.push(RowView::new("bills.row.payee", s.text(&list.payee).to_string()));
-        for b in list.bills.iter().filter(|b| self.chosen.contains(&b.bill_id)) {
+        rows.push(RowView::new(
+            "bills.row.payee",
+            s.text(&list.payee).to_string(),
+        ));
+        for b in list
+            .bills
+            .iter()
+            .filter(|b| self.chosen.contains(&b.bill_id))
+        {
             rows.push(RowView::with_unit(
                 "bills.row.period",
                 format!("{} · {}", b.period, yuan(b.amount_fen)),
                 "",
             ));
         }
-        rows.push(RowView::with_unit("bills.row.total", yuan(req.amount_fen), "yuan"));
+        rows.push(RowView::with_unit(
+            "bills.row.total",
+            yuan(req.amount_fen),
+            "yuan",
+        ));
     }
 
     fn result(&self, s: &ScreenCtx<'_>, v: &mut FlowView) {
@@ -788,7 +869,10 @@ impl UtilityBills {
                 r.title = "bills.paid".into();
                 r.headline = format!("{}", yuan_text(s, p.amount_fen));
                 r.message = "bills.paid.msg".into();
-                rows.push(RowView::new("bills.row.payee", s.text(&p.payee).to_string()));
+                rows.push(RowView::new(
+                    "bills.row.payee",
+                    s.text(&p.payee).to_string(),
+                ));
                 if let Some(at) = &p.paid_at {
                     rows.push(RowView::new("bills.row.paid_at", short_time(at)));
                 }
@@ -945,7 +1029,10 @@ pub async fn settle(u: &Upkeep<'_>) {
         }
         record(u.store, &p);
         if let Ok(s) = u.store.lock() {
-            let _ = s.audit("payment_settled", &format!("{} {:?}", p.payment_id, p.status));
+            let _ = s.audit(
+                "payment_settled",
+                &format!("{} {:?}", p.payment_id, p.status),
+            );
         }
     }
 }

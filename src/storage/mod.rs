@@ -196,7 +196,8 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, state FROM print_spool WHERE template = ?1 AND request_id = ?2 ORDER BY id LIMIT 1",
+                "SELECT id, state FROM print_spool WHERE template = ?1 AND request_id = ?2
+                 ORDER BY state = 'done' DESC, id LIMIT 1",
                 params![template, request],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -264,6 +265,18 @@ impl Store {
         Ok(())
     }
 
+    /// The ledger's state of an order, if this kiosk opened it.
+    pub fn payment_order_state(&self, payment_id: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT state FROM payment_orders WHERE payment_id = ?1",
+                [payment_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// At start-up nobody stands before any order: every open one is to be settled.
     pub fn payments_orphaned(&self) -> Result<usize, StorageError> {
         Ok(self.conn.execute(
@@ -286,9 +299,9 @@ impl Store {
 
     /// (payment id, state) of every order, oldest first.
     pub fn payment_orders(&self) -> Result<Vec<(String, String)>, StorageError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT payment_id, state FROM payment_orders ORDER BY created_at, payment_id")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT payment_id, state FROM payment_orders ORDER BY created_at, payment_id",
+        )?;
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;

@@ -163,7 +163,8 @@ impl Kiosk {
             tokio::time::sleep(Duration::from_millis(100)).await;
             return;
         }
-        let order = service.screen(&screen_ctx(&self.site)).payment.order_no;
+        let mut order = service.screen(&screen_ctx(&self.site)).payment.order_no;
+        let mut second_thoughts = rng.gen_bool(0.5);
         let shown = Instant::now();
         let pay_at = match plan {
             0..=59 => Some(Duration::from_millis(rng.gen_range(100..1500))),
@@ -172,7 +173,7 @@ impl Kiosk {
             70..=79 => Some(Duration::from_millis(rng.gen_range(2_700..3_300))),
             _ => None,
         };
-        let leave_at = (80..=89)
+        let mut leave_at = (80..=89)
             .contains(&plan)
             .then(|| Duration::from_millis(rng.gen_range(200..2000)));
         let mut payments = 0;
@@ -187,9 +188,22 @@ impl Kiosk {
             }
             if leave_at.is_some_and(|t| elapsed >= t) {
                 let next = service.handle(&mut ctx, Input::Back).await;
-                if next != Next::Replace(PageId::Result) {
+                if next == Next::Replace(PageId::Result) {
+                    // Paid after all: the close found it so.
                     break;
                 }
+                if !second_thoughts {
+                    break;
+                }
+                // Back on the confirm page, the resident confirms again: the same open order,
+                // a new one, or "the last order is being closed".
+                second_thoughts = false;
+                if service.handle(&mut ctx, Input::Confirm).await != Next::Go(PageId::Payment) {
+                    break;
+                }
+                order = service.screen(&screen_ctx(&self.site)).payment.order_no;
+                payments = 0;
+                leave_at = None;
             }
             let next = service.handle(&mut ctx, Input::Tick).await;
             if next == Next::Replace(PageId::Result) || elapsed > Duration::from_secs(20) {

@@ -67,11 +67,15 @@ fn align_byte(a: Align) -> u8 {
 /// One left-aligned line of a block, in text mode, or drawn as an image when the printer's
 /// font lacks a character.
 fn left_line(out: &mut Out, text: &str, block: &Block, fonts: &PreviewFonts, opts: &EncodeOptions) {
-    match text_mode_bytes(text, opts) {
-        Some(bytes) => {
+    // A line that wraps (two columns too wide for one line) is its lines, each in text mode.
+    let lines: Option<Vec<Vec<u8>>> = text.split('\n').map(|l| text_mode_bytes(l, opts)).collect();
+    match lines {
+        Some(lines) => {
             out.cmd(&[ESC, b'a', 0]);
-            out.cmd(&bytes);
-            out.cmd(b"\n");
+            for bytes in lines {
+                out.cmd(&bytes);
+                out.cmd(b"\n");
+            }
         }
         None => raster(out, std::slice::from_ref(block), fonts, opts.width_dots),
     }
