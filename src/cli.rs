@@ -389,6 +389,7 @@ fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
     }
     // The payment QR: the demo's water account 10000001, both bills.
     if page == "payment" {
+        steps.push(t("点击屏幕开始办理", "Touch here to start"));
         steps.push(Step::OpenService("utility_bills".into()));
         steps.push(t("水费", "Water"));
         for d in "10000001".chars() {

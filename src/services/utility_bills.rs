@@ -867,7 +867,7 @@ impl UtilityBills {
             Phase::Ended(PaymentStatus::Paid) => {
                 r.kind = ResultKind::Success;
                 r.title = "bills.paid".into();
-                r.headline = format!("{}", yuan_text(s, p.amount_fen));
+                r.headline = yuan_text(s, p.amount_fen);
                 r.message = "bills.paid.msg".into();
                 rows.push(RowView::new(
                     "bills.row.payee",
@@ -894,7 +894,7 @@ impl UtilityBills {
                 r.message = "bills.closed.msg".into();
                 r.can_retry = self.bills.is_some();
             }
-            Phase::Unknown { .. } => {
+            Phase::Unknown => {
                 r.kind = ResultKind::Info;
                 r.title = "bills.unknown".into();
                 r.headline = p.payment_id.clone();
