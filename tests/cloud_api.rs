@@ -1,26 +1,18 @@
 //! The typed client against the simulator over real HTTP on 127.0.0.1: every area of the
 //! contract, idempotency, problem+json mapping, and the injected faults.
 
+mod support;
+
 use bianmin::cloud::api::*;
 use bianmin::cloud::{CloudClient, CloudError, ResidentToken};
-use bianmin::cloud_sim::{CloudSim, Fault, SimOptions};
+use bianmin::cloud_sim::{CloudSim, Fault};
 use bianmin_idcard::simulator::demo_residents;
 use std::time::Duration;
 
 const CODE: &str = "TEST-ENROL-1";
 
 async fn sim(dir: &tempfile::TempDir) -> CloudSim {
-    CloudSim::start(
-        "127.0.0.1:0".parse().unwrap(),
-        SimOptions {
-            db: dir.path().join("sim.db"),
-            enrollment_code: CODE.into(),
-            case_step: Duration::from_secs(3600),
-            payment_ttl: SimOptions::DEFAULT_PAYMENT_TTL,
-        },
-    )
-    .await
-    .unwrap()
+    support::cloud::sim(dir.path(), CODE).await
 }
 
 async fn enrolled(sim: &CloudSim) -> (CloudClient, EnrollResponse) {

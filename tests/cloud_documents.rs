@@ -3,9 +3,11 @@
 //! they say, idempotency, refusals, the verification budget, and the `wrong_holder` and `late`
 //! faults.
 
+mod support;
+
 use bianmin::cloud::api::*;
 use bianmin::cloud::{CloudClient, CloudError, ResidentToken};
-use bianmin::cloud_sim::{CloudSim, Fault, SimOptions};
+use bianmin::cloud_sim::{CloudSim, Fault};
 use bianmin_idcard::simulator::demo_residents;
 use chrono::{DateTime, Datelike, FixedOffset, Months};
 use std::time::{Duration, Instant};
@@ -18,17 +20,7 @@ const WANG: usize = 2;
 const CHEN: usize = 3;
 
 async fn sim(dir: &tempfile::TempDir) -> CloudSim {
-    CloudSim::start(
-        "127.0.0.1:0".parse().unwrap(),
-        SimOptions {
-            db: dir.path().join("sim.db"),
-            enrollment_code: CODE.into(),
-            case_step: Duration::from_secs(3600),
-            payment_ttl: SimOptions::DEFAULT_PAYMENT_TTL,
-        },
-    )
-    .await
-    .unwrap()
+    support::cloud::sim(dir.path(), CODE).await
 }
 
 async fn enrolled(sim: &CloudSim) -> CloudClient {

@@ -3,6 +3,8 @@
 //! the phone paying, refunds instead of double charges), household eligibility and receipts,
 //! assistance verdicts, and the rating rules.
 
+mod support;
+
 use bianmin::cloud::api::*;
 use bianmin::cloud::{CloudClient, CloudError, ResidentToken};
 use bianmin::cloud_sim::{CloudSim, SimOptions};
@@ -12,17 +14,7 @@ use std::time::Duration;
 const CODE: &str = "TEST-ENROL-2";
 
 async fn sim(dir: &tempfile::TempDir) -> CloudSim {
-    CloudSim::start(
-        "127.0.0.1:0".parse().unwrap(),
-        SimOptions {
-            db: dir.path().join("sim.db"),
-            enrollment_code: CODE.into(),
-            case_step: Duration::from_secs(3600),
-            payment_ttl: SimOptions::DEFAULT_PAYMENT_TTL,
-        },
-    )
-    .await
-    .unwrap()
+    support::cloud::sim(dir.path(), CODE).await
 }
 
 async fn enrolled(sim: &CloudSim) -> CloudClient {

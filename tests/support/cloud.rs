@@ -19,18 +19,24 @@ pub struct Kiosk {
     pub outbox: Outbox,
 }
 
-pub async fn kiosk(dir: &std::path::Path) -> Kiosk {
-    let sim = CloudSim::start(
+/// The simulator on 127.0.0.1 with its database in `dir`, enrolling with `code`; its back
+/// office asleep (cases stay where the seed put them) and orders open for the default time.
+pub async fn sim(dir: &std::path::Path, code: &str) -> CloudSim {
+    CloudSim::start(
         "127.0.0.1:0".parse().unwrap(),
         SimOptions {
             db: dir.join("sim.db"),
-            enrollment_code: "C".into(),
+            enrollment_code: code.into(),
             case_step: Duration::from_secs(3600),
             payment_ttl: SimOptions::DEFAULT_PAYMENT_TTL,
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+pub async fn kiosk(dir: &std::path::Path) -> Kiosk {
+    let sim = sim(dir, "C").await;
     let cloud = CloudClient::new(&sim.url(), Duration::from_secs(2)).unwrap();
     let e = cloud
         .enroll(&EnrollRequest {
