@@ -16,31 +16,12 @@ async fn sim(dir: &tempfile::TempDir) -> CloudSim {
 }
 
 async fn enrolled(sim: &CloudSim) -> (CloudClient, EnrollResponse) {
-    let c = CloudClient::new(&sim.url(), Duration::from_secs(3)).unwrap();
-    let e = c
-        .enroll(&EnrollRequest {
-            enrollment_code: CODE.into(),
-            serial: "T-1".into(),
-            model: "test".into(),
-        })
-        .await
-        .unwrap();
-    c.set_device_token(&e.device_token);
-    (c, e)
+    support::cloud::enrolled(sim, CODE, "T-1", Duration::from_secs(3)).await
 }
 
 async fn session(c: &CloudClient, resident: usize) -> (ResidentToken, ResidentSummary) {
-    let id = &demo_residents()[resident];
-    let s = c
-        .open_identity_session(&IdentitySessionRequest {
-            card_type: id.card_type.code().into(),
-            id_number: id.id_number.as_str().into(),
-            name: id.name.clone(),
-            valid_to: id.valid_to.wire(),
-        })
-        .await
-        .unwrap();
-    (ResidentToken::new(s.session_token), s.resident)
+    let (token, s) = support::cloud::identity(c, resident, false).await;
+    (token, s.resident)
 }
 
 fn problem_code(e: CloudError) -> (u16, String) {

@@ -8,7 +8,6 @@ mod support;
 use bianmin::cloud::api::*;
 use bianmin::cloud::{CloudClient, CloudError, ResidentToken};
 use bianmin::cloud_sim::{CloudSim, Fault};
-use bianmin_idcard::simulator::demo_residents;
 use chrono::{DateTime, Datelike, FixedOffset, Months};
 use std::time::{Duration, Instant};
 
@@ -28,33 +27,14 @@ async fn enrolled(sim: &CloudSim) -> CloudClient {
 }
 
 async fn enrolled_with_token(sim: &CloudSim) -> (CloudClient, String) {
-    let c = CloudClient::new(&sim.url(), Duration::from_secs(10)).unwrap();
-    let e = c
-        .enroll(&EnrollRequest {
-            enrollment_code: CODE.into(),
-            serial: "T-DOCS".into(),
-            model: "test".into(),
-        })
-        .await
-        .unwrap();
-    c.set_device_token(&e.device_token);
+    let (c, e) = support::cloud::enrolled(sim, CODE, "T-DOCS", Duration::from_secs(10)).await;
     (c, e.device_token)
 }
 
 /// The whole identity session (token, session id, masked summary) for a demo resident. The card
 /// is read as long-term valid, so the resident with the expired card can be asked too.
 async fn session(c: &CloudClient, resident: usize) -> (ResidentToken, IdentitySession) {
-    let id = &demo_residents()[resident];
-    let s = c
-        .open_identity_session(&IdentitySessionRequest {
-            card_type: id.card_type.code().into(),
-            id_number: id.id_number.as_str().into(),
-            name: id.name.clone(),
-            valid_to: "long-term".into(),
-        })
-        .await
-        .unwrap();
-    (ResidentToken::new(s.session_token.clone()), s)
+    support::cloud::identity(c, resident, true).await
 }
 
 fn problem(e: CloudError) -> (u16, String) {

@@ -8,7 +8,6 @@ mod support;
 use bianmin::cloud::api::*;
 use bianmin::cloud::{CloudClient, CloudError, ResidentToken};
 use bianmin::cloud_sim::{CloudSim, SimOptions};
-use bianmin_idcard::simulator::demo_residents;
 use std::time::Duration;
 
 const CODE: &str = "TEST-ENROL-2";
@@ -18,32 +17,14 @@ async fn sim(dir: &tempfile::TempDir) -> CloudSim {
 }
 
 async fn enrolled(sim: &CloudSim) -> CloudClient {
-    let c = CloudClient::new(&sim.url(), Duration::from_secs(5)).unwrap();
-    let e = c
-        .enroll(&EnrollRequest {
-            enrollment_code: CODE.into(),
-            serial: "T-2".into(),
-            model: "test".into(),
-        })
+    support::cloud::enrolled(sim, CODE, "T-2", Duration::from_secs(5))
         .await
-        .unwrap();
-    c.set_device_token(&e.device_token);
-    c
+        .0
 }
 
 /// The n-th demo resident's session (from 0, as `demo_residents()`); the card is read as valid.
 async fn session(c: &CloudClient, resident: usize) -> ResidentToken {
-    let id = &demo_residents()[resident];
-    let s = c
-        .open_identity_session(&IdentitySessionRequest {
-            card_type: id.card_type.code().into(),
-            id_number: id.id_number.as_str().into(),
-            name: id.name.clone(),
-            valid_to: "long-term".into(),
-        })
-        .await
-        .unwrap();
-    ResidentToken::new(s.session_token)
+    support::cloud::identity(c, resident, true).await.0
 }
 
 fn problem_code(e: CloudError) -> (u16, String) {

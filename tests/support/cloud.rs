@@ -3,8 +3,8 @@
 
 #![allow(dead_code)]
 
-use bianmin::cloud::api::{EnrollRequest, EnrollResponse};
-use bianmin::cloud::CloudClient;
+use bianmin::cloud::api::{EnrollRequest, EnrollResponse, IdentitySession, IdentitySessionRequest};
+use bianmin::cloud::{CloudClient, ResidentToken};
 use bianmin::cloud_sim::{CloudSim, SimOptions};
 use bianmin::outbox::Outbox;
 use bianmin::storage::{Enrollment, Store};
@@ -35,18 +35,54 @@ pub async fn sim(dir: &std::path::Path, code: &str) -> CloudSim {
     .unwrap()
 }
 
-pub async fn kiosk(dir: &std::path::Path) -> Kiosk {
-    let sim = sim(dir, "C").await;
-    let cloud = CloudClient::new(&sim.url(), Duration::from_secs(2)).unwrap();
-    let e = cloud
+/// A client enrolled with `code` as device `serial`, its token set.
+pub async fn enrolled(
+    sim: &CloudSim,
+    code: &str,
+    serial: &str,
+    timeout: Duration,
+) -> (CloudClient, EnrollResponse) {
+    let c = CloudClient::new(&sim.url(), timeout).unwrap();
+    let e = c
         .enroll(&EnrollRequest {
-            enrollment_code: "C".into(),
-            serial: "S".into(),
-            model: "M".into(),
+            enrollment_code: code.into(),
+            serial: serial.into(),
+            model: "test".into(),
         })
         .await
         .unwrap();
-    cloud.set_device_token(&e.device_token);
+    c.set_device_token(&e.device_token);
+    (c, e)
+}
+
+/// The n-th demo resident's identity session (from 0, as `demo_residents()`); with
+/// `long_term`, the card is read as valid for good (so the resident with the expired card can be
+/// asked too).
+pub async fn identity(
+    c: &CloudClient,
+    resident: usize,
+    long_term: bool,
+) -> (ResidentToken, IdentitySession) {
+    let id = &bianmin_idcard::simulator::demo_residents()[resident];
+    let s = c
+        .open_identity_session(&IdentitySessionRequest {
+            card_type: id.card_type.code().into(),
+            id_number: id.id_number.as_str().into(),
+            name: id.name.clone(),
+            valid_to: if long_term {
+                "long-term".into()
+            } else {
+                id.valid_to.wire()
+            },
+        })
+        .await
+        .unwrap();
+    (ResidentToken::new(s.session_token.clone()), s)
+}
+
+pub async fn kiosk(dir: &std::path::Path) -> Kiosk {
+    let sim = sim(dir, "C").await;
+    let (cloud, e) = enrolled(&sim, "C", "S", Duration::from_secs(2)).await;
     let store = Store::open_in(dir).unwrap();
     store
         .save_enrollment(&Enrollment {
