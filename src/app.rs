@@ -29,6 +29,8 @@ pub struct Devices {
     pub readers: Vec<Box<dyn IdentityReader>>,
     /// The font chain the receipt preview draws with (shared with a raster-printing backend).
     pub fonts: Arc<PreviewFonts>,
+    /// The speaker (or why there is none: the kiosk then shows captions only).
+    pub speaker: crate::voice::Output,
 }
 
 impl Devices {
@@ -63,6 +65,7 @@ impl Devices {
             receipt_pngs: None,
             readers,
             fonts,
+            speaker: config.voice.open_output(),
         })
     }
 }
@@ -221,6 +224,12 @@ impl App {
             registry: opts.registry,
             catalog,
             push,
+            voice: crate::voice::Voice::new(
+                devices.speaker,
+                crate::voice::VoicePack::load(&opts.config.voice.pack_dirs()),
+                opts.config.voice.volume,
+                opts.config.voice.private_listening,
+            ),
         });
         let log = kiosk.log();
         for reader in devices.readers {

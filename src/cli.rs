@@ -89,6 +89,24 @@ pub enum Command {
         #[command(subcommand)]
         action: PrinterAction,
     },
+    /// Play one spoken prompt through the configured ALSA device (voice.device, default
+    /// "default") and exit when it is done: a phrase id from the voice pack, or --text (a
+    /// phrase's exact text, a ticket number like A023号, an amount like 126.50元, a count like
+    /// 3人). Exit 2 when there is no audio device, 1 when the phrase is unknown.
+    Say {
+        /// A phrase id, e.g. page.home (`bianmin say --list` lists them).
+        phrase: Option<String>,
+        #[arg(long, conflicts_with = "phrase")]
+        text: Option<String>,
+        #[arg(long, default_value = "zh")]
+        lang: crate::Lang,
+        /// An ALSA device instead of voice.device.
+        #[arg(long)]
+        device: Option<String>,
+        /// List the pack's phrases instead.
+        #[arg(long)]
+        list: bool,
+    },
     /// Render one page headless with the software renderer and save it as PNG.
     #[cfg(feature = "sim")]
     Screenshot {
@@ -204,6 +222,22 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             printer_port,
         } => crate::demo_main(config, data_dir, landscape, fullscreen, printer_port).map(|_| 0),
         Command::Printer { action } => crate::printer_cli::main(action, &config, &data_dir),
+        Command::Say {
+            phrase,
+            text,
+            lang,
+            device,
+            list,
+        } => crate::voice_cli::say(
+            crate::voice_cli::SayOptions {
+                phrase,
+                text,
+                lang,
+                device,
+                list,
+            },
+            &config,
+        ),
         Command::Outbox { action } => crate::outbox_cli::main(action, &config, &data_dir),
         Command::Card {
             action:

@@ -16,6 +16,57 @@ pub struct Config {
     pub cloud: CloudSection,
     pub printer: PrinterSection,
     pub card_reader: CardReaderSection,
+    pub voice: VoiceSection,
+}
+
+/// Spoken guidance (see docs/accessibility.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceSection {
+    /// Off: captions only.
+    pub enabled: bool,
+    /// The ALSA output: "default", or a PCM name ALSA lists (e.g. "plughw:CARD=PCH").
+    /// The demo's headless runner uses a simulated speaker unless this names a device.
+    pub device: String,
+    /// The kiosk's volume, 0–100; a resident's − / + lasts until the session ends.
+    pub volume: u8,
+    /// auto (the sound card's headphone jack), headphones (a handset-only kiosk) or speaker
+    /// (never personal data aloud).
+    pub private_listening: crate::voice::PrivateListening,
+    /// A site's own recorded voice pack, preferred over the shipped one; empty for none.
+    pub pack: String,
+}
+
+impl Default for VoiceSection {
+    fn default() -> Self {
+        VoiceSection {
+            enabled: true,
+            device: "default".into(),
+            volume: 80,
+            private_listening: crate::voice::PrivateListening::Auto,
+            pack: String::new(),
+        }
+    }
+}
+
+impl VoiceSection {
+    /// Opens the configured output; no device is not an error (captions carry on).
+    pub fn open_output(&self) -> crate::voice::Output {
+        if !self.enabled {
+            return crate::voice::Output::Silent("voice.enabled is false".into());
+        }
+        match bianmin_audio::AlsaSpeaker::open(&self.device) {
+            Ok(s) => crate::voice::Output::Speaker(std::sync::Arc::new(s)),
+            Err(e) => crate::voice::Output::Silent(e.to_string()),
+        }
+    }
+
+    /// The voice pack directories, the site's own first.
+    pub fn pack_dirs(&self) -> Vec<PathBuf> {
+        crate::voice::pack::default_dirs(
+            Some(Path::new(&self.pack)).filter(|_| !self.pack.is_empty()),
+        )
+    }
 }
 
 /// Which identity-card backends run; both may run at once (the demo adds its on-screen reader).

@@ -31,6 +31,8 @@ pub struct DemoOptions {
     /// simulated printer).
     pub printer_port: Option<String>,
     pub registry: Registry,
+    /// The speaker; `None`: the one the config names (the demo window speaks aloud).
+    pub speaker: Option<crate::voice::Output>,
 }
 
 /// A running demo: the kiosk, and the simulators a scenario or the demo panel drives.
@@ -84,6 +86,10 @@ impl Demo {
             .printer_port
             .clone()
             .or_else(|| Some(opts.config.printer.port.clone()).filter(|p| !p.is_empty()));
+        let speaker = opts
+            .speaker
+            .clone()
+            .unwrap_or_else(|| opts.config.voice.open_output());
         let mut devices = match &port {
             Some(port) => Devices::from_config(&opts.config, Some(port))?,
             None => Devices {
@@ -92,8 +98,10 @@ impl Demo {
                 receipt_pngs: Some(opts.data_dir.join("receipts")),
                 readers: crate::app::real_readers(&opts.config)?,
                 fonts: Arc::new(crate::printing::preview_fonts()),
+                speaker: speaker.clone(),
             },
         };
+        devices.speaker = speaker;
         // The on-screen demo reader, beside any real reader the config names.
         let (reader, handle) = SimulatedReader::new();
         devices.readers.insert(0, Box::new(reader));

@@ -18,6 +18,7 @@ use crate::storage::Store;
 use crate::view::{
     ChromeView, FlowView, GoodbyeView, HomeView, IdentifyMode, PrintState, TileView, ViewState,
 };
+use crate::voice::{prompts, Utterance, Voice};
 use crate::Lang;
 use bianmin_idcard::ReaderEvent;
 use std::sync::{Arc, Mutex};
@@ -67,6 +68,10 @@ pub enum UiCommand {
     SendRating,
     /// Choose, confirm, keypad, … (never `Open`, `Identified` or `Back`: the kiosk sends those).
     Service(Input),
+    /// 重听: the last prompt again.
+    Repeat,
+    Louder,
+    Quieter,
 }
 
 #[derive(Debug)]
@@ -79,6 +84,8 @@ pub enum Command {
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct KioskLog {
     pub spoken: Vec<Prompt>,
+    /// Every utterance started (phrase ids and captions), in order.
+    pub said: Vec<crate::voice::Said>,
     pub wipes: Vec<WipeReason>,
     pub staff_calls: u32,
 }
@@ -98,6 +105,7 @@ pub struct KioskSetup {
     /// The catalogue, when start-up already fetched it.
     pub catalog: Option<Catalog>,
     pub push: PushView,
+    pub voice: Voice,
 }
 
 /// The service the resident is using.
@@ -143,6 +151,10 @@ pub struct Kiosk {
     polled: Option<Instant>,
     /// The 好差评 of the service's finished result.
     rating: Option<crate::services::rating::ResultRating>,
+    voice: Voice,
+    /// The page prompt last started (a new page, mode or language says its own).
+    page_prompt: Option<(Utterance, Lang)>,
+    was_offline: bool,
 }
 
 /// How long the goodbye page (with the privacy slip) stays up when nobody touches it.
@@ -184,6 +196,9 @@ impl Kiosk {
             goodbye: None,
             polled: None,
             rating: None,
+            voice: setup.voice,
+            page_prompt: None,
+            was_offline: false,
         }
     }
 
@@ -260,6 +275,52 @@ impl Kiosk {
         }
         let fx = self.engine.tick(now);
         self.apply(fx);
+        self.voice.pump();
+        self.record_said();
+    }
+
+    /// Says `u` now (`interrupt`) or after what is being said.
+    fn say(&mut self, u: Utterance, interrupt: bool) {
+        let lang = self.engine.lang();
+        if interrupt {
+            self.voice.say_now(u, lang);
+        } else {
+            self.voice.say_next(u, lang);
+        }
+        self.record_said();
+    }
+
+    /// Copies what the voice started into the log (transcripts, tests).
+    fn record_said(&mut self) {
+        if self.voice.said.is_empty() {
+            return;
+        }
+        let said = std::mem::take(&mut self.voice.said);
+        for s in &said {
+            tracing::info!(phrases = ?s.phrases, ms = s.ms, private = s.private, "said");
+        }
+        self.log.lock().expect("log lock").said.extend(said);
+    }
+
+    /// The page's own prompt, when the page (or its mode, or the language) changed; and the
+    /// offline notice when the link goes down.
+    fn speak_for(&mut self, v: &ViewState) {
+        let lang = v.chrome.lang;
+        let prompt = prompts::page(v);
+        let key = (prompt.clone(), lang);
+        if self.page_prompt.as_ref() != Some(&key) {
+            self.page_prompt = Some(key);
+            if v.chrome.page != PageId::Attract
+                && !self.voice.just_said(&prompt, Duration::from_secs(3))
+            {
+                self.voice.say_next(prompt, lang);
+            }
+        }
+        if v.chrome.offline && !self.was_offline && v.chrome.page != PageId::Attract {
+            self.voice.say_next(prompts::offline(), lang);
+        }
+        self.was_offline = v.chrome.offline;
+        self.record_said();
     }
 
     /// Asks the active service again when it wants to be (a payment's QR polls the cloud).
@@ -300,6 +361,10 @@ impl Kiosk {
                 Effect::Speak(p) => {
                     tracing::info!(prompt = ?p, "speak");
                     self.log.lock().expect("log lock").spoken.push(p);
+                    if let Some(u) = prompts::event(p) {
+                        // The warning and "take your card" cut in; the page's prompt follows.
+                        self.say(u, true);
+                    }
                 }
                 Effect::IdentityEnded => self.identity_ended(),
                 Effect::Wiped(reason) => {
@@ -328,6 +393,7 @@ impl Kiosk {
                     self.staff_called_at = None;
                     self.opened = None;
                     self.notice = None;
+                    self.voice.session_ended();
                     self.log.lock().expect("log lock").wipes.push(reason);
                     self.audit("session_end", &format!("{reason:?}"));
                 }
@@ -404,6 +470,13 @@ impl Kiosk {
             Command::Reader(ev) => self.reader_event(ev).await,
             Command::Ui(ui) => {
                 self.engine.touch(now);
+                // Any touch silences the kiosk; the next page speaks for itself.
+                if !matches!(
+                    ui,
+                    UiCommand::Repeat | UiCommand::Louder | UiCommand::Quieter
+                ) {
+                    self.voice.stop();
+                }
                 match ui {
                     UiCommand::Start => {
                         let fx = self.engine.start(now);
@@ -446,6 +519,7 @@ impl Kiosk {
                         // Help is on its way until the session ends: the sign stays up.
                         self.staff_called_at.get_or_insert(now);
                         self.log.lock().expect("log lock").staff_calls += 1;
+                        self.say(prompts::staff_called(), true);
                         self.audit("call_staff", self.engine.page().name());
                     }
                     // The screen is described anew in the new language on the next push.
@@ -476,6 +550,18 @@ impl Kiosk {
                         if !matches!(input, Input::Open | Input::Identified | Input::Back) {
                             self.step(input).await;
                         }
+                    }
+                    UiCommand::Repeat => {
+                        self.voice.repeat(self.engine.lang());
+                        self.record_said();
+                    }
+                    UiCommand::Louder => {
+                        self.voice.louder(self.engine.lang());
+                        self.record_said();
+                    }
+                    UiCommand::Quieter => {
+                        self.voice.quieter(self.engine.lang());
+                        self.record_said();
                     }
                 }
             }
@@ -606,6 +692,10 @@ impl Kiosk {
                     now,
                 );
                 self.audit("identified", if elderly { "elderly" } else { "adult" });
+                if let Some(r) = self.engine.resident() {
+                    let u = prompts::card_read(&r.summary.id_masked);
+                    self.say(u, false);
+                }
                 if self.engine.page() == PageId::Identify {
                     self.step(Input::Identified).await;
                 }
@@ -885,6 +975,8 @@ impl Kiosk {
                     Lang::Zh => format!("{} 便民服务中心", self.site.community),
                     Lang::En => format!("{} Service Centre", self.site.community_in(lang)),
                 },
+                caption: self.voice.caption().to_string(),
+                volume: self.voice.volume(),
             },
             home: HomeView {
                 tiles: self.tiles(),
@@ -922,7 +1014,10 @@ impl Kiosk {
 
     /// Pushes the view when it changed (or always, when `force`).
     fn push_view(&mut self, force: bool) {
-        let v = self.view_state();
+        let mut v = self.view_state();
+        self.speak_for(&v);
+        v.chrome.caption = self.voice.caption().to_string();
+        v.chrome.volume = self.voice.volume();
         if !force && self.last_pushed.as_ref() == Some(&v) {
             return;
         }

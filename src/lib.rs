@@ -29,6 +29,8 @@ pub mod storage;
 pub mod time;
 mod ui_bridge;
 pub mod view;
+pub mod voice;
+mod voice_cli;
 
 pub use lang::Lang;
 
@@ -119,6 +121,7 @@ pub fn demo_main(
             case_step: std::time::Duration::from_secs(30),
             printer_port,
             registry: services::Registry::standard(),
+            speaker: None,
         },
         ui_bridge::pusher(&ui),
     )?;

@@ -208,6 +208,17 @@ pub struct ResultView {
     /// A finished use of a service the resident may rate (好差评): what is rated (the case,
     /// ticket, payment or certificate number). Empty: nothing to rate.
     pub rate: String,
+    /// What the kiosk says of this result beyond its kind (a ticket's number, an amount paid).
+    pub spoken: Option<SpokenResult>,
+}
+
+/// A result's figures, spoken from voice-pack pieces (see `crate::voice::prompts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpokenResult {
+    /// A queue ticket: its number ("A023") and the people ahead.
+    Ticket { number: String, ahead: u32 },
+    /// A bill paid: the amount in fen and the utility ("water", "electricity", "gas").
+    Paid { fen: u64, utility: String },
 }
 
 /// The 好差评 strip on a result page that rates something (`ResultView::rate`).
@@ -305,6 +316,9 @@ pub struct ChromeView {
     /// A card is on the reader.
     pub card_present: bool,
     pub site_name: String,
+    /// What the kiosk is saying (its caption), and the resident's volume (0–100).
+    pub caption: String,
+    pub volume: u8,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -108,6 +108,13 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
             case_step: Duration::from_secs(30),
             printer_port: opts.printer_port.clone(),
             registry: opts.registry.clone(),
+            // Headless journeys keep time with a simulated speaker, unless the config names a
+            // real ALSA device (the voice capture test plays through ALSA's file plugin).
+            speaker: (config.voice.device == "default").then(|| {
+                crate::voice::Output::Speaker(std::sync::Arc::new(
+                    bianmin_audio::SimulatedSpeaker::new(),
+                ))
+            }),
         },
         ui_bridge::pusher(&ui),
     )?;

@@ -129,6 +129,10 @@ impl Service for QueueFlow {
             r.title = "queue.ticket".into();
             r.headline = t.ticket_no.clone();
             r.rate = t.ticket_no.clone();
+            r.spoken = Some(crate::view::SpokenResult::Ticket {
+                number: t.ticket_no.clone(),
+                ahead: t.waiting_ahead,
+            });
             // Priority moves an older resident ahead of the people waiting: say so.
             r.message = if self.priority == Some(Priority::Elderly) {
                 "queue.ticket.priority.msg"

@@ -887,6 +887,10 @@ impl UtilityBills {
                     r.message = "bills.refunded.msg".into();
                 }
                 r.rate = p.payment_id.clone();
+                r.spoken = Some(crate::view::SpokenResult::Paid {
+                    fen: u64::try_from(p.amount_fen).unwrap_or(0),
+                    utility: p.utility.clone(),
+                });
             }
             Phase::Ended(_) => {
                 r.kind = ResultKind::Info;

@@ -109,6 +109,8 @@ fn chrome(ui: &AppWindow, c: &view::ChromeView, lang_changed: bool) {
     app.set_can_go_back(c.can_go_back);
     app.set_card_present(c.card_present);
     app.set_site_name(c.site_name.as_str().into());
+    app.set_caption(c.caption.as_str().into());
+    app.set_volume(i32::from(c.volume));
 }
 
 fn home(ui: &AppWindow, h: &view::HomeView, prev: Option<&view::HomeView>) {
@@ -408,6 +410,9 @@ pub fn wire(ui: &AppWindow, tx: UnboundedSender<Command>) {
     on!(app, on_toggle_elderly, UiCommand::ToggleElderly);
     on!(app, on_more_time, UiCommand::MoreTime);
     on!(app, on_finish, UiCommand::Finish);
+    on!(app, on_repeat, UiCommand::Repeat);
+    on!(app, on_louder, UiCommand::Louder);
+    on!(app, on_quieter, UiCommand::Quieter);
     let home = ui.global::<HomeAdapter>();
     on!(home, on_open_service, |code| UiCommand::OpenService(
         code.to_string()
