@@ -8,6 +8,7 @@ CARGO ?= cargo
 
 deps:
 	@tests/setup/install-deps.sh
+	@voice/render.sh
 
 build: deps
 	$(CARGO) build --release --workspace

@@ -288,7 +288,7 @@ pub struct FlowView {
 }
 
 /// The frame around every page, and the home and attract pages.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChromeView {
     pub page: PageId,
     pub lang: Lang,
@@ -334,7 +334,7 @@ pub struct GoodbyeView {
     pub print: PrintState,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ViewState {
     pub chrome: ChromeView,
     pub home: HomeView,

@@ -55,6 +55,8 @@ pub struct Transcript {
     pub cloud_calls: Vec<CallRecord>,
     pub printouts: Vec<Printout>,
     pub spoken: Vec<Prompt>,
+    /// Every utterance the kiosk started: phrase ids, caption, duration, start time.
+    pub said: Vec<crate::voice::Said>,
     /// What each `check_layout` step found (only steps that found something).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layout: Vec<LayoutFinding>,
@@ -420,6 +422,13 @@ impl Driver {
             .lock()
             .map(|l| l.spoken.clone())
             .unwrap_or_default();
+        t.said = self
+            .demo
+            .app
+            .log
+            .lock()
+            .map(|l| l.said.clone())
+            .unwrap_or_default();
         t
     }
 
@@ -730,12 +739,13 @@ impl Driver {
                         .log
                         .lock()
                         .map(|l| {
+                            // A session prompt ("take_card") or a phrase id said ("page.home").
                             l.spoken.iter().any(|x| {
                                 serde_json::to_value(x)
                                     .ok()
                                     .and_then(|v| v.as_str().map(|s| s == p))
                                     .unwrap_or(false)
-                            })
+                            }) || l.said.iter().any(|s| s.phrases.contains(&p.as_str()))
                         })
                         .unwrap_or(false)
                 };

@@ -11,9 +11,10 @@ use bianmin_idcard::Identity;
 use std::time::{Duration, Instant};
 
 /// The shared pages every service reuses, plus attract and home.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PageId {
+    #[default]
     Attract,
     Home,
     Identify,

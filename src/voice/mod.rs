@@ -100,8 +100,10 @@ pub struct Said {
     /// How long the speech lasts, and the pause before it.
     pub ms: u64,
     pub pause_ms: u64,
-    /// When it started, in ms since the voice opened.
+    /// When it started, in ms since the voice opened, and by the output stream's own clock
+    /// (where the first sample of its pause or speech is in a capture of the stream).
     pub at_ms: u64,
+    pub stream_ms: Option<u64>,
 }
 
 /// The sound output as the kiosk sees it.
@@ -309,6 +311,10 @@ impl Voice {
             ms: speech_ms,
             pause_ms: pause.as_millis() as u64,
             at_ms: self.epoch.elapsed().as_millis() as u64,
+            stream_ms: match &self.output {
+                Output::Speaker(s) => s.clock().map(|d| d.as_millis() as u64),
+                Output::Silent(_) => None,
+            },
         });
         if let (Output::Speaker(s), Some(pcm)) = (&self.output, joined) {
             if let Err(e) = s.play(&pcm, f32::from(self.volume) / 100.0) {

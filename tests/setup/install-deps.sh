@@ -9,6 +9,7 @@ PACKAGES=(
     libpcsclite-dev pcscd vsmartcard-vpcd                               # ID cards over PC/SC
     libudev-dev                                                         # serial ports (printer, SAM)
     libasound2-dev                                                      # spoken prompts
+    espeak-ng sox vorbis-tools                                          # renders the voice pack
     fonts-noto-cjk                                                      # CJK fallback for rare characters
     python3 python3-venv                                                # schemathesis
 )

@@ -21,6 +21,8 @@ pub struct AlsaSpeaker {
     mixer: rodio::mixer::Mixer,
     player: Mutex<Option<Player>>,
     failed: Arc<AtomicBool>,
+    /// When the stream's first sample was asked for.
+    started: Arc<Mutex<Option<Instant>>>,
     _stop: mpsc::Sender<()>,
 }
 
@@ -32,9 +34,11 @@ impl AlsaSpeaker {
         let failed = Arc::new(AtomicBool::new(false));
         let name = device.to_string();
         let flag = failed.clone();
+        let started = Arc::new(Mutex::new(None));
+        let first = started.clone();
         std::thread::Builder::new()
             .name("audio-out".into())
-            .spawn(move || match start_stream(&name, flag) {
+            .spawn(move || match start_stream(&name, flag, first) {
                 Ok((stream, mixer)) => {
                     let _ = ready_tx.send(Ok(mixer));
                     // Keeps the stream alive until the speaker is dropped.
@@ -52,6 +56,7 @@ impl AlsaSpeaker {
             mixer,
             player: Mutex::new(None),
             failed,
+            started,
             _stop: stop_tx,
         })
     }
@@ -96,6 +101,13 @@ impl Speaker for AlsaSpeaker {
     fn describe(&self) -> String {
         format!("ALSA {}", self.device)
     }
+
+    fn clock(&self) -> Option<Duration> {
+        self.started
+            .lock()
+            .expect("clock lock")
+            .map(|t| t.elapsed())
+    }
 }
 
 fn find_device(host: &cpal::Host, name: &str) -> Option<cpal::Device> {
@@ -111,7 +123,11 @@ fn find_device(host: &cpal::Host, name: &str) -> Option<cpal::Device> {
 
 type Started = (cpal::Stream, rodio::mixer::Mixer);
 
-fn start_stream(name: &str, failed: Arc<AtomicBool>) -> Result<Started, AudioError> {
+fn start_stream(
+    name: &str,
+    failed: Arc<AtomicBool>,
+    first: Arc<Mutex<Option<Instant>>>,
+) -> Result<Started, AudioError> {
     let host = cpal::default_host();
     let device = find_device(&host, name).ok_or_else(|| AudioError::NoDevice {
         device: name.into(),
@@ -130,6 +146,7 @@ fn start_stream(name: &str, failed: Arc<AtomicBool>) -> Result<Started, AudioErr
         source,
         frames: 0,
         started: None,
+        first,
         rate: config.sample_rate,
         channels: usize::from(config.channels),
     };
@@ -171,13 +188,24 @@ struct PacedFeed {
     source: MixerSource,
     frames: u64,
     started: Option<Instant>,
+    first: Arc<Mutex<Option<Instant>>>,
     rate: u32,
     channels: usize,
 }
 
 impl PacedFeed {
     fn fill<T>(&mut self, out: &mut [T], convert: impl Fn(f32) -> T) {
-        let started = *self.started.get_or_insert_with(Instant::now);
+        let started = match self.started {
+            Some(t) => t,
+            None => {
+                let now = Instant::now();
+                self.started = Some(now);
+                if let Ok(mut f) = self.first.lock() {
+                    *f = Some(now);
+                }
+                now
+            }
+        };
         let due = Duration::from_secs_f64(self.frames as f64 / f64::from(self.rate.max(1)));
         let now = started.elapsed();
         if due > now + LEAD {

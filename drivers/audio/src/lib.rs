@@ -50,4 +50,9 @@ pub trait Speaker: Send + Sync {
     fn is_playing(&self) -> bool;
     /// For logs and health: which output this is.
     fn describe(&self) -> String;
+    /// How long the output stream has run (its sample clock), when it has one: lets a test
+    /// place an utterance in a capture of the stream.
+    fn clock(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
