@@ -311,7 +311,7 @@ impl Kiosk {
         if self.page_prompt.as_ref() != Some(&key) {
             self.page_prompt = Some(key);
             if v.chrome.page != PageId::Attract
-                && !self.voice.just_said(&prompt, Duration::from_secs(3))
+                && !self.voice.just_said(&prompt, lang, Duration::from_secs(3))
             {
                 self.voice.say_next(prompt, lang);
             }

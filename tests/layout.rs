@@ -324,7 +324,7 @@ fn countdown_journey() -> Journey {
             j.s(
                 "tap",
                 if lang == "zh" {
-                    "继续办理"
+                    "延长时间"
                 } else {
                     "More time"
                 },

@@ -246,11 +246,11 @@ impl Voice {
         self.last = None;
     }
 
-    /// The last utterance started, if it was `u` within `within`.
-    pub fn just_said(&self, u: &Utterance, within: Duration) -> bool {
+    /// The last utterance started, if it was `u` in `lang` within `within`.
+    pub fn just_said(&self, u: &Utterance, lang: Lang, within: Duration) -> bool {
         self.last
             .as_ref()
-            .is_some_and(|(l, _, at)| l == u && at.elapsed() < within)
+            .is_some_and(|(l, l_lang, at)| l == u && *l_lang == lang && at.elapsed() < within)
     }
 
     fn private(&self) -> bool {
@@ -269,11 +269,11 @@ impl Voice {
             self.caption.clear();
             return;
         };
-        let mut captions = Vec::new();
+        let mut captions: Vec<(&str, String)> = Vec::new();
         let mut clips: Vec<Pcm> = Vec::new();
         for id in &ids {
             match pack.clip(id, lang) {
-                Some(c) => captions.push(c.text.clone()),
+                Some(c) => captions.push((id, c.text.clone())),
                 None => tracing::error!(phrase = id, lang = lang.code(), "phrase not in the voice pack"),
             }
             if matches!(self.output, Output::Speaker(_)) {
@@ -282,8 +282,7 @@ impl Voice {
                 }
             }
         }
-        let sep = if lang == Lang::Zh { "" } else { " " };
-        self.caption = captions.join(sep);
+        self.caption = caption(&captions, lang);
         let now = Instant::now();
         // Right after another utterance, a pause first.
         let pause = self
@@ -322,6 +321,32 @@ impl Voice {
             }
         }
     }
+}
+
+/// The caption of pieces said one after another: number pieces run together (一百二十六元,
+/// "one hundred and six"); a sentence after a number or a phrase gets its punctuation.
+fn caption(pieces: &[(&str, String)], lang: Lang) -> String {
+    let is_piece = |id: &str| {
+        id.starts_with("num.") || id.starts_with("unit.") || id.starts_with("letter.")
+    };
+    let mut out = String::new();
+    let mut prev: Option<&str> = None;
+    for (id, text) in pieces {
+        if let Some(p) = prev {
+            let ends_sentence = out.ends_with(['。', '，', '；', '！', '？', '.', ',', ':', '!', '?']);
+            let sep = match lang {
+                _ if ends_sentence => " ",
+                Lang::Zh if is_piece(id) || !is_piece(p) => "",
+                Lang::Zh => "，",
+                Lang::En if !is_piece(id) && text.starts_with(|c: char| c.is_uppercase()) => ". ",
+                Lang::En => " ",
+            };
+            out.push_str(if lang == Lang::Zh { sep.trim() } else { sep });
+        }
+        out.push_str(text);
+        prev = Some(id);
+    }
+    out
 }
 
 /// Text as pack pieces: a phrase's own text (`请取走您的证件。`), a ticket number (`A023号`),
@@ -470,6 +495,31 @@ mod tests {
         let played = sim.played();
         assert_eq!(played.len(), 1, "the waiting prompt was dropped");
         assert!(played[0].cut_after.is_some());
+    }
+
+    #[test]
+    fn captions_punctuate_between_numbers_and_sentences() {
+        let zh = [
+            ("result.ticket", "您的号码是".to_string()),
+            ("letter.A", "A".into()),
+            ("num.0", "零".into()),
+            ("unit.hao", "号".into()),
+            ("result.ahead", "前面还有".into()),
+            ("num.2", "两".into()),
+            ("unit.people", "人".into()),
+            ("result.watch_calls", "请留意叫号。".into()),
+        ];
+        assert_eq!(caption(&zh, Lang::Zh), "您的号码是A零号，前面还有两人，请留意叫号。");
+        let en = [
+            ("result.ticket", "Your number is".to_string()),
+            ("letter.A", "A".into()),
+            ("num.5", "five".into()),
+            ("result.watch_calls", "Please watch for your number.".into()),
+        ];
+        assert_eq!(
+            caption(&en, Lang::En),
+            "Your number is A five. Please watch for your number."
+        );
     }
 
     #[test]
