@@ -68,6 +68,8 @@ pub enum UiCommand {
     SendRating,
     /// Choose, confirm, keypad, … (never `Open`, `Identified` or `Back`: the kiosk sends those).
     Service(Input),
+    /// A touch on no control: it silences the kiosk and counts as activity.
+    Touched,
     /// 重听: the last prompt again.
     Repeat,
     Louder,
@@ -551,6 +553,7 @@ impl Kiosk {
                             self.step(input).await;
                         }
                     }
+                    UiCommand::Touched => {}
                     UiCommand::Repeat => {
                         self.voice.repeat(self.engine.lang());
                         self.record_said();

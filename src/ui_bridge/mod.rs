@@ -410,6 +410,7 @@ pub fn wire(ui: &AppWindow, tx: UnboundedSender<Command>) {
     on!(app, on_toggle_elderly, UiCommand::ToggleElderly);
     on!(app, on_more_time, UiCommand::MoreTime);
     on!(app, on_finish, UiCommand::Finish);
+    on!(app, on_touched, UiCommand::Touched);
     on!(app, on_repeat, UiCommand::Repeat);
     on!(app, on_louder, UiCommand::Louder);
     on!(app, on_quieter, UiCommand::Quieter);
