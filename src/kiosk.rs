@@ -67,6 +67,9 @@ pub enum UiCommand {
     SendRating,
     /// Choose, confirm, keypad, … (never `Open`, `Identified` or `Back`: the kiosk sends those).
     Service(Input),
+    /// The resident is typing free text (the on-screen keyboard composes on the UI thread):
+    /// only keeps the session from timing out.
+    Typing,
 }
 
 #[derive(Debug)]
@@ -477,6 +480,8 @@ impl Kiosk {
                             self.step(input).await;
                         }
                     }
+                    // Touched above: that is all typing needs.
+                    UiCommand::Typing => {}
                 }
             }
         }
