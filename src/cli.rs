@@ -110,7 +110,7 @@ pub enum Command {
     /// Render one page headless with the software renderer and save it as PNG.
     #[cfg(feature = "sim")]
     Screenshot {
-        /// attract, home, identify, form, confirm, result, print, table, document
+        /// attract, home, identify, form, input, confirm, result, print, table, document, payment
         #[arg(long)]
         page: String,
         #[arg(long, default_value = "zh")]
@@ -124,6 +124,10 @@ pub enum Command {
         /// Also render the page this many times and print the render times (p50, p99).
         #[arg(long, default_value_t = 0)]
         repeat: usize,
+        /// On the input page: these letters typed on the on-screen keyboard in pinyin first
+        /// (to show the candidate bar), e.g. --pinyin loudao.
+        #[arg(long)]
+        pinyin: Option<String>,
     },
 }
 
@@ -346,8 +350,12 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             landscape,
             out,
             repeat,
+            pinyin,
         } => {
-            let steps = steps_to(&page, lang)?;
+            let mut steps = steps_to(&page, lang)?;
+            if let Some(letters) = pinyin {
+                steps.push(Step::TypePinyin(letters));
+            }
             let work = tempdir_in_data(&data_dir)?;
             let times = scenario::screenshot_after(
                 steps,
@@ -421,6 +429,17 @@ fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
         steps.push(Step::ExpectPage(page.to_string()));
         return Ok(steps);
     }
+    // The input page with the on-screen keyboard: a 路灯不亮 hazard report's free text.
+    if page == "input" {
+        steps.push(t("点击屏幕开始办理", "Touch here to start"));
+        steps.push(Step::OpenService("reports".into()));
+        steps.push(t("安全隐患上报", "Report a safety hazard"));
+        steps.push(t("道路设施", "Roads and facilities"));
+        steps.push(t("道路或街面", "On a road or street"));
+        steps.push(t("路灯不亮", "Street light out"));
+        steps.push(Step::ExpectPage(page.to_string()));
+        return Ok(steps);
+    }
     // The payment QR: the demo's water account 10000001, both bills.
     if page == "payment" {
         steps.push(t("点击屏幕开始办理", "Touch here to start"));
@@ -440,7 +459,7 @@ fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
     ];
     let depth = order.iter().position(|p| *p == page).with_context(|| {
         format!(
-            "unknown page {page:?} (one of {}, table, document, payment)",
+            "unknown page {page:?} (one of {}, table, document, payment, input)",
             order.join(", ")
         )
     })?;

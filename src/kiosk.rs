@@ -74,6 +74,9 @@ pub enum UiCommand {
     Repeat,
     Louder,
     Quieter,
+    /// The resident is typing free text (the on-screen keyboard composes on the UI thread):
+    /// only keeps the session from timing out.
+    Typing,
 }
 
 #[derive(Debug)]
@@ -566,6 +569,8 @@ impl Kiosk {
                         self.voice.quieter(self.engine.lang());
                         self.record_said();
                     }
+                    // Touched above: that is all typing needs.
+                    UiCommand::Typing => {}
                 }
             }
         }

@@ -18,6 +18,7 @@ mod kiosk;
 pub mod lang;
 pub mod outbox;
 mod outbox_cli;
+pub mod pinyin;
 mod printer_cli;
 pub mod printing;
 pub mod privacy;

@@ -87,6 +87,11 @@ fn main_journey() -> Journey {
         .s("tap", "消防通道被占用")
         .s("expect_page", "input")
         .check("description");
+    // The on-screen keyboard composing pinyin: the candidate bar full, then digits and
+    // punctuation (its 123 layout).
+    j.s("type_pinyin", "loudao").check("description, composing");
+    j.s("tap", "数字符号").check("description, 123 keys");
+    j.s("tap", "字母").s("tap", "清空");
     j.s("tap", "跳过")
         .s("expect_text", "联系电话（可不填）")
         .check("phone keypad");

@@ -123,6 +123,14 @@ fn every_scenario_file_passes() {
                 "{name}: personal data in the log"
             );
         }
+        if name == "report_pinyin_zh" {
+            // Every key type_pinyin tapped was timed to a frame showing its candidates.
+            let t: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(dir.join("out/transcript.json")).unwrap())
+                    .unwrap();
+            let keys = t["key_to_candidates_ms"].as_array().unwrap();
+            assert_eq!(keys.len(), 30, "{name}: one timing per key");
+        }
         if name == "card_session" || name == "queue_happy_zh" {
             // The session ended through the wipe: the cloud session was revoked.
             let t: serde_json::Value =

@@ -132,6 +132,46 @@ fn the_embedded_font_covers_every_ui_string_and_demo_name() {
     );
 }
 
+/// The on-screen keyboard offers only what the embedded font draws: every pinyin candidate
+/// (src/pinyin/make-dict.py trims the table to the font) and every key's symbol.
+#[test]
+fn the_embedded_font_covers_every_pinyin_candidate_and_key() {
+    let table = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/pinyin/pinyin_simp.txt"
+    ))
+    .unwrap();
+    let mut chars: std::collections::BTreeSet<char> = std::collections::BTreeSet::new();
+    let mut words = 0;
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        for pair in line.split('\t').skip(1) {
+            let (word, _) = pair.split_once(' ').expect("word weight");
+            chars.extend(word.chars());
+            words += 1;
+        }
+    }
+    assert!(words > 50_000, "the table holds {words} words");
+    assert!(chars.len() > 6_000, "{} characters", chars.len());
+    // The keys' symbols: every string literal in the keyboard's file.
+    let keyboard = std::fs::read_to_string(format!("{UI}/components/keyboard.slint")).unwrap();
+    for literal in keyboard.split('"').skip(1).step_by(2) {
+        chars.extend(literal.chars());
+    }
+    for face in ["BianminSans-Regular.otf", "BianminSans-Bold.otf"] {
+        let data = std::fs::read(format!("{UI}/fonts/{face}")).unwrap();
+        let font = ttf_parser::Face::parse(&data, 0).unwrap();
+        let missing: String = chars
+            .iter()
+            .filter(|c| !c.is_whitespace() && font.glyph_index(**c).is_none())
+            .take(40)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{face} lacks {missing:?}: run python3 src/pinyin/make-dict.py after the font changed"
+        );
+    }
+}
+
 fn render(page: &str, lang: &str, out: &Path) -> Vec<u8> {
     let status = Command::new(env!("CARGO_BIN_EXE_bianmin"))
         .args([

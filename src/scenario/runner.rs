@@ -10,7 +10,9 @@ use crate::demo::{Demo, DemoOptions};
 use crate::printing::Printout;
 use crate::services::Registry;
 use crate::session::{PageId, Prompt};
-use crate::ui_bridge::{self, headless, AppState, AppWindow, PaymentAdapter};
+use crate::ui_bridge::{
+    self, headless, AppState, AppWindow, KeyboardAdapter, KeyboardLayout, PaymentAdapter,
+};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use serde::Serialize;
 use slint::ComponentHandle;
@@ -63,6 +65,11 @@ pub struct Transcript {
     /// Full-window software renders timed by `measure_render` steps, in milliseconds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub render_ms: Vec<f64>,
+    /// For each key `type_pinyin` tapped: from the finger lifting off the key to a frame with
+    /// the new candidates rendered (the controller, the pinyin lookup, the layout and a
+    /// full-window software render), in milliseconds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub key_to_candidates_ms: Vec<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
 }
@@ -187,6 +194,7 @@ async fn until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 struct Recorder {
     layout: Vec<LayoutFinding>,
     render_ms: Vec<f64>,
+    key_to_candidates_ms: Vec<f64>,
     step: usize,
     pages_seen: Vec<String>,
     screenshots: Vec<String>,
@@ -323,6 +331,91 @@ impl Driver {
         Ok(())
     }
 
+    /// Taps the letters on the on-screen keyboard as a resident would, after bringing up its
+    /// pinyin letters; times each key to the frame that shows its candidates.
+    async fn type_pinyin(&self, letters: &str, rec: &mut Recorder) -> Result<(), String> {
+        let kb = self.ui.global::<KeyboardAdapter>();
+        if self.find("q").is_none() && kb.get_layout() != KeyboardLayout::Symbols {
+            return Err(format!(
+                "no on-screen keyboard on page {}",
+                self.page().name()
+            ));
+        }
+        if kb.get_layout() == KeyboardLayout::Symbols {
+            self.tap_any(&["字母", "Letters"]).await?;
+        }
+        if kb.get_letters() != KeyboardLayout::Pinyin {
+            self.tap_any(&["中/英", "Chinese/English"]).await?;
+        }
+        for c in letters.chars() {
+            let labels: &[&str] = if c == '\'' {
+                &["分隔", "Syllable break"]
+            } else {
+                &[]
+            };
+            let letter = c.to_string();
+            let key = labels
+                .iter()
+                .chain(std::iter::once(&letter.as_str()))
+                .find_map(|l| self.find(l))
+                .ok_or_else(|| format!("no key {c:?} on the keyboard"))?;
+            // A tap at the key's centre, as ElementHandle::single_click does, with the clock
+            // started when the finger lifts (the click fires then).
+            let at = key.absolute_position();
+            let size = key.size();
+            let position =
+                slint::LogicalPosition::new(at.x + size.width / 2.0, at.y + size.height / 2.0);
+            let button = slint::platform::PointerEventButton::Left;
+            let window = self.ui.window();
+            window.dispatch_event(slint::platform::WindowEvent::PointerMoved { position });
+            window
+                .dispatch_event(slint::platform::WindowEvent::PointerPressed { position, button });
+            sleep(Duration::from_millis(50)).await;
+            let started = Instant::now();
+            window
+                .dispatch_event(slint::platform::WindowEvent::PointerReleased { position, button });
+            self.ui
+                .window()
+                .take_snapshot()
+                .map_err(|e| format!("render failed: {e}"))?;
+            rec.key_to_candidates_ms
+                .push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        self.settle().await;
+        let typed: String = kb.get_composing().chars().filter(|c| *c != '\'').collect();
+        let wanted: String = letters.chars().filter(|c| *c != '\'').collect();
+        if !typed.ends_with(&wanted) {
+            return Err(format!(
+                "the keyboard composes {:?} after typing {letters:?}",
+                kb.get_composing()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Taps the candidate with exactly this text, paging on to it.
+    async fn choose_candidate(&self, text: &str) -> Result<(), String> {
+        let kb = self.ui.global::<KeyboardAdapter>();
+        let composing = kb.get_composing().to_string();
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            let shown = ui_bridge::keyboard::shown_candidates(&self.ui);
+            if shown.iter().any(|c| c == text) {
+                return self.tap(text).await;
+            }
+            seen.extend(shown);
+            if !kb.get_has_next() {
+                break;
+            }
+            self.tap_any(&["下一页候选", "More candidates"]).await?;
+        }
+        Err(format!(
+            "{text:?} is not among the candidates for {composing:?} ({} seen: {})",
+            seen.len(),
+            seen.iter().take(30).cloned().collect::<Vec<_>>().join(" ")
+        ))
+    }
+
     async fn tap_any(&self, labels: &[&str]) -> Result<(), String> {
         for l in labels {
             if self.find(l).is_some() {
@@ -361,6 +454,7 @@ impl Driver {
         let mut rec = Recorder {
             layout: Vec::new(),
             render_ms: Vec::new(),
+            key_to_candidates_ms: Vec::new(),
             step: 0,
             pages_seen: Vec::new(),
             screenshots: Vec::new(),
@@ -405,6 +499,7 @@ impl Driver {
         t.ok = t.failure.is_none();
         t.layout = rec.layout;
         t.render_ms = rec.render_ms;
+        t.key_to_candidates_ms = rec.key_to_candidates_ms;
         t.pages_seen = rec.pages_seen;
         t.screenshots = rec.screenshots;
         t.cloud_calls = self.demo.app.cloud.take_calls();
@@ -477,6 +572,8 @@ impl Driver {
                 self.settle().await;
                 Ok(())
             }
+            Step::TypePinyin(letters) => self.type_pinyin(letters, rec).await,
+            Step::ChooseCandidate(text) => self.choose_candidate(text).await,
             Step::ExpectText(s) => {
                 if until(wait, || self.text_on_screen(s)).await {
                     Ok(())

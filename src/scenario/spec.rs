@@ -17,6 +17,11 @@ pub enum Step {
     TapNoWait(String),
     /// Type text into the focused field.
     Type(String),
+    /// Tap these letters (and ' for a syllable break) on the on-screen keyboard in pinyin,
+    /// switching it to pinyin letters first if needed.
+    TypePinyin(String),
+    /// Tap the candidate with exactly this text on the keyboard's bar, paging on to it.
+    ChooseCandidate(String),
     ExpectText(String),
     ExpectNoText(String),
     /// The text is on screen and a resident can read it: inside the window, not clipped by an
@@ -66,6 +71,8 @@ pub const STEP_KEYS: &[&str] = &[
     "tap",
     "tap_no_wait",
     "type",
+    "type_pinyin",
+    "choose_candidate",
     "expect_text",
     "expect_no_text",
     "expect_visible",
@@ -121,6 +128,8 @@ impl std::fmt::Display for Step {
             Step::Tap(s) => write!(f, "tap = {s:?}"),
             Step::TapNoWait(s) => write!(f, "tap_no_wait = {s:?}"),
             Step::Type(s) => write!(f, "type = {s:?}"),
+            Step::TypePinyin(s) => write!(f, "type_pinyin = {s:?}"),
+            Step::ChooseCandidate(s) => write!(f, "choose_candidate = {s:?}"),
             Step::ExpectText(s) => write!(f, "expect_text = {s:?}"),
             Step::ExpectNoText(s) => write!(f, "expect_no_text = {s:?}"),
             Step::ExpectVisible(s) => write!(f, "expect_visible = {s:?}"),
@@ -283,6 +292,22 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
         ),
         "tap_no_wait" => Step::TapNoWait(string(k, v)?),
         "type" => Step::Type(string(k, v)?),
+        "type_pinyin" => {
+            let s = string(k, v)?;
+            if s.is_empty() || !s.chars().all(|c| c.is_ascii_lowercase() || c == '\'') {
+                return Err(format!(
+                    "`type_pinyin` needs lower-case letters a–z (and ' between syllables), not {s:?}"
+                ));
+            }
+            Step::TypePinyin(s)
+        }
+        "choose_candidate" => {
+            let s = string(k, v)?;
+            if s.is_empty() {
+                return Err("`choose_candidate` needs the candidate's text".into());
+            }
+            Step::ChooseCandidate(s)
+        }
         "expect_text" => Step::ExpectText(string(k, v)?),
         "expect_no_text" => Step::ExpectNoText(string(k, v)?),
         "expect_visible" => Step::ExpectVisible(string(k, v)?),
@@ -388,11 +413,18 @@ mod tests {
             check_layout = true
             [[step]]
             check_layout = "staff called"
+            [[step]]
+            type_pinyin = "xi'an"
+            [[step]]
+            choose_candidate = "西安"
             "#,
         )
         .unwrap();
         assert_eq!(sc.name, "all");
-        assert_eq!(sc.steps.len(), 14);
+        assert_eq!(sc.steps.len(), 16);
+        assert_eq!(sc.steps[14], Step::TypePinyin("xi'an".into()));
+        assert_eq!(sc.steps[15].to_string(), "choose_candidate = \"西安\"");
+        assert!(Scenario::parse("[[step]]\ntype_pinyin = \"She Bao\"\n").is_err());
         assert_eq!(
             sc.steps[11],
             Step::ExpectVisible("打印完成，请取走凭条".into())

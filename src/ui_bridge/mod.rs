@@ -6,6 +6,7 @@
 
 #[cfg(feature = "sim")]
 pub(crate) mod headless;
+pub(crate) mod keyboard;
 
 slint::include_modules!();
 
@@ -160,8 +161,9 @@ fn form(ui: &AppWindow, f: &view::FormView, prev: Option<&view::FormView>) {
 fn input(ui: &AppWindow, i: &view::InputView, prev: Option<&view::InputView>) {
     let a = ui.global::<InputAdapter>();
     if prev.is_none_or(|p| p.mode != i.mode || p.title != i.title) {
-        // A new question starts empty.
+        // A new question starts empty, with nothing composed on the keyboard.
         a.set_text(SharedString::new());
+        keyboard::reset(ui, ui.global::<AppState>().get_english());
     }
     a.set_mode(match i.mode {
         view::InputMode::Text => InputMode::Text,
@@ -432,6 +434,10 @@ pub fn wire(ui: &AppWindow, tx: UnboundedSender<Command>) {
         v.to_string()
     )));
     on!(input, on_skip, UiCommand::Service(Input::Skip));
+    {
+        let s = send.clone();
+        keyboard::wire(ui, move || s(UiCommand::Typing));
+    }
     let confirm = ui.global::<ConfirmAdapter>();
     on!(confirm, on_confirm, UiCommand::Service(Input::Confirm));
     let result = ui.global::<ResultAdapter>();
