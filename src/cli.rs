@@ -210,6 +210,9 @@ pub enum ScenarioAction {
         /// Print on a real ESC/POS printer on this serial port instead of the simulated one.
         #[arg(long)]
         printer_port: Option<String>,
+        /// No PNG of each page (surveys that only read the transcript run faster without).
+        #[arg(long)]
+        no_screenshots: bool,
     },
 }
 
@@ -295,6 +298,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                     enrollment_code,
                     landscape,
                     printer_port,
+                    no_screenshots,
                 },
         } => {
             let sc = Scenario::load(&file)?;
@@ -315,7 +319,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                     enrollment_code,
                     config,
                     landscape,
-                    screenshot_pages: true,
+                    screenshot_pages: !no_screenshots,
                     printer_port,
                     registry: crate::services::Registry::standard(),
                 },

@@ -2,7 +2,8 @@
 # Renders the documentation screenshots with `bianmin screenshot` (headless, software renderer).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-BIN="$ROOT/target/release/bianmin"
+# BIN may name another build (e.g. a shared CARGO_TARGET_DIR).
+BIN="${BIN:-$ROOT/target/release/bianmin}"
 OUT="$ROOT/docs/screenshots"
 for lang in zh en; do
     for page in home form result table document; do
@@ -10,6 +11,8 @@ for lang in zh en; do
     done
 done
 "$BIN" screenshot --page home --lang zh --landscape --out "$OUT/home-zh-landscape.png" >/dev/null
+"$BIN" screenshot --page home --lang zh --elderly --out "$OUT/home-zh-elderly.png" >/dev/null
+"$BIN" screenshot --page home --lang en --elderly --landscape --out "$OUT/home-en-elderly-landscape.png" >/dev/null
 "$BIN" screenshot --page result --lang zh --elderly --out "$OUT/result-zh-elderly.png" >/dev/null
 "$BIN" screenshot --page table --lang zh --landscape --out "$OUT/table-zh-landscape.png" >/dev/null
 "$BIN" screenshot --page table --lang en --elderly --out "$OUT/table-en-elderly.png" >/dev/null

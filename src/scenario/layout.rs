@@ -19,7 +19,7 @@ use slint::ComponentHandle;
 use std::ops::ControlFlow;
 
 /// Layout rounding: boxes may differ from what they need by this much.
-const SLACK: f32 = 1.0;
+pub(super) const SLACK: f32 = 1.0;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rect {
@@ -30,26 +30,26 @@ pub struct Rect {
 }
 
 impl Rect {
-    fn right(&self) -> f32 {
+    pub(super) fn right(&self) -> f32 {
         self.x + self.w
     }
-    fn bottom(&self) -> f32 {
+    pub(super) fn bottom(&self) -> f32 {
         self.y + self.h
     }
     /// `self` lies inside `outer` (with the rounding slack).
-    fn inside(&self, outer: &Rect) -> bool {
+    pub(super) fn inside(&self, outer: &Rect) -> bool {
         self.x >= outer.x - SLACK
             && self.y >= outer.y - SLACK
             && self.right() <= outer.right() + SLACK
             && self.bottom() <= outer.bottom() + SLACK
     }
     /// The two rectangles share more than a rounding sliver.
-    fn overlaps(&self, o: &Rect) -> bool {
+    pub(super) fn overlaps(&self, o: &Rect) -> bool {
         let w = self.right().min(o.right()) - self.x.max(o.x);
         let h = self.bottom().min(o.bottom()) - self.y.max(o.y);
         w > SLACK && h > SLACK
     }
-    fn intersect(&self, o: &Rect) -> Rect {
+    pub(super) fn intersect(&self, o: &Rect) -> Rect {
         let x = self.x.max(o.x);
         let y = self.y.max(o.y);
         Rect {
@@ -104,10 +104,55 @@ pub struct Node {
     pub full_window: bool,
     pub image: bool,
     pub text: Option<TextNeed>,
+    /// Scrolled out of its Flickable (or otherwise clipped away): its role and label come from
+    /// the item tree, its opacity is taken as its own (not 0), for the accessibility audit.
+    pub hidden: bool,
+    /// `accessible-enabled` (a disabled control is exempt from the control contrast rule).
+    pub enabled: bool,
+    /// The background colour it paints, if any (a gradient's first stop).
+    pub fill: Option<slint::Color>,
+    /// Its border: colour and width, if it draws one.
+    pub border: Option<(slint::Color, f32)>,
+    /// A Text's or TextInput's colour and font size in logical pixels.
+    pub ink: Option<slint::Color>,
+    pub font_size: f32,
+    /// A TextInput (typed text is text too: size and contrast rules).
+    pub input: bool,
+    /// A TouchArea that reacts to a tap: enabled, with a `clicked` handler.
+    pub clickable: bool,
 }
 
 impl Node {
-    fn is_control(&self) -> bool {
+    /// A node with nothing but its parent and place, drawn, enabled, painting nothing (for
+    /// pages built by hand; set what it is on the result).
+    pub fn new(parent: Option<usize>, rect: Rect) -> Node {
+        Node {
+            parent,
+            end: 0,
+            types: Vec::new(),
+            label: String::new(),
+            value: String::new(),
+            role: None,
+            rect,
+            opacity: 1.0,
+            clips: false,
+            flickable: false,
+            paints: false,
+            full_window: false,
+            image: false,
+            text: None,
+            hidden: false,
+            enabled: true,
+            fill: None,
+            border: None,
+            ink: None,
+            font_size: 0.0,
+            input: false,
+            clickable: false,
+        }
+    }
+
+    pub(super) fn is_control(&self) -> bool {
         matches!(
             self.role,
             Some(
@@ -135,11 +180,26 @@ pub enum Reach {
 pub struct Snapshot {
     pub nodes: Vec<Node>,
     pub window: Rect,
+    /// The window's own background, under every item.
+    pub backdrop: slint::Color,
 }
 
 impl Snapshot {
-    /// Reads the window's element tree as it is now.
+    /// Reads the window's element tree as it is now. A page that has not been drawn since it
+    /// changed may still be settling its layout (e.g. the table page making the rows that fit)
+    /// while it is read: then the two walks disagree, and it is read again.
     pub fn take(ui: &impl ComponentHandle) -> Result<Snapshot, String> {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Snapshot::take_once(ui) {
+                Ok(s) => return Ok(s),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn take_once(ui: &impl ComponentHandle) -> Result<Snapshot, String> {
         let size = ui.window().size().to_logical(ui.window().scale_factor());
         let window = Rect {
             x: 0.0,
@@ -147,20 +207,19 @@ impl Snapshot {
             w: size.width,
             h: size.height,
         };
+        let inner = sx::WindowInner::from_pub(ui.window());
+        let adapter = inner.window_adapter();
+        let root = inner
+            .window_item_rc()
+            .ok_or("the window has no item tree")?;
+        // Materialise every repeater and conditional before either walk.
+        root.visit_descendants(|_| ControlFlow::<()>::Continue(()));
         // The public walk: one handle per element, items hidden by a clip skipped.
         let mut handles: Vec<ElementHandle> = Vec::new();
         ui.root_element().visit_descendants(|e| {
             handles.push(e);
             ControlFlow::<()>::Continue(())
         });
-
-        let inner = sx::WindowInner::from_pub(ui.window());
-        let adapter = inner.window_adapter();
-        let root = inner
-            .window_item_rc()
-            .ok_or("the window has no item tree")?;
-        // Materialise every repeater and conditional before walking by parent links.
-        root.visit_descendants(|_| ControlFlow::<()>::Continue(()));
         let mut items: Vec<(sx::ItemRc, Option<usize>)> = Vec::new();
         fn walk(
             item: &sx::ItemRc,
@@ -194,7 +253,9 @@ impl Snapshot {
             let mut value = String::new();
             let mut role = None;
             let mut opacity = 1.0;
-            if item.is_visible() {
+            let mut enabled = true;
+            let hidden = !item.is_visible();
+            if !hidden {
                 for k in 0..count {
                     let e = handles.get(h + k).ok_or_else(|| {
                         "the element walk and the item walk disagree (too few elements)".to_string()
@@ -221,28 +282,48 @@ impl Snapshot {
                         value = e.accessible_value().unwrap_or_default().to_string();
                         role = e.accessible_role();
                         opacity = e.computed_opacity();
+                        enabled = e.accessible_enabled() != Some(false);
                     }
                 }
                 h += count;
             } else {
                 // Hidden by a clip: not in the public walk; the item tree still says what it is.
                 opacity = 0.0;
+                role = Some(item.accessible_role());
+                let prop = |p| {
+                    item.accessible_string_property(p)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                label = prop(sx::AccessibleStringProperty::Label);
+                value = prop(sx::AccessibleStringProperty::Value);
+                enabled = prop(sx::AccessibleStringProperty::Enabled) != "false";
             }
             let r = item.borrow();
             let clips = r.as_ref().clips_children();
             let flickable = sx::ItemRef::downcast_pin::<sx::Flickable>(r).is_some();
-            let brush_paints = |b: sx::Brush| !b.is_transparent();
-            let paints = if let Some(x) = sx::ItemRef::downcast_pin::<sx::Rectangle>(r) {
-                brush_paints(x.background())
-            } else if let Some(x) = sx::ItemRef::downcast_pin::<sx::BasicBorderRectangle>(r) {
-                brush_paints(x.background())
-                    || (x.border_width().get() > 0.0 && brush_paints(x.border_color()))
-            } else if let Some(x) = sx::ItemRef::downcast_pin::<sx::BorderRectangle>(r) {
-                brush_paints(x.background())
-                    || (x.border_width().get() > 0.0 && brush_paints(x.border_color()))
-            } else {
-                false
+            let colour = |b: sx::Brush| (!b.is_transparent()).then(|| b.color());
+            let edge = |b: sx::Brush, w: sx::LogicalLength| {
+                colour(b).filter(|_| w.get() > 0.0).map(|c| (c, w.get()))
             };
+            let (fill, border) = if let Some(x) = sx::ItemRef::downcast_pin::<sx::Rectangle>(r) {
+                (colour(x.background()), None)
+            } else if let Some(x) = sx::ItemRef::downcast_pin::<sx::BasicBorderRectangle>(r) {
+                (
+                    colour(x.background()),
+                    edge(x.border_color(), x.border_width()),
+                )
+            } else if let Some(x) = sx::ItemRef::downcast_pin::<sx::BorderRectangle>(r) {
+                (
+                    colour(x.background()),
+                    edge(x.border_color(), x.border_width()),
+                )
+            } else {
+                (None, None)
+            };
+            let paints = fill.is_some() || border.is_some();
+            let clickable = sx::ItemRef::downcast_pin::<sx::TouchArea>(r)
+                .is_some_and(|t| t.enabled() && t.clicked.has_handler());
             let image = sx::ItemRef::downcast_pin::<sx::ImageItem>(r).is_some()
                 || sx::ItemRef::downcast_pin::<sx::ClippedImage>(r).is_some();
             let need = |text: sx::SharedString, wrap: sx::TextWrap, overflow: sx::TextOverflow| {
@@ -274,6 +355,23 @@ impl Snapshot {
                     .map(|t| need(t.text(), t.wrap(), t.overflow()))
             }
             .filter(|t| !t.text.trim().is_empty());
+            // What the text is drawn with: its colour and size (an unset size is the window's
+            // default font size).
+            let (ink, size, input) = if let Some(t) = sx::ItemRef::downcast_pin::<sx::SimpleText>(r)
+            {
+                (Some(t.color().color()), t.font_size().get(), false)
+            } else if let Some(t) = sx::ItemRef::downcast_pin::<sx::ComplexText>(r) {
+                (Some(t.color().color()), t.font_size().get(), false)
+            } else if let Some(t) = sx::ItemRef::downcast_pin::<sx::TextInput>(r) {
+                (Some(t.color().color()), t.font_size().get(), true)
+            } else {
+                (None, 0.0, false)
+            };
+            let font_size = if ink.is_some() && size <= 0.0 {
+                sx::WindowItem::resolved_default_font_size(item.item_tree().clone()).get()
+            } else {
+                size
+            };
             let full_window = paints
                 && rect.x <= window.x + SLACK
                 && rect.y <= window.y + SLACK
@@ -294,6 +392,14 @@ impl Snapshot {
                 full_window,
                 image,
                 text,
+                hidden,
+                enabled,
+                fill,
+                border,
+                ink,
+                font_size,
+                input,
+                clickable,
             });
         }
         if h != handles.len() {
@@ -303,7 +409,20 @@ impl Snapshot {
                 h
             ));
         }
-        // Subtree ends, from the parent links (pre-order: a subtree is contiguous).
+        let backdrop = sx::ItemRef::downcast_pin::<sx::WindowItem>(root.borrow())
+            .map(|w| w.background().color())
+            .unwrap_or(slint::Color::from_rgb_u8(255, 255, 255));
+        Ok(Snapshot::from_nodes(nodes, window, backdrop))
+    }
+
+    /// A snapshot of nodes in paint order (pre-order, a parent before its children), their
+    /// subtree ends filled in from the parent links. `take` reads them from the window; tests
+    /// build pages by hand.
+    pub fn from_nodes(mut nodes: Vec<Node>, window: Rect, backdrop: slint::Color) -> Snapshot {
+        for n in nodes.iter_mut() {
+            n.end = 0;
+        }
+        // Pre-order: a subtree is contiguous.
         for i in (0..nodes.len()).rev() {
             if nodes[i].end == 0 {
                 nodes[i].end = i + 1;
@@ -312,14 +431,18 @@ impl Snapshot {
                 nodes[p].end = nodes[p].end.max(nodes[i].end);
             }
         }
-        Ok(Snapshot { nodes, window })
+        Snapshot {
+            nodes,
+            window,
+            backdrop,
+        }
     }
 
-    fn ancestors(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+    pub(super) fn ancestors(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
         std::iter::successors(self.nodes[i].parent, move |p| self.nodes[*p].parent)
     }
 
-    fn contains(&self, outer: usize, i: usize) -> bool {
+    pub(super) fn contains(&self, outer: usize, i: usize) -> bool {
         outer <= i && i < self.nodes[outer].end
     }
 
@@ -381,7 +504,7 @@ impl Snapshot {
     /// The area of `i` that its clipping ancestors let through, and the first ancestor that
     /// cuts it. `scrolling`: a Flickable's viewport counts as the scrollable content area,
     /// not the part on screen now (content a resident can scroll to is not clipped).
-    fn clipped_by(&self, i: usize, scrolling: bool) -> Option<(usize, Rect)> {
+    pub(super) fn clipped_by(&self, i: usize, scrolling: bool) -> Option<(usize, Rect)> {
         let r = self.nodes[i].rect;
         let mut chain: Vec<usize> = self.ancestors(i).collect();
         chain.reverse();
@@ -416,7 +539,7 @@ impl Snapshot {
     }
 
     /// The part of node `i` that its clipping ancestors (and the window) let be drawn now.
-    fn drawn(&self, i: usize) -> Rect {
+    pub(super) fn drawn(&self, i: usize) -> Rect {
         self.ancestors(i)
             .filter(|a| self.nodes[*a].clips)
             .fold(self.nodes[i].rect.intersect(&self.window), |r, a| {
@@ -425,7 +548,7 @@ impl Snapshot {
     }
 
     /// Whether node `i` sits under a modal layer (a full-window overlay drawn after it).
-    fn under_modal(&self, i: usize) -> Option<usize> {
+    pub(super) fn under_modal(&self, i: usize) -> Option<usize> {
         (self.nodes[i].end..self.nodes.len()).find(|j| {
             self.nodes[*j].full_window && !self.contains(*j, i) && self.nodes[*j].opacity > 0.0
         })
@@ -433,7 +556,7 @@ impl Snapshot {
 
     /// The layer a node is drawn in: the last full-window box (the page, a modal backdrop)
     /// drawn at or before it. Nodes of different layers are not compared.
-    fn layer(&self, i: usize) -> usize {
+    pub(super) fn layer(&self, i: usize) -> usize {
         (0..=i)
             .rev()
             .find(|k| self.nodes[*k].full_window)
@@ -442,14 +565,14 @@ impl Snapshot {
 
     /// The outermost Flickable around node `i`: its content may lie anywhere the Flickable
     /// can scroll, so the Flickable (not the content) must fit the window.
-    fn outer_flickable(&self, i: usize) -> Option<usize> {
+    pub(super) fn outer_flickable(&self, i: usize) -> Option<usize> {
         self.ancestors(i)
             .filter(|a| self.nodes[*a].flickable)
             .last()
     }
 
     /// The control (button, input…) a node belongs to: itself or its nearest such ancestor.
-    fn control_of(&self, i: usize) -> Option<usize> {
+    pub(super) fn control_of(&self, i: usize) -> Option<usize> {
         std::iter::once(i)
             .chain(self.ancestors(i))
             .find(|a| self.nodes[*a].is_control())

@@ -1,6 +1,7 @@
 //! Runs a [`Scenario`] against the real UI in Slint's testing backend (software renderer), with
 //! the kiosk task, the drivers' simulators and the cloud (embedded or named) all real.
 
+use super::accessibility;
 use super::layout;
 use super::spec::{Scenario, Step};
 use crate::cloud::CallRecord;
@@ -62,6 +63,9 @@ pub struct Transcript {
     /// What each `check_layout` step found (only steps that found something).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layout: Vec<LayoutFinding>,
+    /// What each `check_accessibility` step checked and found (every such step).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accessibility: Vec<AuditRecord>,
     /// Full-window software renders timed by `measure_render` steps, in milliseconds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub render_ms: Vec<f64>,
@@ -82,6 +86,17 @@ pub struct LayoutFinding {
     /// Language, text size, orientation and the frame's overlays, e.g.
     /// "en · 长辈模式 · portrait · greeting + offline".
     pub state: String,
+    pub problems: Vec<String>,
+}
+
+/// One `check_accessibility` step: the page, its state, how much was checked, what was found.
+#[derive(Debug, Serialize, Clone)]
+pub struct AuditRecord {
+    pub step: usize,
+    pub page: String,
+    pub state: String,
+    pub controls: usize,
+    pub texts: usize,
     pub problems: Vec<String>,
 }
 
@@ -193,6 +208,7 @@ async fn until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 
 struct Recorder {
     layout: Vec<LayoutFinding>,
+    accessibility: Vec<AuditRecord>,
     render_ms: Vec<f64>,
     key_to_candidates_ms: Vec<f64>,
     step: usize,
@@ -263,6 +279,8 @@ impl Driver {
         self.all_elements().iter().any(|e| {
             e.accessible_label().is_some_and(|l| l.contains(needle))
                 || e.accessible_value().is_some_and(|v| v.contains(needle))
+                // A control's small print is read as its description (e.g. a tile's 暂不可用).
+                || e.accessible_description().is_some_and(|d| d.contains(needle))
         })
     }
 
@@ -453,6 +471,7 @@ impl Driver {
     async fn drive(self, scenario: &Scenario) -> Transcript {
         let mut rec = Recorder {
             layout: Vec::new(),
+            accessibility: Vec::new(),
             render_ms: Vec::new(),
             key_to_candidates_ms: Vec::new(),
             step: 0,
@@ -498,6 +517,7 @@ impl Driver {
         }
         t.ok = t.failure.is_none();
         t.layout = rec.layout;
+        t.accessibility = rec.accessibility;
         t.render_ms = rec.render_ms;
         t.key_to_candidates_ms = rec.key_to_candidates_ms;
         t.pages_seen = rec.pages_seen;
@@ -636,6 +656,33 @@ impl Driver {
                     Ok(())
                 } else {
                     Err(text)
+                }
+            }
+            Step::CheckAccessibility(name) => {
+                let snap = layout::Snapshot::take(&self.ui)?;
+                let elderly = self.ui.global::<AppState>().get_elderly();
+                let audit = snap.check_accessibility(accessibility::Rules::new(elderly));
+                let record = AuditRecord {
+                    step: rec.step,
+                    page: self.page().name().into(),
+                    state: self.state(name),
+                    controls: audit.controls,
+                    texts: audit.texts,
+                    problems: audit.problems,
+                };
+                let text = format!(
+                    "{} accessibility problem(s) on page {} [{}]:\n  {}",
+                    record.problems.len(),
+                    record.page,
+                    record.state,
+                    record.problems.join("\n  ")
+                );
+                let failed = !record.problems.is_empty();
+                rec.accessibility.push(record);
+                if failed && !self.layout_report {
+                    Err(text)
+                } else {
+                    Ok(())
                 }
             }
             Step::ExpectPage(p) => {

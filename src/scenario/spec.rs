@@ -30,6 +30,10 @@ pub enum Step {
     /// Every text on the page is readable and overlaps nothing it does not belong to. The
     /// string names the state in the report (empty: described from the frame alone).
     CheckLayout(String),
+    /// Every control on the page is labelled once, big enough, apart from the others and on
+    /// screen; every text big enough; text and controls in contrast with what they sit on (see
+    /// src/scenario/accessibility.rs). The string names the state, as for `check_layout`.
+    CheckAccessibility(String),
     ExpectPage(String),
     /// A printout containing this text.
     ExpectPrint(String),
@@ -77,6 +81,7 @@ pub const STEP_KEYS: &[&str] = &[
     "expect_no_text",
     "expect_visible",
     "check_layout",
+    "check_accessibility",
     "expect_page",
     "expect_print",
     "expect_no_print",
@@ -114,8 +119,9 @@ pub struct Scenario {
     pub page_timeout_s: Option<u64>,
     pub warning_s: Option<u64>,
     pub landscape: bool,
-    /// `check_layout` records what it finds in the transcript and the journey carries on
-    /// (for surveys such as tests/layout.rs); otherwise a finding fails the step.
+    /// `check_layout` and `check_accessibility` record what they find in the transcript and the
+    /// journey carries on (for surveys such as tests/layout.rs and tests/accessibility.rs);
+    /// otherwise a finding fails the step.
     pub layout_report: bool,
     pub steps: Vec<Step>,
 }
@@ -135,6 +141,8 @@ impl std::fmt::Display for Step {
             Step::ExpectVisible(s) => write!(f, "expect_visible = {s:?}"),
             Step::CheckLayout(s) if s.is_empty() => write!(f, "check_layout = true"),
             Step::CheckLayout(s) => write!(f, "check_layout = {s:?}"),
+            Step::CheckAccessibility(s) if s.is_empty() => write!(f, "check_accessibility = true"),
+            Step::CheckAccessibility(s) => write!(f, "check_accessibility = {s:?}"),
             Step::ExpectPage(s) => write!(f, "expect_page = {s:?}"),
             Step::ExpectPrint(s) => write!(f, "expect_print = {s:?}"),
             Step::ExpectNoPrint(s) => write!(f, "expect_no_print = {s:?}"),
@@ -315,6 +323,11 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
             toml::Value::Boolean(true) => Step::CheckLayout(String::new()),
             toml::Value::String(s) => Step::CheckLayout(s.clone()),
             _ => return Err("`check_layout` needs true or the name of the state".into()),
+        },
+        "check_accessibility" => match v {
+            toml::Value::Boolean(true) => Step::CheckAccessibility(String::new()),
+            toml::Value::String(s) => Step::CheckAccessibility(s.clone()),
+            _ => return Err("`check_accessibility` needs true or the name of the state".into()),
         },
         "expect_page" => {
             let p = string(k, v)?;
