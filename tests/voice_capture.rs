@@ -196,7 +196,10 @@ fn a_journey_is_heard_prompt_by_prompt_and_a_tap_cuts_speech() {
         first("page.confirm"),
         first("result.success result.ticket"),
     ];
-    assert!(order.windows(2).all(|w| w[0] < w[1]), "order: {order:?} in {said:?}");
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "order: {order:?} in {said:?}"
+    );
     assert_eq!(
         heard.len(),
         said.len(),

@@ -4,9 +4,7 @@
 
 use bianmin::lang::Lang;
 use bianmin::session::PageId;
-use bianmin::view::{
-    IdentifyMode, InputMode, PrintState, ResultKind, SpokenResult, ViewState,
-};
+use bianmin::view::{IdentifyMode, InputMode, PrintState, ResultKind, SpokenResult, ViewState};
 use bianmin::voice::{numbers, prompts, Utterance, VoicePack};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -20,27 +18,15 @@ fn shipped() -> VoicePack {
 /// number pieces over a wide range.
 fn everything_said() -> Vec<Utterance> {
     let mut out = Vec::new();
-    let pages = [
-        PageId::Attract,
-        PageId::Home,
-        PageId::Identify,
-        PageId::Form,
-        PageId::Input,
-        PageId::Confirm,
-        PageId::Result,
-        PageId::Print,
-        PageId::Table,
-        PageId::Document,
-        PageId::Payment,
-        PageId::Goodbye,
-    ];
+    let pages = PageId::ALL;
     for lang in [Lang::Zh, Lang::En] {
         for page in pages {
             for variant in 0..4 {
                 let mut v = ViewState::default();
                 v.chrome.page = page;
                 v.chrome.lang = lang;
-                v.flow.identify.mode = [IdentifyMode::Required, IdentifyMode::Optional][variant % 2];
+                v.flow.identify.mode =
+                    [IdentifyMode::Required, IdentifyMode::Optional][variant % 2];
                 v.flow.input.mode = [
                     InputMode::Text,
                     InputMode::Phone,
@@ -84,7 +70,9 @@ fn everything_said() -> Vec<Utterance> {
             out.push(Utterance::default().then_all(numbers::people(n, lang)));
         }
         for c in 'A'..='Z' {
-            out.push(Utterance::default().then_all(numbers::ticket(&format!("{c}0123456789"), lang)));
+            out.push(
+                Utterance::default().then_all(numbers::ticket(&format!("{c}0123456789"), lang)),
+            );
         }
     }
     for p in [
@@ -106,11 +94,12 @@ fn everything_said() -> Vec<Utterance> {
 #[test]
 fn every_phrase_the_code_says_is_in_the_pack_in_both_languages() {
     let pack = shipped();
-    let used: BTreeSet<&str> = everything_said()
-        .iter()
-        .flat_map(|u| u.all_ids())
-        .collect();
-    assert!(used.len() > 60, "only {} ids: the walk missed something", used.len());
+    let used: BTreeSet<&str> = everything_said().iter().flat_map(|u| u.all_ids()).collect();
+    assert!(
+        used.len() > 60,
+        "only {} ids: the walk missed something",
+        used.len()
+    );
     let mut missing = Vec::new();
     for id in &used {
         for lang in [Lang::Zh, Lang::En] {
@@ -161,7 +150,9 @@ fn no_phrase_holds_a_name_or_an_id_number() {
         ))
         .unwrap();
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let mut stmt = conn.prepare("SELECT name, id_number FROM residents").unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name, id_number FROM residents")
+        .unwrap();
     let people: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -180,11 +171,17 @@ fn no_phrase_holds_a_name_or_an_id_number() {
             })
             .1;
         if digits_run >= 6 {
-            bad.push(format!("{id} ({}): a number like an ID: {text}", lang.code()));
+            bad.push(format!(
+                "{id} ({}): a number like an ID: {text}",
+                lang.code()
+            ));
         }
         for (name, number) in &people {
             if text.contains(name.as_str()) || text.contains(number.as_str()) {
-                bad.push(format!("{id} ({}): a resident's name or number", lang.code()));
+                bad.push(format!(
+                    "{id} ({}): a resident's name or number",
+                    lang.code()
+                ));
             }
         }
     }

@@ -274,7 +274,11 @@ impl Voice {
         for id in &ids {
             match pack.clip(id, lang) {
                 Some(c) => captions.push((id, c.text.clone())),
-                None => tracing::error!(phrase = id, lang = lang.code(), "phrase not in the voice pack"),
+                None => tracing::error!(
+                    phrase = id,
+                    lang = lang.code(),
+                    "phrase not in the voice pack"
+                ),
             }
             if matches!(self.output, Output::Speaker(_)) {
                 if let Some(pcm) = pack.decode(id, lang) {
@@ -326,14 +330,14 @@ impl Voice {
 /// The caption of pieces said one after another: number pieces run together (一百二十六元,
 /// "one hundred and six"); a sentence after a number or a phrase gets its punctuation.
 fn caption(pieces: &[(&str, String)], lang: Lang) -> String {
-    let is_piece = |id: &str| {
-        id.starts_with("num.") || id.starts_with("unit.") || id.starts_with("letter.")
-    };
+    let is_piece =
+        |id: &str| id.starts_with("num.") || id.starts_with("unit.") || id.starts_with("letter.");
     let mut out = String::new();
     let mut prev: Option<&str> = None;
     for (id, text) in pieces {
         if let Some(p) = prev {
-            let ends_sentence = out.ends_with(['。', '，', '；', '！', '？', '.', ',', ':', '!', '?']);
+            let ends_sentence =
+                out.ends_with(['。', '，', '；', '！', '？', '.', ',', ':', '!', '?']);
             let sep = match lang {
                 _ if ends_sentence => " ",
                 Lang::Zh if is_piece(id) || !is_piece(p) => "",
@@ -448,8 +452,8 @@ mod tests {
     fn personal_parts_only_into_headphones_and_volume_resets() {
         let (_d, pack) = pack_with(&["event.card_read", "event.id_tail", "num.1", "num.2"]);
         let sim = SimulatedSpeaker::new();
-        let u = Utterance::of(&["event.card_read"])
-            .personal(vec!["event.id_tail", "num.1", "num.2"]);
+        let u =
+            Utterance::of(&["event.card_read"]).personal(vec!["event.id_tail", "num.1", "num.2"]);
         let mut v = Voice::new(
             Output::Speaker(Arc::new(sim.clone())),
             Ok(pack.clone()),
@@ -509,7 +513,10 @@ mod tests {
             ("unit.people", "人".into()),
             ("result.watch_calls", "请留意叫号。".into()),
         ];
-        assert_eq!(caption(&zh, Lang::Zh), "您的号码是A零号，前面还有两人，请留意叫号。");
+        assert_eq!(
+            caption(&zh, Lang::Zh),
+            "您的号码是A零号，前面还有两人，请留意叫号。"
+        );
         let en = [
             ("result.ticket", "Your number is".to_string()),
             ("letter.A", "A".into()),

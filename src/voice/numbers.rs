@@ -119,7 +119,12 @@ pub fn people(n: u64, lang: Lang) -> Vec<&'static str> {
 /// One group of four digits (0..=9999), with 零 for inner gaps. `leading`: the first group of
 /// the whole number (一十 → 十; 两 may lead).
 fn zh_group(g: u64, leading: bool, how: Use, out: &mut Vec<&'static str>) {
-    const UNITS: [Option<&str>; 4] = [Some("num.thousand"), Some("num.hundred"), Some("num.10"), None];
+    const UNITS: [Option<&str>; 4] = [
+        Some("num.thousand"),
+        Some("num.hundred"),
+        Some("num.10"),
+        None,
+    ];
     let ds = [g / 1000, (g / 100) % 10, (g / 10) % 10, g % 10];
     let mut zero_pending = false;
     let mut said = false;
@@ -179,7 +184,12 @@ fn zh_integer(n: u64, how: Use) -> Vec<&'static str> {
         if leading && g == 2 && unit.is_some() {
             out.push("num.liang");
         } else {
-            zh_group(g, leading, if unit.is_some() { Use::Value } else { how }, &mut out);
+            zh_group(
+                g,
+                leading,
+                if unit.is_some() { Use::Value } else { how },
+                &mut out,
+            );
         }
         if let Some(u) = unit {
             out.push(u);
@@ -265,7 +275,11 @@ mod tests {
                 s if s.starts_with("letter.") => s[7..].into(),
                 s => {
                     let d: usize = s.trim_start_matches("num.").parse().expect(s);
-                    "零一二三四五六七八九".chars().nth(d).expect("digit").to_string()
+                    "零一二三四五六七八九"
+                        .chars()
+                        .nth(d)
+                        .expect("digit")
+                        .to_string()
                 }
             })
             .collect()
@@ -341,7 +355,10 @@ mod tests {
             en(&money(12650, Lang::En)),
             "1 hundred and 20 6 point 5 yuan"
         );
-        assert_eq!(en(&money(12605, Lang::En)), "1 hundred and 20 6 point 0 5 yuan");
+        assert_eq!(
+            en(&money(12605, Lang::En)),
+            "1 hundred and 20 6 point 0 5 yuan"
+        );
         assert_eq!(en(&money(300, Lang::En)), "3 yuan");
     }
 

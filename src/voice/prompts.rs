@@ -66,9 +66,7 @@ pub fn result(kind: ResultKind, spoken: Option<&SpokenResult>, lang: Lang) -> Ut
             u.then("result.watch_calls")
         }
         Some(SpokenResult::Paid { fen, utility }) => {
-            let u = u
-                .then("result.paid")
-                .then_all(numbers::money(*fen, lang));
+            let u = u.then("result.paid").then_all(numbers::money(*fen, lang));
             match payee(utility) {
                 Some(p) => u.then(p),
                 None => u,
