@@ -151,6 +151,7 @@ impl App {
         cloud.set_device_token(&enrollment.device_token);
 
         let store = Arc::new(Mutex::new(store));
+        let health = crate::health::HealthBoard::new(&opts.data_dir);
         let mut print = PrintService::new(
             devices.printer,
             store.clone(),
@@ -230,10 +231,11 @@ impl App {
                 opts.config.voice.volume,
                 opts.config.voice.private_listening,
             ),
+            health: health.clone(),
         });
         let log = kiosk.log();
         for reader in devices.readers {
-            spawn_reader(reader, tx.clone(), kiosk.card_watch());
+            spawn_reader(reader, tx.clone(), kiosk.card_watch(), health.clone());
         }
         runtime.spawn(kiosk.run(rx));
         Ok(App {
@@ -253,6 +255,7 @@ fn spawn_reader(
     mut reader: Box<dyn IdentityReader>,
     tx: mpsc::UnboundedSender<Command>,
     card: CardWatch,
+    health: crate::health::HealthBoard,
 ) {
     std::thread::Builder::new()
         .name(format!("reader-{}", reader.backend()))
@@ -261,6 +264,7 @@ fn spawn_reader(
                 if matches!(ev, ReaderEvent::CardRemoved { .. }) {
                     card.removed();
                 }
+                health.reader_event(&ev);
                 if tx.send(Command::Reader(ev)).is_err() {
                     return;
                 }

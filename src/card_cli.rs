@@ -1,7 +1,7 @@
 //! `bianmin card watch`: reader and card events for technicians, as text or one JSON object a
 //! line. Never the full number or name.
 
-use bianmin_idcard::reader::{IdentityReader, ReadFailure, ReaderEvent};
+use bianmin_idcard::reader::{IdentityReader, ReaderEvent};
 use bianmin_idcard::sam::SamReader;
 use bianmin_idcard::{ethnicity, Identity, Sex};
 use serde_json::{json, Value};
@@ -14,17 +14,6 @@ pub struct WatchOptions {
     pub baud: u32,
     pub pcsc: bool,
     pub duration: Option<Duration>,
-}
-
-fn reason_code(r: &ReadFailure) -> &'static str {
-    match r {
-        ReadFailure::CardRemoved => "card_removed",
-        ReadFailure::UnsupportedCard => "unsupported_card",
-        ReadFailure::Garbled(_) => "garbled",
-        ReadFailure::InvalidNumber(_) => "invalid_number",
-        ReadFailure::Timeout => "timeout",
-        ReadFailure::Reader(_) => "reader_error",
-    }
 }
 
 /// The masked, technician-facing view of a card.
@@ -56,7 +45,7 @@ pub fn event_json(ev: &ReaderEvent) -> Value {
             json!({"event": "card_inserted", "reader": reader, "identity": identity_json(identity)})
         }
         ReaderEvent::ReadFailed { reader, reason } => {
-            json!({"event": "read_failed", "reader": reader, "reason": reason_code(reason), "detail": reason.to_string()})
+            json!({"event": "read_failed", "reader": reader, "reason": reason.code(), "detail": reason.to_string()})
         }
     }
 }

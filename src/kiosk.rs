@@ -111,6 +111,8 @@ pub struct KioskSetup {
     pub catalog: Option<Catalog>,
     pub push: PushView,
     pub voice: Voice,
+    /// Where devices' conditions are recorded (heartbeat, metrics, technician page).
+    pub health: crate::health::HealthBoard,
 }
 
 /// The service the resident is using.
@@ -160,6 +162,7 @@ pub struct Kiosk {
     /// The page prompt last started (a new page, mode or language says its own).
     page_prompt: Option<(Utterance, Lang)>,
     was_offline: bool,
+    health: crate::health::HealthBoard,
 }
 
 /// How long the goodbye page (with the privacy slip) stays up when nobody touches it.
@@ -204,6 +207,7 @@ impl Kiosk {
             voice: setup.voice,
             page_prompt: None,
             was_offline: false,
+            health: setup.health,
         }
     }
 

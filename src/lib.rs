@@ -12,6 +12,7 @@ pub mod cloud;
 #[cfg(feature = "sim")]
 pub mod cloud_sim;
 pub mod config;
+pub mod health;
 #[cfg(feature = "sim")]
 mod demo;
 mod kiosk;

@@ -39,6 +39,31 @@ pub mod lenient {
     pub fn opt_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
         u32(d).map(Some)
     }
+
+    macro_rules! nullable {
+        ($name:ident, $t:ty) => {
+            /// The same, where the contract also allows `null`.
+            pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<$t>, D::Error> {
+                match Option::<serde_json::Value>::deserialize(d)? {
+                    None | Some(serde_json::Value::Null) => Ok(None),
+                    Some(v) => {
+                        let n = <$t as Deserialize>::deserialize(v.clone())
+                            .ok()
+                            .or_else(|| {
+                                v.as_f64()
+                                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
+                                    .and_then(|f| <$t>::try_from(f as i128).ok())
+                            });
+                        n.map(Some).ok_or_else(|| {
+                            D::Error::custom(format!("expected an integer in range, got {v}"))
+                        })
+                    }
+                }
+            }
+        };
+    }
+    nullable!(nullable_u64, u64);
+    nullable!(nullable_i64, i64);
 }
 
 /// A bilingual label as the cloud sends it.
@@ -129,31 +154,7 @@ pub struct EnrollResponse {
     pub site: Site,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct HeartbeatRequest {
-    pub app_version: String,
-    #[serde(deserialize_with = "lenient::u64")]
-    pub uptime_s: u64,
-    /// Device health by device family: `ok`, `warning` or `error`.
-    pub printer: String,
-    pub card_reader: String,
-    #[serde(deserialize_with = "lenient::u32")]
-    pub pending_outbox: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct HeartbeatResponse {
-    pub server_time: String,
-    pub commands: Vec<DeviceCommand>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DeviceCommand {
-    pub command: String,
-    #[serde(default)]
-    pub argument: Option<String>,
-}
+pub use super::device::*;
 
 pub const SERVICE_CODES: [&str; 8] = [
     "social_insurance",

@@ -2,6 +2,7 @@
 
 pub mod api;
 mod client;
+mod device;
 mod error;
 mod submission;
 

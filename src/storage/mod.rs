@@ -58,6 +58,14 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// One line of the audit log (codes and numbers only, never personal data).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: String,
+    pub action: String,
+    pub detail: String,
+}
+
 /// What the kiosk learned when it enrolled.
 #[derive(Debug, Clone)]
 pub struct Enrollment {
@@ -167,6 +175,48 @@ impl Store {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         Ok(rows)
+    }
+
+    /// The last `n` audit entries, newest first (the technician page).
+    pub fn audit_recent(&self, n: usize) -> Result<Vec<AuditEntry>, StorageError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at, action, detail FROM audit_log ORDER BY id DESC LIMIT ?1")?;
+        let rows = stmt
+            .query_map([n as i64], |r| {
+                Ok(AuditEntry {
+                    at: r.get(0)?,
+                    action: r.get(1)?,
+                    detail: r.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Pending outbox entries and the age in seconds of the oldest (health reports).
+    pub fn outbox_pending_age(&self) -> Result<(u32, Option<u64>), StorageError> {
+        let (count, oldest): (i64, Option<String>) = self.conn.query_row(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let age = oldest
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| (crate::time::now() - t).num_seconds().max(0) as u64);
+        Ok((count.max(0) as u32, age))
+    }
+
+    /// Print jobs that failed or were left in doubt in the last `hours` hours.
+    pub fn spool_failures_since_hours(&self, hours: i64) -> Result<u32, StorageError> {
+        let since = (crate::time::now() - chrono::Duration::hours(hours))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM print_spool WHERE state IN ('failed', 'in_doubt') AND COALESCE(updated_at, created_at) >= ?1",
+            [since],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u32)
     }
 
     // ---- print spool ----

@@ -21,6 +21,20 @@ pub enum ReadFailure {
     Reader(String),
 }
 
+impl ReadFailure {
+    /// A machine code for logs, health reports and JSON output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReadFailure::CardRemoved => "card_removed",
+            ReadFailure::UnsupportedCard => "unsupported_card",
+            ReadFailure::Garbled(_) => "garbled",
+            ReadFailure::InvalidNumber(_) => "invalid_number",
+            ReadFailure::Timeout => "timeout",
+            ReadFailure::Reader(_) => "reader_error",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum ReaderEvent {
     ReaderAttached {
