@@ -232,6 +232,7 @@ impl App {
                 opts.config.voice.private_listening,
             ),
             health: health.clone(),
+            technician_pin_hash: opts.config.technician.pin_hash.clone(),
         });
         let log = kiosk.log();
         for reader in devices.readers {

@@ -17,6 +17,16 @@ pub struct Config {
     pub printer: PrinterSection,
     pub card_reader: CardReaderSection,
     pub voice: VoiceSection,
+    pub technician: TechnicianSection,
+}
+
+/// The technician page on the kiosk's own screen (see docs/technician-page.md).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TechnicianSection {
+    /// The page's PIN as an Argon2id PHC string (`bianmin technician-pin` makes one); empty:
+    /// no technician page on this kiosk (the long press in the corner does nothing).
+    pub pin_hash: String,
 }
 
 /// Spoken guidance (see docs/accessibility.md).
@@ -315,6 +325,10 @@ impl Config {
         if ![384, 576].contains(&self.printer.width_dots) {
             return Err("printer.width_dots must be 384 (58 mm) or 576 (80 mm)".into());
         }
+        if !self.technician.pin_hash.is_empty() {
+            crate::technician::check_hash(&self.technician.pin_hash)
+                .map_err(|e| format!("technician.pin_hash: {e}"))?;
+        }
         let url = &self.cloud.url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err("cloud.url must start with http:// or https://".into());
@@ -412,6 +426,24 @@ mod tests {
         .to_string();
         assert!(e.contains("card_reader.vendor_sam"), "{e}");
         assert_eq!(c.printer.port, "/dev/ttyUSB0");
+    }
+
+    #[test]
+    fn a_technician_pin_hash_must_be_argon2id() {
+        let e = Config::parse(
+            "[technician]\npin_hash = \"1234\"\n",
+            Path::new("k.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("technician.pin_hash"), "{e}");
+        let hash = crate::technician::hash_pin("2468").unwrap();
+        let c = Config::parse(
+            &format!("[technician]\npin_hash = \"{hash}\"\n"),
+            Path::new("k.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.technician.pin_hash, hash);
     }
 
     #[test]

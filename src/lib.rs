@@ -28,6 +28,7 @@ pub mod scenario;
 pub mod services;
 pub mod session;
 pub mod storage;
+pub mod technician;
 pub mod time;
 mod ui_bridge;
 pub mod view;

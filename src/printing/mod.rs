@@ -272,6 +272,11 @@ impl PrintService {
         }
     }
 
+    /// The printer's status now, as it answered (the health board and the technician page).
+    pub fn status(&mut self) -> Result<bianmin_printer::PrinterStatus, PrintError> {
+        self.printer.status()
+    }
+
     /// At start-up: residents' jobs left in doubt are withheld (their residents are gone);
     /// other jobs in doubt are reprinted. Returns how many were reprinted.
     pub fn recover(&mut self) -> usize {

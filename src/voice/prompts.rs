@@ -40,6 +40,9 @@ pub fn page(v: &ViewState) -> Utterance {
         }]),
         PageId::Result => result(f.result.kind, f.result.spoken.as_ref(), lang),
         PageId::Goodbye => Utterance::of(&["page.goodbye"]),
+        // The technician reads the page; the hall need not hear it (its 测试声音 says
+        // `prompts::test()`).
+        PageId::Technician => Utterance::of(&[]),
     }
 }
 
