@@ -3,7 +3,7 @@
 //! after each. Runs on the tokio runtime; never on the UI thread. It knows services only through
 //! the [`Registry`] and the [`Service`] interface.
 
-use crate::cloud::api::{Catalog, IdentitySessionRequest, Site};
+use crate::cloud::api::{Catalog, CommandResult, IdentitySessionRequest, Site};
 use crate::cloud::{CloudClient, CloudError, Link, ResidentToken};
 use crate::outbox::Outbox;
 use crate::printing::{JobOwner, PrintService, Printed, Unavailable};
@@ -83,6 +83,14 @@ pub enum UiCommand {
 pub enum Command {
     Ui(UiCommand),
     Reader(ReaderEvent),
+    /// Before a heartbeat: read the devices' status now (answered when done).
+    RefreshHealth(tokio::sync::oneshot::Sender<()>),
+    /// A command from the cloud, answered with its acknowledgement. Commands that use the
+    /// printer or restart the app wait until no resident is using the kiosk.
+    Device(
+        crate::cloud::api::DeviceCommand,
+        tokio::sync::oneshot::Sender<crate::cloud::api::CommandAck>,
+    ),
 }
 
 /// What happened, for transcripts and tests (never personal data).
@@ -113,6 +121,9 @@ pub struct KioskSetup {
     pub voice: Voice,
     /// Where devices' conditions are recorded (heartbeat, metrics, technician page).
     pub health: crate::health::HealthBoard,
+    /// The configuration the kiosk started with, and its file (`reload_config` compares).
+    pub config: crate::config::Config,
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 /// The service the resident is using.
@@ -163,6 +174,13 @@ pub struct Kiosk {
     page_prompt: Option<(Utterance, Lang)>,
     was_offline: bool,
     health: crate::health::HealthBoard,
+    config: crate::config::Config,
+    config_file: Option<std::path::PathBuf>,
+    /// Cloud commands waiting for the kiosk to be idle.
+    deferred: Vec<(
+        crate::cloud::api::DeviceCommand,
+        tokio::sync::oneshot::Sender<crate::cloud::api::CommandAck>,
+    )>,
 }
 
 /// How long the goodbye page (with the privacy slip) stays up when nobody touches it.
@@ -208,6 +226,9 @@ impl Kiosk {
             page_prompt: None,
             was_offline: false,
             health: setup.health,
+            config: setup.config,
+            config_file: setup.config_file,
+            deferred: Vec::new(),
         }
     }
 
@@ -286,6 +307,173 @@ impl Kiosk {
         self.apply(fx);
         self.voice.pump();
         self.record_said();
+        if self.idle() && !self.deferred.is_empty() {
+            for (command, reply) in std::mem::take(&mut self.deferred) {
+                let ack = self.carry_out(&command);
+                let _ = reply.send(ack);
+            }
+        }
+    }
+
+    /// No resident is using the kiosk: the attract page, no goodbye, nothing printing.
+    fn idle(&self) -> bool {
+        self.engine.page() == PageId::Attract
+            && self.goodbye.is_none()
+            && self.active.is_none()
+            && !self.busy
+    }
+
+    /// A cloud command: carried out now when it may be, else when the kiosk is next idle.
+    async fn device_command(
+        &mut self,
+        command: crate::cloud::api::DeviceCommand,
+        reply: tokio::sync::oneshot::Sender<crate::cloud::api::CommandAck>,
+    ) {
+        use crate::cloud::api::DeviceCommand as C;
+        match command.command.as_str() {
+            C::RELOAD_CATALOG => {
+                self.catalog = None;
+                let fetched = self.cloud.catalog().await;
+                let ack = match fetched {
+                    Ok(c) => {
+                        let version = c.version.clone();
+                        self.catalog = services::cached(&self.store, "catalog", Ok(c));
+                        self.audit("catalog_reloaded", &version);
+                        ack(
+                            &command,
+                            CommandResult::Done,
+                            format!("catalogue {version}"),
+                        )
+                    }
+                    Err(e) => {
+                        // The cached catalogue stays in use.
+                        let detail = e.to_string();
+                        self.catalog = services::cached(&self.store, "catalog", Err(e));
+                        ack(&command, CommandResult::Failed, detail)
+                    }
+                };
+                let _ = reply.send(ack);
+            }
+            C::UPLOAD_LOGS => {
+                let n = match command.argument.as_deref().map(str::parse::<usize>) {
+                    None => Ok(200),
+                    Some(Ok(n)) if (1..=1000).contains(&n) => Ok(n),
+                    Some(_) => Err(()),
+                };
+                let _ = reply.send(match n {
+                    Ok(n) => {
+                        let lines = crate::health::logs::recent(n);
+                        let mut a = ack(
+                            &command,
+                            CommandResult::Done,
+                            format!("{} line(s)", lines.len()),
+                        );
+                        a.log_lines = Some(lines);
+                        a
+                    }
+                    Err(()) => ack(
+                        &command,
+                        CommandResult::Refused,
+                        "the argument must be a number of lines from 1 to 1000".into(),
+                    ),
+                });
+            }
+            _ if self.idle() => {
+                let ack = self.carry_out(&command);
+                let _ = reply.send(ack);
+            }
+            _ => {
+                tracing::info!(command = %command.command, "cloud command waits until the kiosk is idle");
+                self.deferred.push((command, reply));
+            }
+        }
+    }
+
+    /// The commands that need an idle kiosk.
+    fn carry_out(
+        &mut self,
+        command: &crate::cloud::api::DeviceCommand,
+    ) -> crate::cloud::api::CommandAck {
+        use crate::cloud::api::DeviceCommand as C;
+        match command.command.as_str() {
+            C::PRINT_TEST_PAGE => {
+                let page = crate::printing::templates::test_page(self.printer.width_dots());
+                let printer = &mut self.printer;
+                let outcome = tokio::task::block_in_place(|| printer.print(&page));
+                self.audit("test_page", outcome.state.code());
+                let result = if outcome.state == Printed::Done {
+                    CommandResult::Done
+                } else {
+                    CommandResult::Failed
+                };
+                self.refresh_health();
+                ack(
+                    command,
+                    result,
+                    format!("printed: {}", outcome.state.code()),
+                )
+            }
+            C::RESTART_WHEN_IDLE => {
+                self.audit("restart_requested", "cloud");
+                self.health.request_restart();
+                ack(command, CommandResult::Done, "restarting now (idle)".into())
+            }
+            C::RELOAD_CONFIG => self.reload_config(command),
+            C::RUN_SELFTEST => ack(
+                command,
+                CommandResult::Refused,
+                "this build cannot run the self-test from a command".into(),
+            ),
+            other => ack(
+                command,
+                CommandResult::Refused,
+                format!("unknown command {other:?}"),
+            ),
+        }
+    }
+
+    /// The configuration is read at start: a changed file that parses is applied by restarting
+    /// once idle; one that does not parse is refused and the kiosk keeps what it runs on.
+    fn reload_config(
+        &mut self,
+        command: &crate::cloud::api::DeviceCommand,
+    ) -> crate::cloud::api::CommandAck {
+        let Some(path) = self.config_file.clone() else {
+            return ack(
+                command,
+                CommandResult::Refused,
+                "this kiosk runs without a configuration file".into(),
+            );
+        };
+        match crate::config::Config::load(Some(&path)) {
+            Err(e) => {
+                self.audit("config_refused", "reload");
+                ack(command, CommandResult::Failed, e.to_string())
+            }
+            Ok((new, _)) if format!("{new:?}") == format!("{:?}", self.config) => ack(
+                command,
+                CommandResult::Done,
+                "the configuration is unchanged".into(),
+            ),
+            Ok(_) => {
+                self.audit("config_changed", "restart");
+                self.health.request_restart();
+                ack(
+                    command,
+                    CommandResult::Done,
+                    "configuration changed: restarting now (idle) to apply it".into(),
+                )
+            }
+        }
+    }
+
+    /// Reads the printer's status and the voice's state into the health board.
+    fn refresh_health(&mut self) {
+        let printer = &mut self.printer;
+        tokio::task::block_in_place(|| {
+            let _ = printer.status();
+        });
+        self.health.audio(self.voice.fault());
     }
 
     /// Says `u` now (`interrupt`) or after what is being said.
@@ -477,6 +665,11 @@ impl Kiosk {
         let now = Instant::now();
         match cmd {
             Command::Reader(ev) => self.reader_event(ev).await,
+            Command::RefreshHealth(done) => {
+                self.refresh_health();
+                let _ = done.send(());
+            }
+            Command::Device(command, reply) => self.device_command(command, reply).await,
             Command::Ui(ui) => {
                 self.engine.touch(now);
                 // Any touch silences the kiosk; the next page speaks for itself.
@@ -723,6 +916,7 @@ impl Kiosk {
             tracing::warn!(code, "unknown service code from the UI");
             return;
         }
+        self.health.metrics.session(code);
         if self.engine.page() == PageId::Attract {
             let fx = self.engine.start(Instant::now());
             self.apply(fx);
@@ -1045,6 +1239,20 @@ pub fn describe_startup_error(e: &CloudError) -> String {
             "the enrollment code was refused by the cloud".into()
         }
         other => other.to_string(),
+    }
+}
+
+fn ack(
+    command: &crate::cloud::api::DeviceCommand,
+    result: CommandResult,
+    detail: String,
+) -> crate::cloud::api::CommandAck {
+    crate::cloud::api::CommandAck {
+        id: command.id.clone(),
+        result,
+        detail: Some(detail),
+        report: None,
+        log_lines: None,
     }
 }
 

@@ -169,11 +169,7 @@ impl Metrics {
         if let Some(ms) = health.devices.clock_offset_ms {
             let g: Gauge<f64, AtomicU64> = Gauge::default();
             g.set(ms as f64 / 1000.0);
-            r.register(
-                "clock_offset_seconds",
-                "Local clock minus the cloud's",
-                g,
-            );
+            r.register("clock_offset_seconds", "Local clock minus the cloud's", g);
         }
         // 0 unknown, 1 ok, 2 warning, 3 error: one series per device family.
         let devices: Family<DeviceLabel, Gauge> = Family::default();
