@@ -76,7 +76,7 @@ pub struct HealthBoard {
     changed: Arc<tokio::sync::Notify>,
     started: Instant,
     data_dir: PathBuf,
-    pub metrics: Arc<Metrics>,
+    pub metrics: &'static Metrics,
     restart: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -87,7 +87,7 @@ impl HealthBoard {
             changed: Arc::default(),
             started: Instant::now(),
             data_dir: data_dir.to_path_buf(),
-            metrics: Arc::default(),
+            metrics: Metrics::global(),
             restart: Arc::default(),
         }
     }
