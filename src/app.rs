@@ -102,6 +102,8 @@ pub struct CloudSetup {
 pub struct AppOptions {
     pub data_dir: PathBuf,
     pub config: Config,
+    /// The file `config` came from (the cloud's `reload_config` reads it again).
+    pub config_file: Option<PathBuf>,
     pub landscape: bool,
     pub cloud: CloudSetup,
     pub registry: Registry,
@@ -159,6 +161,7 @@ impl App {
             devices.fonts,
             devices.receipt_pngs,
         );
+        print.report_to(health.clone());
         let printouts = print.printouts();
         // Jobs a previous run left in doubt go out now, once, marked 补打.
         let reprinted = print.recover();
@@ -232,13 +235,32 @@ impl App {
                 opts.config.voice.private_listening,
             ),
             health: health.clone(),
-            technician_pin_hash: opts.config.technician.pin_hash.clone(),
+            config: opts.config.clone(),
+            config_file: opts.config_file.clone(),
         });
         let log = kiosk.log();
         for reader in devices.readers {
             spawn_reader(reader, tx.clone(), kiosk.card_watch(), health.clone());
         }
         runtime.spawn(kiosk.run(rx));
+        runtime.spawn(heartbeat(&cloud, &store, &health, &opts.config, &tx).run());
+        if let Some(addr) = opts
+            .config
+            .health
+            .metrics_addr()
+            .map_err(anyhow::Error::msg)?
+        {
+            let (board, store, cloud) = (health.clone(), store.clone(), cloud.clone());
+            let text: crate::health::metrics::Exposition = Arc::new(move || {
+                let snapshot = board.snapshot(&store.lock().expect("store lock"), cloud.link());
+                board.metrics.encode(&snapshot)
+            });
+            match runtime.block_on(crate::health::MetricsServer::start(addr, text)) {
+                Ok(m) => tracing::info!(addr = %m.addr, "metrics on http://{}/metrics", m.addr),
+                // A kiosk serves residents without its metrics.
+                Err(e) => tracing::error!(%addr, error = %e, "metrics endpoint not started"),
+            }
+        }
         Ok(App {
             _runtime: runtime,
             tx,
@@ -247,6 +269,40 @@ impl App {
             log,
             store,
         })
+    }
+}
+
+/// The heartbeat, carrying the cloud's commands out through the kiosk task.
+fn heartbeat(
+    cloud: &CloudClient,
+    store: &Arc<Mutex<Store>>,
+    health: &crate::health::HealthBoard,
+    config: &Config,
+    tx: &mpsc::UnboundedSender<Command>,
+) -> crate::health::heartbeat::Heartbeat {
+    use tokio::sync::oneshot;
+    let (carry_tx, refresh_tx) = (tx.clone(), tx.clone());
+    crate::health::heartbeat::Heartbeat {
+        cloud: cloud.clone(),
+        store: store.clone(),
+        board: health.clone(),
+        interval: config.health.interval(),
+        carry_out: Arc::new(move |command| {
+            let (reply, answer) = oneshot::channel();
+            let _ = carry_tx.send(Command::Device(command, reply));
+            answer
+        }),
+        refresh: Arc::new(move || {
+            let (done, answer) = oneshot::channel();
+            let _ = refresh_tx.send(Command::RefreshHealth(done));
+            answer
+        }),
+        // Leaving the event loop ends the process; systemd starts it again (Restart=always).
+        restart: Arc::new(|| {
+            let _ = slint::invoke_from_event_loop(|| {
+                let _ = slint::quit_event_loop();
+            });
+        }),
     }
 }
 

@@ -232,7 +232,15 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             landscape,
             fullscreen,
             printer_port,
-        } => crate::demo_main(config, data_dir, landscape, fullscreen, printer_port).map(|_| 0),
+        } => crate::demo_main(
+            config,
+            config_file,
+            data_dir,
+            landscape,
+            fullscreen,
+            printer_port,
+        )
+        .map(|_| 0),
         Command::Printer { action } => crate::printer_cli::main(action, &config, &data_dir),
         Command::Say {
             phrase,

@@ -17,6 +17,7 @@ pub struct Config {
     pub printer: PrinterSection,
     pub card_reader: CardReaderSection,
     pub voice: VoiceSection,
+    pub health: HealthSection,
     pub technician: TechnicianSection,
 }
 
@@ -27,6 +28,51 @@ pub struct TechnicianSection {
     /// The page's PIN as an Argon2id PHC string (`bianmin technician-pin` makes one); empty:
     /// no technician page on this kiosk (the long press in the corner does nothing).
     pub pin_hash: String,
+}
+
+/// Reporting health (see docs/technician.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthSection {
+    /// Seconds between heartbeats (a device change sends one at once).
+    pub heartbeat_s: u64,
+    /// Prometheus metrics on this loopback address (e.g. "127.0.0.1:9465"); empty: none.
+    pub metrics_listen: String,
+}
+
+impl Default for HealthSection {
+    fn default() -> Self {
+        HealthSection {
+            heartbeat_s: 60,
+            metrics_listen: String::new(),
+        }
+    }
+}
+
+impl HealthSection {
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_s)
+    }
+
+    /// The metrics address, when one is configured.
+    pub fn metrics_addr(&self) -> Result<Option<std::net::SocketAddr>, String> {
+        if self.metrics_listen.is_empty() {
+            return Ok(None);
+        }
+        let addr: std::net::SocketAddr = self.metrics_listen.parse().map_err(|_| {
+            format!(
+                "health.metrics_listen {:?} is not an address like 127.0.0.1:9465",
+                self.metrics_listen
+            )
+        })?;
+        if !addr.ip().is_loopback() {
+            return Err(
+                "health.metrics_listen must be a loopback address (127.0.0.1): metrics are for the site's own scraper"
+                    .into(),
+            );
+        }
+        Ok(Some(addr))
+    }
 }
 
 /// Spoken guidance (see docs/accessibility.md).
@@ -325,6 +371,10 @@ impl Config {
         if ![384, 576].contains(&self.printer.width_dots) {
             return Err("printer.width_dots must be 384 (58 mm) or 576 (80 mm)".into());
         }
+        if !(1..=3600).contains(&self.health.heartbeat_s) {
+            return Err("health.heartbeat_s must be between 1 and 3600".into());
+        }
+        self.health.metrics_addr()?;
         if !self.technician.pin_hash.is_empty() {
             crate::technician::check_hash(&self.technician.pin_hash)
                 .map_err(|e| format!("technician.pin_hash: {e}"))?;

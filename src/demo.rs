@@ -21,6 +21,8 @@ pub const DEMO_ENROLLMENT_CODE: &str = "DEMO-2026";
 pub struct DemoOptions {
     pub data_dir: PathBuf,
     pub config: Config,
+    /// The file `config` came from, if any.
+    pub config_file: Option<PathBuf>,
     /// A cloud URL; `None` starts the embedded simulator.
     pub cloud_url: Option<String>,
     pub enrollment_code: Option<String>,
@@ -112,6 +114,7 @@ impl Demo {
             AppOptions {
                 data_dir: opts.data_dir,
                 config: opts.config,
+                config_file: opts.config_file,
                 landscape: opts.landscape,
                 cloud,
                 registry: opts.registry,

@@ -3,7 +3,7 @@
 //! after each. Runs on the tokio runtime; never on the UI thread. It knows services only through
 //! the [`Registry`] and the [`Service`] interface.
 
-use crate::cloud::api::{Catalog, IdentitySessionRequest, Site};
+use crate::cloud::api::{Catalog, CommandResult, IdentitySessionRequest, Site};
 use crate::cloud::{CloudClient, CloudError, Link, ResidentToken};
 use crate::outbox::Outbox;
 use crate::printing::{JobOwner, PrintService, Printed, Unavailable};
@@ -91,6 +91,14 @@ pub enum UiCommand {
 pub enum Command {
     Ui(UiCommand),
     Reader(ReaderEvent),
+    /// Before a heartbeat: read the devices' status now (answered when done).
+    RefreshHealth(tokio::sync::oneshot::Sender<()>),
+    /// A command from the cloud, answered with its acknowledgement. Commands that use the
+    /// printer or restart the app wait until no resident is using the kiosk.
+    Device(
+        crate::cloud::api::DeviceCommand,
+        tokio::sync::oneshot::Sender<crate::cloud::api::CommandAck>,
+    ),
 }
 
 /// What happened, for transcripts and tests (never personal data).
@@ -121,8 +129,9 @@ pub struct KioskSetup {
     pub voice: Voice,
     /// Where devices' conditions are recorded (heartbeat, metrics, technician page).
     pub health: crate::health::HealthBoard,
-    /// `technician.pin_hash` from the config; empty: no technician page.
-    pub technician_pin_hash: String,
+    /// The configuration the kiosk started with, and its file (`reload_config` compares).
+    pub config: crate::config::Config,
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 /// The service the resident is using.
@@ -177,6 +186,13 @@ pub struct Kiosk {
     pin_gate: Option<PinGate>,
     /// The technician page or its PIN pad, while it is up (over the attract page).
     technician: Option<TechnicianPage>,
+    config: crate::config::Config,
+    config_file: Option<std::path::PathBuf>,
+    /// Cloud commands waiting for the kiosk to be idle.
+    deferred: Vec<(
+        crate::cloud::api::DeviceCommand,
+        tokio::sync::oneshot::Sender<crate::cloud::api::CommandAck>,
+    )>,
 }
 
 /// How long the goodbye page (with the privacy slip) stays up when nobody touches it.
@@ -221,9 +237,12 @@ impl Kiosk {
             voice: setup.voice,
             page_prompt: None,
             was_offline: false,
-            pin_gate: PinGate::new(&setup.technician_pin_hash),
+            pin_gate: PinGate::new(&setup.config.technician.pin_hash),
             technician: None,
             health: setup.health,
+            config: setup.config,
+            config_file: setup.config_file,
+            deferred: Vec::new(),
         }
     }
 
@@ -306,6 +325,178 @@ impl Kiosk {
         self.apply(fx);
         self.voice.pump();
         self.record_said();
+        if self.idle() && !self.deferred.is_empty() {
+            for (command, reply) in std::mem::take(&mut self.deferred) {
+                let ack = self.carry_out(&command);
+                let _ = reply.send(ack);
+            }
+        }
+    }
+
+    /// Nobody is using the kiosk: the attract page, no goodbye, no technician page, nothing
+    /// printing.
+    fn idle(&self) -> bool {
+        self.engine.page() == PageId::Attract
+            && self.technician.is_none()
+            && self.goodbye.is_none()
+            && self.active.is_none()
+            && !self.busy
+    }
+
+    /// A cloud command: carried out now when it may be, else when the kiosk is next idle.
+    async fn device_command(
+        &mut self,
+        command: crate::cloud::api::DeviceCommand,
+        reply: tokio::sync::oneshot::Sender<crate::cloud::api::CommandAck>,
+    ) {
+        use crate::cloud::api::DeviceCommand as C;
+        match command.command.as_str() {
+            C::RELOAD_CATALOG => {
+                self.catalog = None;
+                let fetched = self.cloud.catalog().await;
+                let ack = match fetched {
+                    Ok(c) => {
+                        let version = c.version.clone();
+                        self.catalog = services::cached(&self.store, "catalog", Ok(c));
+                        self.audit("catalog_reloaded", &version);
+                        ack(
+                            &command,
+                            CommandResult::Done,
+                            format!("catalogue {version}"),
+                        )
+                    }
+                    Err(e) => {
+                        // The cached catalogue stays in use.
+                        let detail = e.to_string();
+                        self.catalog = services::cached(&self.store, "catalog", Err(e));
+                        ack(&command, CommandResult::Failed, detail)
+                    }
+                };
+                let _ = reply.send(ack);
+            }
+            C::UPLOAD_LOGS => {
+                let n = match command.argument.as_deref().map(str::parse::<usize>) {
+                    None => Ok(200),
+                    Some(Ok(n)) if (1..=1000).contains(&n) => Ok(n),
+                    Some(_) => Err(()),
+                };
+                let _ = reply.send(match n {
+                    Ok(n) => {
+                        let lines = crate::health::logs::recent(n);
+                        let mut a = ack(
+                            &command,
+                            CommandResult::Done,
+                            format!("{} line(s)", lines.len()),
+                        );
+                        a.log_lines = Some(lines);
+                        a
+                    }
+                    Err(()) => ack(
+                        &command,
+                        CommandResult::Refused,
+                        "the argument must be a number of lines from 1 to 1000".into(),
+                    ),
+                });
+            }
+            _ if self.idle() => {
+                let ack = self.carry_out(&command);
+                let _ = reply.send(ack);
+            }
+            _ => {
+                tracing::info!(command = %command.command, "cloud command waits until the kiosk is idle");
+                self.deferred.push((command, reply));
+            }
+        }
+    }
+
+    /// The commands that need an idle kiosk.
+    fn carry_out(
+        &mut self,
+        command: &crate::cloud::api::DeviceCommand,
+    ) -> crate::cloud::api::CommandAck {
+        use crate::cloud::api::DeviceCommand as C;
+        match command.command.as_str() {
+            C::PRINT_TEST_PAGE => {
+                let printed = self.print_test_page();
+                self.audit("test_page", printed.code());
+                let result = if printed == Printed::Done {
+                    CommandResult::Done
+                } else {
+                    CommandResult::Failed
+                };
+                ack(command, result, format!("printed: {}", printed.code()))
+            }
+            C::RESTART_WHEN_IDLE => {
+                self.audit("restart_requested", "cloud");
+                self.health.request_restart();
+                ack(command, CommandResult::Done, "restarting now (idle)".into())
+            }
+            C::RELOAD_CONFIG => self.reload_config(command),
+            C::RUN_SELFTEST => ack(
+                command,
+                CommandResult::Refused,
+                "this build cannot run the self-test from a command".into(),
+            ),
+            other => ack(
+                command,
+                CommandResult::Refused,
+                format!("unknown command {other:?}"),
+            ),
+        }
+    }
+
+    /// The configuration is read at start: a changed file that parses is applied by restarting
+    /// once idle; one that does not parse is refused and the kiosk keeps what it runs on.
+    fn reload_config(
+        &mut self,
+        command: &crate::cloud::api::DeviceCommand,
+    ) -> crate::cloud::api::CommandAck {
+        let Some(path) = self.config_file.clone() else {
+            return ack(
+                command,
+                CommandResult::Refused,
+                "this kiosk runs without a configuration file".into(),
+            );
+        };
+        match crate::config::Config::load(Some(&path)) {
+            Err(e) => {
+                self.audit("config_refused", "reload");
+                ack(command, CommandResult::Failed, e.to_string())
+            }
+            Ok((new, _)) if format!("{new:?}") == format!("{:?}", self.config) => ack(
+                command,
+                CommandResult::Done,
+                "the configuration is unchanged".into(),
+            ),
+            Ok(_) => {
+                self.audit("config_changed", "restart");
+                self.health.request_restart();
+                ack(
+                    command,
+                    CommandResult::Done,
+                    "configuration changed: restarting now (idle) to apply it".into(),
+                )
+            }
+        }
+    }
+
+    /// The printer's test page (a cloud command, the technician page's 测试打印): through the
+    /// spool like any paper, owned by nobody; the health board hears how it went.
+    fn print_test_page(&mut self) -> Printed {
+        let page = crate::printing::templates::test_page(self.printer.width_dots());
+        let printer = &mut self.printer;
+        let printed = tokio::task::block_in_place(|| printer.print(&page)).state;
+        self.refresh_health();
+        printed
+    }
+
+    /// Reads the printer's status and the voice's state into the health board.
+    fn refresh_health(&mut self) {
+        let printer = &mut self.printer;
+        tokio::task::block_in_place(|| {
+            let _ = printer.status();
+        });
+        self.health.audio(self.voice.fault());
     }
 
     /// Says `u` now (`interrupt`) or after what is being said.
@@ -500,6 +691,11 @@ impl Kiosk {
         let now = Instant::now();
         match cmd {
             Command::Reader(ev) => self.reader_event(ev).await,
+            Command::RefreshHealth(done) => {
+                self.refresh_health();
+                let _ = done.send(());
+            }
+            Command::Device(command, reply) => self.device_command(command, reply).await,
             Command::Ui(ui)
                 if self.technician.is_some()
                     || matches!(ui, UiCommand::TechnicianLongPress) =>
@@ -761,6 +957,7 @@ impl Kiosk {
             tracing::warn!(code, "unknown service code from the UI");
             return;
         }
+        self.health.metrics.session(code);
         if self.engine.page() == PageId::Attract {
             let fx = self.engine.start(Instant::now());
             self.apply(fx);
@@ -1184,18 +1381,18 @@ impl Kiosk {
         {
             return;
         }
-        if force
+        let check_printer = force
             || t.printer_checked.is_none_or(|c| {
                 now.duration_since(c) >= crate::technician::PRINTER_CHECK_EVERY
-            })
-        {
-            let printer = &mut self.printer;
-            let status = tokio::task::block_in_place(|| printer.status());
-            self.health.printer_checked(&status);
+            });
+        if check_printer {
             t.printer_checked = Some(now);
+            // The printer's status and the voice's state, into the health board.
+            self.refresh_health();
         }
-        // The voice knows whether it has an output and a pack; the board hears it here too.
-        self.health.audio(self.voice.fault());
+        let Some(t) = self.technician.as_mut() else {
+            return;
+        };
         if let Ok(store) = self.store.lock() {
             t.health = self.health.snapshot(&store, self.cloud.link());
             t.audit = store
@@ -1221,10 +1418,7 @@ impl Kiosk {
         let outcome = match action {
             TechnicianAction::Leave => return,
             TechnicianAction::TestPrint => {
-                // The test page goes through the spool like any paper, and owns none.
-                let page = crate::printing::templates::test_page(self.printer.width_dots());
-                let printer = &mut self.printer;
-                let printed = tokio::task::block_in_place(|| printer.print(&page)).state;
+                let printed = self.print_test_page();
                 self.audit("technician_test_print", printed.code());
                 match printed {
                     Printed::Done => Outcome::ok("tech.print.done", ""),
@@ -1354,6 +1548,20 @@ pub fn describe_startup_error(e: &CloudError) -> String {
             "the enrollment code was refused by the cloud".into()
         }
         other => other.to_string(),
+    }
+}
+
+fn ack(
+    command: &crate::cloud::api::DeviceCommand,
+    result: CommandResult,
+    detail: String,
+) -> crate::cloud::api::CommandAck {
+    crate::cloud::api::CommandAck {
+        id: command.id.clone(),
+        result,
+        detail: Some(detail),
+        report: None,
+        log_lines: None,
     }
 }
 

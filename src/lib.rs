@@ -12,9 +12,9 @@ pub mod cloud;
 #[cfg(feature = "sim")]
 pub mod cloud_sim;
 pub mod config;
-pub mod health;
 #[cfg(feature = "sim")]
 mod demo;
+pub mod health;
 mod kiosk;
 pub mod lang;
 pub mod outbox;
@@ -46,7 +46,7 @@ pub fn kiosk_main(
     config_file: Option<std::path::PathBuf>,
     data_dir: std::path::PathBuf,
 ) -> anyhow::Result<()> {
-    let config_name = match config_file {
+    let config_name = match &config_file {
         Some(p) => format!("cloud.url in {}", p.display()),
         None => format!("there is no {}", config::KIOSK_CONFIG),
     };
@@ -88,6 +88,7 @@ pub fn kiosk_main(
                 enrollment_code: None,
             },
             config,
+            config_file,
             landscape,
             registry: services::Registry::standard(),
         },
@@ -104,6 +105,7 @@ pub fn kiosk_main(
 #[cfg(feature = "sim")]
 pub fn demo_main(
     config: config::Config,
+    config_file: Option<std::path::PathBuf>,
     data_dir: std::path::PathBuf,
     landscape: bool,
     fullscreen: bool,
@@ -119,6 +121,7 @@ pub fn demo_main(
             data_dir: data_dir.clone(),
             cloud_url: (!config.cloud.url.is_empty()).then(|| config.cloud.url.clone()),
             config,
+            config_file,
             enrollment_code: None,
             landscape,
             case_step: std::time::Duration::from_secs(30),

@@ -67,6 +67,7 @@ async fn enrolment_and_device_auth() {
             printer: "ok".into(),
             card_reader: "ok".into(),
             pending_outbox: 0,
+            ..Default::default()
         })
         .await
         .unwrap();

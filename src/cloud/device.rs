@@ -135,8 +135,7 @@ pub struct DeviceHealth {
 impl DeviceHealth {
     /// The card readers taken together: error when none works, warning when one does not.
     pub fn readers_condition(&self) -> Condition {
-        if self.readers.is_empty() || self.readers.iter().all(|r| r.condition == Condition::Error)
-        {
+        if self.readers.is_empty() || self.readers.iter().all(|r| r.condition == Condition::Error) {
             Condition::Error
         } else if self.readers.iter().any(|r| r.condition != Condition::Ok) {
             Condition::Warning

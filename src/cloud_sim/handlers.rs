@@ -7,7 +7,7 @@ use super::db::next_counter;
 use super::documents::{self, account_in, Issue};
 use super::http::*;
 use super::records::{HfHistory, Medical, MiProfile, Period, SiHistory, Ym};
-use super::{civil, payments};
+use super::{civil, fleet, payments};
 use crate::cloud::api::*;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -43,6 +43,9 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/_sim/payments/{id}/pay", post(sim_pay))
         .route("/_sim/payment-ttl", axum::routing::put(sim_payment_ttl))
         .route("/_sim/bills/pay", post(sim_pay_elsewhere))
+        .route("/_sim/devices", get(sim_devices))
+        .route("/_sim/devices/{id}", get(sim_device))
+        .route("/_sim/devices/{id}/commands", post(sim_queue_command))
         .route("/v1/bills", get(bills))
         .route("/v1/bills/accounts", get(utility_accounts))
         .route("/v1/payments", post(create_payment))
@@ -199,19 +202,43 @@ async fn enroll(State(s): S, Body(req): Body<EnrollRequest>) -> Res {
     })
 }
 
-async fn heartbeat(_: Device, Body(req): Body<HeartbeatRequest>) -> Res {
-    for (field, v) in [("printer", &req.printer), ("card_reader", &req.card_reader)] {
-        if !["ok", "warning", "error"].contains(&v.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "{field} must be ok, warning or error"
-            )));
-        }
-    }
-    check_len("app_version", &req.app_version, 1, 32)?;
+async fn heartbeat(State(s): S, device: Device, Body(req): Body<HeartbeatRequest>) -> Res {
+    fleet::validate(&req)?;
+    let commands = with_conn(&s, |c| fleet::heartbeat(c, &device.0, &req))?;
     ok(&HeartbeatResponse {
-        server_time: now_rfc3339(),
-        commands: vec![],
+        // Milliseconds: the kiosk derives its clock offset from this.
+        server_time: crate::time::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
+        commands,
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandBody {
+    command: String,
+    #[serde(default)]
+    argument: Option<String>,
+}
+
+/// `POST /_sim/devices/{id}/commands` with `{"command", "argument"}` (simulator only; the admin
+/// API comes with the fleet console): queues a command for the kiosk's next heartbeat.
+async fn sim_queue_command(State(s): S, Path(id): Path<String>, body: axum::body::Bytes) -> Res {
+    let b: CommandBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("The body is not valid: {e}")))?;
+    let command_id = with_conn(&s, |c| {
+        fleet::queue_command(c, &id, &b.command, b.argument.as_deref())
+    })?;
+    created(&serde_json::json!({ "id": command_id }))
+}
+
+/// `GET /_sim/devices`: every device with its last heartbeat.
+async fn sim_devices(State(s): S) -> Res {
+    ok(&with_conn(&s, fleet::devices)?)
+}
+
+/// `GET /_sim/devices/{id}`: one device, its beats and its commands.
+async fn sim_device(State(s): S, Path(id): Path<String>) -> Res {
+    ok(&with_conn(&s, |c| fleet::device(c, &id))?)
 }
 
 async fn catalog(State(s): S, _: Device) -> Res {

@@ -7,6 +7,7 @@
 mod civil;
 mod db;
 mod documents;
+mod fleet;
 mod handlers;
 mod http;
 mod payments;

@@ -58,6 +58,12 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// The process's metrics (one kiosk per process; the UI thread reports into them too).
+    pub fn global() -> &'static Metrics {
+        static METRICS: std::sync::OnceLock<Metrics> = std::sync::OnceLock::new();
+        METRICS.get_or_init(Metrics::default)
+    }
+
     /// A resident opened a service.
     pub fn session(&self, service: &str) {
         self.sessions
@@ -100,7 +106,9 @@ impl Metrics {
             .inc();
     }
 
-    /// One frame drawn by the software renderer.
+    /// A view applied on the UI thread until the thread was free again: the layout and the
+    /// software renderer's frame (Slint 1.18's software renderer has no per-frame notifier,
+    /// so the UI bridge times the event-loop turn that draws the new view).
     pub fn frame(&self, seconds: f64) {
         self.frame_seconds.observe(seconds);
     }
@@ -130,8 +138,8 @@ impl Metrics {
             self.commands.clone(),
         );
         r.register(
-            "frame_render_seconds",
-            "Time to render one frame with the software renderer",
+            "ui_update_seconds",
+            "From applying a new view to the UI thread being free again (layout and the software-rendered frame)",
             self.frame_seconds.clone(),
         );
         let gauge = |v: i64| {
@@ -169,11 +177,7 @@ impl Metrics {
         if let Some(ms) = health.devices.clock_offset_ms {
             let g: Gauge<f64, AtomicU64> = Gauge::default();
             g.set(ms as f64 / 1000.0);
-            r.register(
-                "clock_offset_seconds",
-                "Local clock minus the cloud's",
-                g,
-            );
+            r.register("clock_offset_seconds", "Local clock minus the cloud's", g);
         }
         // 0 unknown, 1 ok, 2 warning, 3 error: one series per device family.
         let devices: Family<DeviceLabel, Gauge> = Family::default();

@@ -6,7 +6,9 @@
 //! the reader threads on attach/lose, the voice on a fault) and read as a [`HealthSnapshot`];
 //! a change of a device's condition wakes the heartbeat at once.
 
-mod metrics;
+pub mod heartbeat;
+pub mod logs;
+pub mod metrics;
 
 pub use metrics::{Metrics, MetricsServer};
 
@@ -74,7 +76,8 @@ pub struct HealthBoard {
     changed: Arc<tokio::sync::Notify>,
     started: Instant,
     data_dir: PathBuf,
-    pub metrics: Arc<Metrics>,
+    pub metrics: &'static Metrics,
+    restart: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl HealthBoard {
@@ -84,8 +87,20 @@ impl HealthBoard {
             changed: Arc::default(),
             started: Instant::now(),
             data_dir: data_dir.to_path_buf(),
-            metrics: Arc::default(),
+            metrics: Metrics::global(),
+            restart: Arc::default(),
         }
+    }
+
+    /// The kiosk is idle and a command asked for a restart: the heartbeat restarts the app once
+    /// the command's acknowledgement is delivered.
+    pub fn request_restart(&self) {
+        self.restart
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn restart_requested(&self) -> bool {
+        self.restart.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn update(&self, f: impl FnOnce(&mut BoardState) -> bool) {
@@ -197,7 +212,11 @@ impl HealthBoard {
     }
 
     /// The whole picture now; the outbox, spool and disk are read from `store` and the data dir.
-    pub fn snapshot(&self, store: &Store, cloud_link: Option<crate::cloud::Link>) -> HealthSnapshot {
+    pub fn snapshot(
+        &self,
+        store: &Store,
+        cloud_link: Option<crate::cloud::Link>,
+    ) -> HealthSnapshot {
         let b = self.state.lock().expect("health lock");
         let mut errors: Vec<RecentError> = b.errors.values().cloned().collect();
         errors.sort_by(|a, b| b.last_at.cmp(&a.last_at));
@@ -280,14 +299,20 @@ mod tests {
         let dir = tempfile_dir();
         let board = HealthBoard::new(&dir);
         let store = Store::open_in(&dir).unwrap();
-        assert_eq!(board.snapshot(&store, None).devices.readers_condition(), Condition::Error);
+        assert_eq!(
+            board.snapshot(&store, None).devices.readers_condition(),
+            Condition::Error
+        );
         board.reader_event(&ReaderEvent::ReaderAttached {
             reader: "ACS ACR39U".into(),
         });
         board.reader_event(&ReaderEvent::ReaderAttached {
             reader: "/dev/bianmin-idreader".into(),
         });
-        assert_eq!(board.snapshot(&store, None).devices.readers_condition(), Condition::Ok);
+        assert_eq!(
+            board.snapshot(&store, None).devices.readers_condition(),
+            Condition::Ok
+        );
         board.reader_event(&ReaderEvent::ReaderLost {
             reader: "ACS ACR39U".into(),
         });

@@ -120,6 +120,8 @@ pub struct PrintService {
     width: u32,
     out_dir: Option<PathBuf>,
     printouts: Arc<Mutex<Vec<Printout>>>,
+    /// Where the printer's state and each job's outcome are told (heartbeat, metrics).
+    health: Option<crate::health::HealthBoard>,
 }
 
 impl PrintService {
@@ -140,7 +142,22 @@ impl PrintService {
             width,
             out_dir,
             printouts: Arc::default(),
+            health: None,
         }
+    }
+
+    /// Tells `board` the printer's state at each status request and each job's outcome.
+    pub fn report_to(&mut self, board: crate::health::HealthBoard) {
+        self.health = Some(board);
+    }
+
+    /// The printer's status now (DLE EOT on a serial printer), also told to the health board.
+    pub fn status(&mut self) -> Result<bianmin_printer::PrinterStatus, PrintError> {
+        let status = self.printer.status();
+        if let Some(h) = &self.health {
+            h.printer_checked(&status);
+        }
+        status
     }
 
     /// The paper's width in dots (documents lay their tables out to it).
@@ -257,7 +274,7 @@ impl PrintService {
 
     /// `None` when the printer can print; else why not.
     pub fn unavailable(&mut self) -> Option<Unavailable> {
-        match self.printer.status() {
+        match self.status() {
             Ok(s) if s.can_print() => None,
             Ok(s) if s.paper == bianmin_printer::Paper::Out => Some(Unavailable::PaperOut),
             Ok(_) => Some(Unavailable::Fault),
@@ -270,11 +287,6 @@ impl PrintService {
                 })
             }
         }
-    }
-
-    /// The printer's status now, as it answered (the health board and the technician page).
-    pub fn status(&mut self) -> Result<bianmin_printer::PrinterStatus, PrintError> {
-        self.printer.status()
     }
 
     /// At start-up: residents' jobs left in doubt are withheld (their residents are gone);
@@ -367,6 +379,13 @@ impl PrintService {
         }
         if let Err(e) = &result {
             tracing::warn!(template = %receipt.template, error = %e, backend = self.printer.backend(), "print failed");
+        }
+        if let Some(h) = &self.health {
+            h.metrics.print_job(spool_state);
+            if let Err(e) = &result {
+                // What failed the job is the printer's state until it next answers.
+                h.printer_checked(&Err(e.clone()));
+            }
         }
         let image = preview::render(receipt, &self.fonts, self.width);
         if !image.missing_glyphs.is_empty() {

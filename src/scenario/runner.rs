@@ -129,6 +129,7 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
         DemoOptions {
             data_dir: opts.data_dir.clone(),
             config: config.clone(),
+            config_file: None,
             cloud_url: opts.cloud_url.clone(),
             enrollment_code: opts.enrollment_code.clone(),
             landscape,

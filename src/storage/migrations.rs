@@ -60,6 +60,12 @@ const STEPS: &[&str] = &[
     ALTER TABLE print_spool_v5 RENAME TO print_spool;
     CREATE INDEX print_spool_request ON print_spool(request_id);
     "#,
+    // 6: commands from the cloud's heartbeat answers: each carried out once, its acknowledgement
+    // kept until a heartbeat has delivered it.
+    r#"
+    CREATE TABLE device_commands (id TEXT PRIMARY KEY, command TEXT NOT NULL, received_at TEXT NOT NULL,
+                                  ack_json TEXT NOT NULL, acked INTEGER NOT NULL DEFAULT 0);
+    "#,
 ];
 
 pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;

@@ -219,6 +219,62 @@ impl Store {
         Ok(n.max(0) as u32)
     }
 
+    // ---- cloud commands ----
+
+    /// The acknowledgement of a command already carried out (`None`: never seen).
+    pub fn command_ack(&self, id: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT ack_json FROM device_commands WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// A command carried out, with the acknowledgement to deliver.
+    pub fn command_done(
+        &self,
+        id: &str,
+        command: &str,
+        ack_json: &str,
+    ) -> Result<(), StorageError> {
+        self.conn.execute(
+            "INSERT INTO device_commands (id, command, received_at, ack_json) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO NOTHING",
+            params![id, command, now(), ack_json],
+        )?;
+        Ok(())
+    }
+
+    /// Acknowledgements no heartbeat has delivered yet, oldest first.
+    pub fn commands_unacked(&self) -> Result<Vec<String>, StorageError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT ack_json FROM device_commands WHERE acked = 0 ORDER BY received_at, id LIMIT 100")?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// The cloud offers a command again that was done: its acknowledgement goes out again.
+    pub fn command_resend(&self, id: &str) -> Result<(), StorageError> {
+        self.conn
+            .execute("UPDATE device_commands SET acked = 0 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// A heartbeat delivered these acknowledgements.
+    pub fn commands_acked(&self, ids: &[String]) -> Result<(), StorageError> {
+        for id in ids {
+            self.conn
+                .execute("UPDATE device_commands SET acked = 1 WHERE id = ?1", [id])?;
+        }
+        Ok(())
+    }
+
     // ---- print spool ----
 
     /// Writes a job before any byte goes to the printer; returns its id. `owner` is the visit

@@ -577,7 +577,12 @@ pub fn pusher(ui: &AppWindow) -> crate::kiosk::PushView {
         let weak = weak.clone();
         let _ = slint::invoke_from_event_loop(move || {
             if let Some(ui) = weak.upgrade() {
+                let began = std::time::Instant::now();
                 apply(&ui, &v);
+                // Fires once this turn of the event loop, with its redraw, is done.
+                slint::Timer::single_shot(std::time::Duration::ZERO, move || {
+                    crate::health::Metrics::global().frame(began.elapsed().as_secs_f64());
+                });
             }
         });
     })

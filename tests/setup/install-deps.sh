@@ -12,6 +12,7 @@ PACKAGES=(
     espeak-ng sox vorbis-tools                                          # renders the voice pack
     fonts-noto-cjk                                                      # CJK fallback for rare characters
     python3 python3-venv                                                # schemathesis
+    python3-prometheus-client                                           # parses the metrics endpoint in tests
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
