@@ -4,7 +4,7 @@
 //! the [`Registry`] and the [`Service`] interface.
 
 use crate::cloud::api::{Catalog, IdentitySessionRequest, Site};
-use crate::cloud::{CloudClient, CloudError, Link, ResidentToken};
+use crate::cloud::{CloudClient, Link, ResidentToken};
 use crate::outbox::Outbox;
 use crate::printing::{JobOwner, PrintService, Printed, Unavailable};
 use crate::privacy::{Field, Revoked, SessionRecord};
@@ -1031,16 +1031,6 @@ impl Kiosk {
         }
         self.last_pushed = Some(v.clone());
         (self.push)(v);
-    }
-}
-
-/// Errors of the kiosk's own start-up, before the screen can say anything.
-pub fn describe_startup_error(e: &CloudError) -> String {
-    match e {
-        CloudError::Problem(p) if p.code == "invalid_enrollment_code" => {
-            "the enrollment code was refused by the cloud".into()
-        }
-        other => other.to_string(),
     }
 }
 

@@ -255,6 +255,11 @@ impl PrintService {
         self.send(job.ok(), receipt)
     }
 
+    /// The printer's status as it answers it (DLE EOT), for the self-test and health.
+    pub fn status(&mut self) -> Result<bianmin_printer::PrinterStatus, PrintError> {
+        self.printer.status()
+    }
+
     /// `None` when the printer can print; else why not.
     pub fn unavailable(&mut self) -> Option<Unavailable> {
         match self.printer.status() {
