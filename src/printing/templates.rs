@@ -856,7 +856,7 @@ pub fn selftest_page(kiosk: Option<(&str, &Site)>, at: &str, width_dots: u32) ->
         .text("中文文本模式：国家政务服务平台 社会保障卡 居住证")
         .separator();
     if let Some((id, _)) = kiosk {
-        if let Ok(with_qr) = r.clone().qr(&format!("device:{id}")) {
+        if let Ok(with_qr) = r.clone().qr(format!("device:{id}")) {
             r = with_qr.styled(
                 "扫码查看终端 Scan for the kiosk id",
                 TextSize::Normal,
@@ -923,7 +923,7 @@ pub fn provisioning_slip(
             Align::Center,
         );
     }
-    if let Ok(with_qr) = r.clone().qr(&format!("device:{device_id}")) {
+    if let Ok(with_qr) = r.clone().qr(format!("device:{device_id}")) {
         r = with_qr;
     }
     r.feed(3).cut()

@@ -295,18 +295,12 @@ pub fn provision(
             && reader_names.iter().all(|n| names.contains(&n.as_str())))
         .then(|| (p.devices.reader.readers.clone(), p.at.clone()))
     });
-    let mut boxed: Vec<(
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Box<dyn IdentityReader>,
-    )> = Vec::new();
+    let mut boxed: Vec<OwnedReader> = Vec::new();
     let mut reader_open_failures = Vec::new();
     if cards_read_before.is_none() {
         if let Ok((port, baud, sam_id)) = &sam_found {
             match bianmin_idcard::sam::SamReader::open(port, *baud) {
-                Ok(r) => boxed.push((
+                Ok(r) => boxed.push(OwnedReader(
                     port.clone(),
                     "gat467-serial".into(),
                     None,
@@ -321,7 +315,7 @@ pub fn provision(
             .vendor_profiles()
             .map_err(anyhow::Error::msg)?;
         for (name, atr) in &pcsc_names {
-            boxed.push((
+            boxed.push(OwnedReader(
                 name.clone(),
                 "pcsc".into(),
                 atr.clone(),
@@ -349,18 +343,9 @@ pub fn provision(
             width_dots: config.printer.width_dots,
         }),
         print_test_page: !printed_before,
-        readers: cards_read_before.is_none().then(|| {
-            boxed
-                .iter_mut()
-                .map(|(name, backend, atr, sam_id, r)| ReaderUnderTest {
-                    name: name.clone(),
-                    backend: backend.clone(),
-                    atr: atr.clone(),
-                    sam_id: sam_id.clone(),
-                    reader: r.as_mut(),
-                })
-                .collect()
-        }),
+        readers: cards_read_before
+            .is_none()
+            .then(|| boxed.iter_mut().map(OwnedReader::under_test).collect()),
         card_wait: opts.card_wait,
         voice: Some(Ok(&mut voice)),
         display: true,
@@ -520,6 +505,27 @@ pub fn provision(
     std::fs::write(opts.data_dir.join(REPORT_FILE), json)
         .with_context(|| format!("cannot keep the report in {}", opts.data_dir.display()))?;
     Ok(report)
+}
+
+/// A reader provisioning opened: (name, backend, ATR, SAM id, the reader).
+struct OwnedReader(
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Box<dyn IdentityReader>,
+);
+
+impl OwnedReader {
+    fn under_test(&mut self) -> ReaderUnderTest<'_> {
+        ReaderUnderTest {
+            name: self.0.clone(),
+            backend: self.1.clone(),
+            atr: self.2.clone(),
+            sam_id: self.3.clone(),
+            reader: self.4.as_mut(),
+        }
+    }
 }
 
 fn identity(e: &Enrollment) -> KioskIdentity {
@@ -708,13 +714,7 @@ pub fn selftest(
         .map(|cfg| {
             bianmin_printer::SerialPrinter::new(cfg, fonts, config.printer.encode_options())
         });
-    let mut boxed: Vec<(
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Box<dyn IdentityReader>,
-    )> = Vec::new();
+    let mut boxed: Vec<OwnedReader> = Vec::new();
     let mut reader_troubles = Vec::new();
     let c = &config.card_reader;
     if !c.sam_port.is_empty() {
@@ -727,7 +727,7 @@ pub fn selftest(
         .ok()
         .flatten();
         match bianmin_idcard::sam::SamReader::open(&c.sam_port, c.sam_baud) {
-            Ok(r) => boxed.push((
+            Ok(r) => boxed.push(OwnedReader(
                 c.sam_port.clone(),
                 "gat467-serial".into(),
                 None,
@@ -742,7 +742,7 @@ pub fn selftest(
             Ok(readers) => {
                 let vendors = c.vendor_profiles().map_err(anyhow::Error::msg)?;
                 for r in readers {
-                    boxed.push((
+                    boxed.push(OwnedReader(
                         r.name,
                         "pcsc".into(),
                         r.atr.as_deref().map(discover::hex),
@@ -776,18 +776,7 @@ pub fn selftest(
             width_dots: config.printer.width_dots,
         }),
         print_test_page: opts.print,
-        readers: Some(
-            boxed
-                .iter_mut()
-                .map(|(name, backend, atr, sam_id, r)| ReaderUnderTest {
-                    name: name.clone(),
-                    backend: backend.clone(),
-                    atr: atr.clone(),
-                    sam_id: sam_id.clone(),
-                    reader: r.as_mut(),
-                })
-                .collect(),
-        ),
+        readers: Some(boxed.iter_mut().map(OwnedReader::under_test).collect()),
         card_wait: opts.card_wait,
         voice: Some(Ok(&mut voice)),
         display: true,

@@ -176,7 +176,7 @@ pub fn check_reader(readers: Vec<ReaderUnderTest<'_>>, card_wait: Duration) -> R
     // others stop waiting.
     let pcsc_read = std::sync::atomic::AtomicBool::new(false);
     let pcsc_read = &pcsc_read;
-    let results: Vec<(ReaderFound, Result<(), (String, String)>)> = std::thread::scope(|s| {
+    let results: Vec<ReadResult> = std::thread::scope(|s| {
         let handles: Vec<_> = readers
             .into_iter()
             .map(|r| s.spawn(move || read_test_card(r, card_wait, pcsc_read)))
@@ -252,6 +252,9 @@ pub fn check_reader(readers: Vec<ReaderUnderTest<'_>>, card_wait: Duration) -> R
     }
 }
 
+/// A reader's entry, and what went wrong (detail, hint) when it did.
+type ReadResult = (ReaderFound, Result<(), (String, String)>);
+
 /// How a reader that saw no card says so (the PC/SC slot rule above looks for it).
 const NO_CARD: &str = "no test card was read within";
 
@@ -259,7 +262,7 @@ fn read_test_card(
     r: ReaderUnderTest<'_>,
     wait: Duration,
     pcsc_read: &std::sync::atomic::AtomicBool,
-) -> (ReaderFound, Result<(), (String, String)>) {
+) -> ReadResult {
     use std::sync::atomic::Ordering;
     let mut found = ReaderFound {
         name: r.name.clone(),
