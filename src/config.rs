@@ -18,10 +18,11 @@ pub struct Config {
     pub card_reader: CardReaderSection,
     pub voice: VoiceSection,
     pub health: HealthSection,
+    pub clock: ClockSection,
     pub technician: TechnicianSection,
 }
 
-/// The technician page on the kiosk's own screen (see docs/technician-page.md).
+/// The technician page on the kiosk's own screen (see docs/technician.md).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct TechnicianSection {
@@ -72,6 +73,30 @@ impl HealthSection {
             );
         }
         Ok(Some(addr))
+    }
+}
+
+/// The clock check of the self-test: SNTP servers asked for the time, and how far off the
+/// kiosk's clock may be (receipts and certificates carry its time).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockSection {
+    /// "host" or "host:port" (port 123 by default), asked in order until one answers.
+    pub ntp_servers: Vec<String>,
+    /// A larger offset is a warning in the self-test.
+    pub max_offset_ms: u64,
+}
+
+impl Default for ClockSection {
+    fn default() -> Self {
+        ClockSection {
+            ntp_servers: vec![
+                "ntp.aliyun.com".into(),
+                "ntp.tencent.com".into(),
+                "cn.pool.ntp.org".into(),
+            ],
+            max_offset_ms: 2000,
+        }
     }
 }
 
@@ -480,12 +505,9 @@ mod tests {
 
     #[test]
     fn a_technician_pin_hash_must_be_argon2id() {
-        let e = Config::parse(
-            "[technician]\npin_hash = \"1234\"\n",
-            Path::new("k.toml"),
-        )
-        .unwrap_err()
-        .to_string();
+        let e = Config::parse("[technician]\npin_hash = \"1234\"\n", Path::new("k.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("technician.pin_hash"), "{e}");
         let hash = crate::technician::hash_pin("2468").unwrap();
         let c = Config::parse(

@@ -4,7 +4,7 @@
 //! the [`Registry`] and the [`Service`] interface.
 
 use crate::cloud::api::{Catalog, CommandResult, IdentitySessionRequest, Site};
-use crate::cloud::{CloudClient, CloudError, Link, ResidentToken};
+use crate::cloud::{CloudClient, Link, ResidentToken};
 use crate::outbox::Outbox;
 use crate::printing::{JobOwner, PrintService, Printed, Unavailable};
 use crate::privacy::{Field, Revoked, SessionRecord};
@@ -267,6 +267,7 @@ impl Kiosk {
                 },
                 _ = tick.tick() => {
                     self.tick();
+                    self.run_deferred().await;
                     self.poll().await;
                 }
             }
@@ -325,9 +326,13 @@ impl Kiosk {
         self.apply(fx);
         self.voice.pump();
         self.record_said();
+    }
+
+    /// Cloud commands that waited for the kiosk to be idle, carried out once it is.
+    async fn run_deferred(&mut self) {
         if self.idle() && !self.deferred.is_empty() {
             for (command, reply) in std::mem::take(&mut self.deferred) {
-                let ack = self.carry_out(&command);
+                let ack = self.carry_out(&command).await;
                 let _ = reply.send(ack);
             }
         }
@@ -399,7 +404,7 @@ impl Kiosk {
                 });
             }
             _ if self.idle() => {
-                let ack = self.carry_out(&command);
+                let ack = self.carry_out(&command).await;
                 let _ = reply.send(ack);
             }
             _ => {
@@ -410,7 +415,7 @@ impl Kiosk {
     }
 
     /// The commands that need an idle kiosk.
-    fn carry_out(
+    async fn carry_out(
         &mut self,
         command: &crate::cloud::api::DeviceCommand,
     ) -> crate::cloud::api::CommandAck {
@@ -432,17 +437,87 @@ impl Kiosk {
                 ack(command, CommandResult::Done, "restarting now (idle)".into())
             }
             C::RELOAD_CONFIG => self.reload_config(command),
-            C::RUN_SELFTEST => ack(
-                command,
-                CommandResult::Refused,
-                "this build cannot run the self-test from a command".into(),
-            ),
+            C::RUN_SELFTEST => {
+                let report = self.selftest().await;
+                let result = if report.ok {
+                    CommandResult::Done
+                } else {
+                    CommandResult::Failed
+                };
+                let failed: Vec<&str> = report
+                    .devices
+                    .iter()
+                    .into_iter()
+                    .filter(|(_, c)| c.result == crate::selftest::Outcome::Fail)
+                    .map(|(name, _)| name)
+                    .collect();
+                let mut a = ack(
+                    command,
+                    result,
+                    if failed.is_empty() {
+                        format!("self-test passed in {} ms", report.elapsed_ms)
+                    } else {
+                        format!("self-test failed: {}", failed.join(", "))
+                    },
+                );
+                a.report = match serde_json::to_value(&report) {
+                    Ok(serde_json::Value::Object(map)) => Some(map),
+                    _ => None,
+                };
+                a
+            }
             other => ack(
                 command,
                 CommandResult::Refused,
                 format!("unknown command {other:?}"),
             ),
         }
+    }
+
+    /// The self-test with the devices the running kiosk owns: the printer through its spool (a
+    /// test page), the sound, the display, the clock, the data folder and the cloud. The card
+    /// readers are not asked for a test card here (no technician stands at the kiosk when the
+    /// cloud asks); their state is in every heartbeat.
+    pub async fn selftest(&mut self) -> crate::selftest::SelftestReport {
+        use crate::selftest::{CloudTarget, KioskIdentity, PrinterTarget, SelftestTargets};
+        let kiosk = self
+            .store
+            .lock()
+            .map_err(|_| ())
+            .and_then(|s| s.enrollment().map_err(|_| ()))
+            .ok()
+            .flatten()
+            .map(|e| KioskIdentity {
+                device_id: e.device_id.clone(),
+                site: e.site.clone(),
+            });
+        let port = match self.config.printer.port.as_str() {
+            "" => "simulated".to_string(),
+            p => p.to_string(),
+        };
+        let targets = SelftestTargets {
+            kiosk,
+            printer: Some(PrinterTarget::Service {
+                print: &mut self.printer,
+                port,
+            }),
+            print_test_page: true,
+            readers: None,
+            card_wait: Duration::ZERO,
+            voice: Some(Ok(&mut self.voice)),
+            display: true,
+            clock: Some(&self.config.clock),
+            data_dir: Some(self.health.data_dir()),
+            cloud: Some(CloudTarget {
+                client: &self.cloud,
+                url: &self.config.cloud.url,
+                enrolled: true,
+            }),
+        };
+        let report = crate::selftest::run(targets).await;
+        self.audit("selftest", if report.ok { "passed" } else { "failed" });
+        self.refresh_health();
+        report
     }
 
     /// The configuration is read at start: a changed file that parses is applied by restarting
@@ -530,7 +605,7 @@ impl Kiosk {
         let key = (prompt.clone(), lang);
         if self.page_prompt.as_ref() != Some(&key) {
             self.page_prompt = Some(key);
-            if !matches!(v.chrome.page, PageId::Attract | PageId::Technician)
+            if v.chrome.page != PageId::Attract
                 && !self.voice.just_said(&prompt, lang, Duration::from_secs(3))
             {
                 self.voice.say_next(prompt, lang);
@@ -697,8 +772,7 @@ impl Kiosk {
             }
             Command::Device(command, reply) => self.device_command(command, reply).await,
             Command::Ui(ui)
-                if self.technician.is_some()
-                    || matches!(ui, UiCommand::TechnicianLongPress) =>
+                if self.technician.is_some() || matches!(ui, UiCommand::TechnicianLongPress) =>
             {
                 self.technician_ui(ui).await
             }
@@ -1280,7 +1354,7 @@ impl Kiosk {
     }
 }
 
-/// The technician page (see `crate::technician` and docs/technician-page.md): reached from the
+/// The technician page (see `crate::technician` and docs/technician.md): reached from the
 /// attract page only, by a long press in its corner and the PIN; never while a resident's
 /// session is in progress, and no resident session starts from it.
 impl Kiosk {
@@ -1367,24 +1441,18 @@ impl Kiosk {
     /// Reads the health and the audit log again (every [`crate::technician::REFRESH_EVERY`],
     /// or now when `force`); asks the printer for its status now and then.
     fn refresh_technician(&mut self, now: Instant, force: bool) {
-        let Some(t) = self
-            .technician
-            .as_mut()
-            .filter(|t| t.stage == Stage::Open)
-        else {
+        let Some(t) = self.technician.as_mut().filter(|t| t.stage == Stage::Open) else {
             return;
         };
         if !force
-            && t
-                .refreshed
+            && t.refreshed
                 .is_some_and(|r| now.duration_since(r) < crate::technician::REFRESH_EVERY)
         {
             return;
         }
         let check_printer = force
-            || t.printer_checked.is_none_or(|c| {
-                now.duration_since(c) >= crate::technician::PRINTER_CHECK_EVERY
-            });
+            || t.printer_checked
+                .is_none_or(|c| now.duration_since(c) >= crate::technician::PRINTER_CHECK_EVERY);
         if check_printer {
             t.printer_checked = Some(now);
             // The printer's status and the voice's state, into the health board.
@@ -1471,20 +1539,44 @@ impl Kiosk {
                 }
             }
             TechnicianAction::Reprint => {
-                // Only papers nobody owns can come out again from here (a test page, a start-up
-                // job). A resident's paper left in doubt is withheld once their visit has ended
-                // (`PrintService::visit_ended`): its document is deleted, so nobody else can be
-                // handed it — not even by a technician, who is not that resident. A failed job
-                // keeps no document either (`spool_forget_document`). What is left to reprint is
-                // exactly what the spool's own recovery sends once, marked 补打.
+                // Only a paper nobody owns (a test page, a start-up job) can come out again
+                // from here: see `PrintService::reprint_last_failed`.
                 let printer = &mut self.printer;
-                let reprinted = tokio::task::block_in_place(|| printer.recover());
-                self.audit("technician_reprint", &reprinted.to_string());
-                if reprinted > 0 {
-                    Outcome::ok("tech.reprint.done", reprinted.to_string())
-                } else {
-                    Outcome::ok("tech.reprint.none", "")
+                let reprinted = tokio::task::block_in_place(|| printer.reprint_last_failed());
+                self.refresh_health();
+                match reprinted {
+                    None => {
+                        self.audit("technician_reprint", "none");
+                        Outcome::ok("tech.reprint.none", "")
+                    }
+                    Some((template, outcome)) => {
+                        self.audit(
+                            "technician_reprint",
+                            &format!("{template} {}", outcome.state.code()),
+                        );
+                        if outcome.state == Printed::Done {
+                            Outcome::ok("tech.reprint.done", template)
+                        } else {
+                            Outcome::failed("tech.reprint.failed", template)
+                        }
+                    }
                 }
+            }
+            TechnicianAction::Selftest => {
+                // The self-test the cloud's run_selftest runs (a test page, the sound, the
+                // display, the clock, the data folder, the cloud); it audits itself.
+                self.set_busy(true);
+                let report = self.selftest().await;
+                self.set_busy(false);
+                let outcome = if report.ok {
+                    Outcome::ok("tech.selftest.passed", report.elapsed_ms.to_string())
+                } else {
+                    Outcome::failed("tech.selftest.failed", report.elapsed_ms.to_string())
+                };
+                if let Some(t) = self.technician.as_mut() {
+                    t.selftest = Some(report);
+                }
+                outcome
             }
         };
         if let Some(t) = self.technician.as_mut() {
@@ -1498,7 +1590,9 @@ impl Kiosk {
     /// card means a resident has come: the pad goes and the card is handled as ever. Returns the
     /// event when the session should have it.
     fn technician_card(&mut self, ev: ReaderEvent) -> Option<ReaderEvent> {
-        let stage = self.technician.as_ref().map(|t| t.stage)?;
+        let Some(stage) = self.technician.as_ref().map(|t| t.stage) else {
+            return Some(ev);
+        };
         if stage == Stage::Pin {
             if matches!(
                 ev,
@@ -1538,16 +1632,6 @@ impl Kiosk {
             t.last_touch = Instant::now();
         }
         None
-    }
-}
-
-/// Errors of the kiosk's own start-up, before the screen can say anything.
-pub fn describe_startup_error(e: &CloudError) -> String {
-    match e {
-        CloudError::Problem(p) if p.code == "invalid_enrollment_code" => {
-            "the enrollment code was refused by the cloud".into()
-        }
-        other => other.to_string(),
     }
 }
 

@@ -8,6 +8,7 @@
 //! data: a test card shows its type and the last four characters of its masked number only.
 
 use crate::health::{Condition, HealthSnapshot};
+use crate::selftest::SelftestReport;
 use crate::storage::AuditEntry;
 use crate::view::{AuditLine, RowView, TechnicianStage, TechnicianView};
 use argon2::password_hash::rand_core::OsRng;
@@ -52,8 +53,9 @@ pub fn hash_pin(pin: &str) -> Result<String, String> {
 
 /// Whether `hash` is an Argon2id PHC string this kiosk can check a PIN against.
 pub fn check_hash(hash: &str) -> Result<(), String> {
-    let parsed = PasswordHash::new(hash)
-        .map_err(|e| format!("not a PHC hash string ({e}); make one with `bianmin technician-pin`"))?;
+    let parsed = PasswordHash::new(hash).map_err(|e| {
+        format!("not a PHC hash string ({e}); make one with `bianmin technician-pin`")
+    })?;
     if parsed.algorithm.as_str() != "argon2id" {
         return Err(format!(
             "the hash is {}, not argon2id; make one with `bianmin technician-pin`",
@@ -71,6 +73,7 @@ pub enum TechnicianAction {
     TestSound,
     DeliverOutbox,
     Reprint,
+    Selftest,
     Leave,
 }
 
@@ -83,6 +86,7 @@ impl TechnicianAction {
             "test_sound" => TechnicianAction::TestSound,
             "deliver_outbox" => TechnicianAction::DeliverOutbox,
             "reprint" => TechnicianAction::Reprint,
+            "selftest" => TechnicianAction::Selftest,
             "leave" => TechnicianAction::Leave,
             _ => return None,
         })
@@ -94,9 +98,13 @@ impl TechnicianAction {
 pub enum Verdict {
     Open,
     /// Wrong; this many attempts are left before the lockout.
-    Wrong { left: u32 },
+    Wrong {
+        left: u32,
+    },
     /// Locked (now or still) for this many seconds.
-    Locked { seconds: u64 },
+    Locked {
+        seconds: u64,
+    },
 }
 
 /// The configured PIN and the count of wrong attempts. Lives as long as the kiosk task: closing
@@ -130,7 +138,11 @@ impl PinGate {
             return Verdict::Locked { seconds };
         }
         let right = PasswordHash::new(&self.hash)
-            .map(|h| Argon2::default().verify_password(pin.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(pin.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false);
         if right {
             self.wrong = 0;
@@ -216,6 +228,8 @@ pub struct TechnicianPage {
     pub audit: Vec<AuditEntry>,
     pub outcome: Option<Outcome>,
     pub card: Option<TestCard>,
+    /// The last self-test run from the page.
+    pub selftest: Option<SelftestReport>,
 }
 
 impl TechnicianPage {
@@ -231,6 +245,7 @@ impl TechnicianPage {
             audit: Vec::new(),
             outcome: None,
             card: None,
+            selftest: None,
         }
     }
 
@@ -290,7 +305,12 @@ impl TechnicianPage {
             .devices
             .last_errors
             .iter()
-            .map(|e| RowView::new(&e.code, format!("{} × · {}", e.count, short_time(&e.last_at))))
+            .map(|e| {
+                RowView::new(
+                    &e.code,
+                    format!("{} × · {}", e.count, short_time(&e.last_at)),
+                )
+            })
             .collect();
         v.audit = self
             .audit
@@ -305,6 +325,9 @@ impl TechnicianPage {
             v.outcome = o.key.into();
             v.outcome_value = o.value.clone();
             v.outcome_ok = o.ok;
+        }
+        if let Some(report) = &self.selftest {
+            v.selftest = selftest_rows(report);
         }
         match &self.card {
             None => {}
@@ -377,7 +400,10 @@ fn health_rows(h: &HealthSnapshot) -> Vec<RowView> {
     let warn_if = |r: RowView, w: bool| if w { r.warning() } else { r };
     let mut rows = vec![
         warn_if(
-            key("tech.printer", format!("tech.printer.{}", d.printer.state.code())),
+            key(
+                "tech.printer",
+                format!("tech.printer.{}", d.printer.state.code()),
+            ),
             d.printer.condition != Condition::Ok,
         ),
         match &d.printer.checked_at {
@@ -399,7 +425,10 @@ fn health_rows(h: &HealthSnapshot) -> Vec<RowView> {
     }
     rows.push(if d.audio.detail.is_empty() {
         warn_if(
-            key("tech.audio", format!("tech.condition.{}", condition(d.audio.condition))),
+            key(
+                "tech.audio",
+                format!("tech.condition.{}", condition(d.audio.condition)),
+            ),
             d.audio.condition != Condition::Ok,
         )
     } else {
@@ -444,6 +473,37 @@ fn health_rows(h: &HealthSnapshot) -> Vec<RowView> {
     rows
 }
 
+/// A self-test's checks as rows: the device, and how its check ended (with the check's own
+/// words, a technician's diagnostics, when it did not simply pass).
+fn selftest_rows(report: &SelftestReport) -> Vec<RowView> {
+    use crate::selftest::Outcome as Checked;
+    report
+        .devices
+        .iter()
+        .into_iter()
+        .map(|(device, check)| {
+            let label = format!("tech.selftest.{device}");
+            let found = check.found.as_deref().filter(|f| !f.is_empty());
+            let detail = match (found, check.hint.as_deref()) {
+                (Some(found), Some(hint)) => format!("{found}: {} ({hint})", check.detail),
+                (Some(found), None) => format!("{found}: {}", check.detail),
+                (None, Some(hint)) => format!("{} ({hint})", check.detail),
+                (None, None) => check.detail.clone(),
+            };
+            match check.result {
+                Checked::Pass => {
+                    RowView::with_unit(&label, "tech.selftest.pass".to_string(), "key")
+                }
+                Checked::Skipped => {
+                    RowView::with_unit(&label, "tech.selftest.skipped".to_string(), "key")
+                }
+                Checked::Warn => RowView::with_unit(&label, detail, "tech.selftest.warn").warning(),
+                Checked::Fail => RowView::with_unit(&label, detail, "tech.selftest.fail").warning(),
+            }
+        })
+        .collect()
+}
+
 fn condition(c: Condition) -> &'static str {
     match c {
         Condition::Unknown => "unknown",
@@ -472,7 +532,10 @@ mod tests {
         assert_eq!(gate.try_pin("0000", t0), Verdict::Locked { seconds: 300 });
         // Locked: even the right PIN is refused until the lockout ends.
         let later = t0 + Duration::from_secs(299);
-        assert_eq!(gate.try_pin("24681357", later), Verdict::Locked { seconds: 1 });
+        assert_eq!(
+            gate.try_pin("24681357", later),
+            Verdict::Locked { seconds: 1 }
+        );
         let after = t0 + Duration::from_secs(301);
         assert_eq!(gate.locked(after), None);
         assert_eq!(gate.try_pin("24681357", after), Verdict::Open);
@@ -490,6 +553,17 @@ mod tests {
         assert_eq!((v.stage, v.pin_len), (TechnicianStage::Pin, 3));
         assert!(v.rows.is_empty(), "no health before the PIN");
         assert_eq!(p.view(Some(250)).pin_value, "5");
+    }
+
+    #[test]
+    fn the_pad_goes_after_30_s_and_the_page_after_5_minutes_untouched() {
+        let t0 = Instant::now();
+        let mut p = TechnicianPage::pin_pad(t0);
+        assert!(!p.idle(t0 + Duration::from_secs(30)));
+        assert!(p.idle(t0 + Duration::from_secs(31)));
+        p.stage = Stage::Open;
+        assert!(!p.idle(t0 + Duration::from_secs(300)));
+        assert!(p.idle(t0 + Duration::from_secs(301)));
     }
 
     #[test]

@@ -367,6 +367,8 @@ pub struct TechnicianView {
     pub errors: Vec<RowView>,
     /// The last audit entries, newest first.
     pub audit: Vec<AuditLine>,
+    /// The last self-test run from the page: a row a device (empty before any).
+    pub selftest: Vec<RowView>,
     /// The last action's outcome: a format key and its value; empty before any.
     pub outcome: String,
     pub outcome_value: String,

@@ -442,9 +442,12 @@ impl Driver {
     /// for longer than the 3 s the kiosk waits for, then lifts it.
     async fn long_press(&self, target: &str) -> Result<(), String> {
         let el = if target == "corner" {
-            ["AttractPage::technician-corner", "AttractPage::technician_corner"]
-                .iter()
-                .find_map(|id| ElementHandle::find_by_element_id(&self.ui, id).next())
+            [
+                "AttractPage::technician-corner",
+                "AttractPage::technician_corner",
+            ]
+            .iter()
+            .find_map(|id| ElementHandle::find_by_element_id(&self.ui, id).next())
         } else {
             self.find(target)
         }

@@ -462,7 +462,9 @@ mod tests {
         assert_eq!(sc.name, "all");
         assert_eq!(sc.steps.len(), 17);
         assert_eq!(sc.steps[16].to_string(), "long_press = \"corner\"");
-        assert!(Scenario::parse("technician_pin_hash = \"1234\"\n[[step]]\ntap = \"x\"\n").is_err());
+        assert!(
+            Scenario::parse("technician_pin_hash = \"1234\"\n[[step]]\ntap = \"x\"\n").is_err()
+        );
         assert_eq!(sc.steps[14], Step::TypePinyin("xi'an".into()));
         assert_eq!(sc.steps[15].to_string(), "choose_candidate = \"西安\"");
         assert!(Scenario::parse("[[step]]\ntype_pinyin = \"She Bao\"\n").is_err());

@@ -349,6 +349,9 @@ fn technician(ui: &AppWindow, t: &view::TechnicianView, prev: Option<&view::Tech
     if prev.is_none_or(|p| p.errors != t.errors) {
         a.set_errors(rows(&t.errors));
     }
+    if prev.is_none_or(|p| p.selftest != t.selftest) {
+        a.set_selftest(rows(&t.selftest));
+    }
     if prev.is_none_or(|p| p.audit != t.audit) {
         a.set_audit(model(
             t.audit
@@ -502,7 +505,9 @@ pub fn wire(ui: &AppWindow, tx: UnboundedSender<Command>) {
     on!(document, on_print, UiCommand::Service(Input::Print));
     let technician = ui.global::<TechnicianAdapter>();
     on!(technician, on_long_press, UiCommand::TechnicianLongPress);
-    on!(technician, on_key, |k| UiCommand::TechnicianKey(k.to_string()));
+    on!(technician, on_key, |k| UiCommand::TechnicianKey(
+        k.to_string()
+    ));
     on!(technician, on_submit, UiCommand::TechnicianSubmit);
     {
         let s = send.clone();

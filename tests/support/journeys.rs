@@ -76,7 +76,8 @@ pub fn main_journey() -> Journey {
     for d in "1111".chars() {
         j.s("tap", &d.to_string());
     }
-    j.s("tap", "确定").s("expect_text", "PIN 错误，还可再试 4 次");
+    j.s("tap", "确定")
+        .s("expect_text", "PIN 错误，还可再试 4 次");
     for lang in ["zh", "en"] {
         j.s("lang", lang).check_now("wrong PIN");
     }
