@@ -78,22 +78,28 @@ fn site_config(dir: &Path, sntp: &SntpServer) -> std::path::PathBuf {
     file
 }
 
-fn provision(config: &Path, data: &Path, args: &[&str]) -> (Output, serde_json::Value, Duration) {
-    let started = Instant::now();
-    let out = Command::new(bin())
+/// `bianmin --config C --data-dir D ARGS…` with errors-only logging.
+fn kiosk_command(config: &Path, data: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
         .args([
             "--config",
             config.to_str().unwrap(),
             "--data-dir",
             data.to_str().unwrap(),
-            "provision",
-            "--yes",
-            "--json",
         ])
         .args(args)
         .env("RUST_LOG", "error")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn provision(config: &Path, data: &Path, args: &[&str]) -> (Output, serde_json::Value, Duration) {
+    let started = Instant::now();
+    let out = kiosk_command(
+        config,
+        data,
+        &[&["provision", "--yes", "--json"], args].concat(),
+    );
     let took = started.elapsed();
     let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -230,18 +236,7 @@ fn a_kiosk_is_provisioned_with_printer_and_sam_reader_then_self_tested() {
     assert_eq!(paper.cuts, 2);
 
     // `bianmin selftest --json`: the same shape against the configured devices, no enrolment.
-    let out = Command::new(bin())
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-            "selftest",
-            "--json",
-        ])
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
+    let out = kiosk_command(&config, &data, &["selftest", "--json"]);
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{s:#}");
     assert_eq!(s["ok"], true);
