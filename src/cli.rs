@@ -107,6 +107,16 @@ pub enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// The admin's signed release repository (TUF): init, add, waves, pause, revoke, keys.
+    Release {
+        #[command(subcommand)]
+        action: crate::update_cli::ReleaseAction,
+    },
+    /// Signed updates on this kiosk: check, apply, status.
+    Update {
+        #[command(subcommand)]
+        action: crate::update_cli::UpdateAction,
+    },
     /// Render one page headless with the software renderer and save it as PNG.
     #[cfg(feature = "sim")]
     Screenshot {
@@ -254,6 +264,8 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             &config,
         ),
         Command::Outbox { action } => crate::outbox_cli::main(action, &config, &data_dir),
+        Command::Release { action } => crate::update_cli::release(action),
+        Command::Update { action } => crate::update_cli::update(action, &config, &data_dir),
         Command::Card {
             action:
                 CardAction::Watch {

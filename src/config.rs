@@ -18,6 +18,32 @@ pub struct Config {
     pub card_reader: CardReaderSection,
     pub voice: VoiceSection,
     pub health: HealthSection,
+    pub update: UpdateSection,
+}
+
+/// Signed updates (see docs/admin.md): where the kiosk checks for releases and keeps them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpdateSection {
+    /// The TUF repository's base URL (`metadata/` and `targets/` below it); empty: no updates.
+    pub repo_url: String,
+    /// The repository's root.json, pinned at provisioning.
+    pub root: PathBuf,
+    /// One folder per release and the `current` symlink systemd starts through.
+    pub releases_dir: PathBuf,
+    /// Minutes between checks (a heartbeat command also checks at once).
+    pub check_minutes: u64,
+}
+
+impl Default for UpdateSection {
+    fn default() -> Self {
+        UpdateSection {
+            repo_url: String::new(),
+            root: PathBuf::from("/etc/bianmin/update-root.json"),
+            releases_dir: PathBuf::from("/opt/bianmin/releases"),
+            check_minutes: 60,
+        }
+    }
 }
 
 /// Reporting health (see docs/technician.md).
@@ -360,6 +386,9 @@ impl Config {
         }
         if ![384, 576].contains(&self.printer.width_dots) {
             return Err("printer.width_dots must be 384 (58 mm) or 576 (80 mm)".into());
+        }
+        if !(1..=7 * 24 * 60).contains(&self.update.check_minutes) {
+            return Err("update.check_minutes must be between 1 and 10080 (a week)".into());
         }
         if !(1..=3600).contains(&self.health.heartbeat_s) {
             return Err("health.heartbeat_s must be between 1 and 3600".into());

@@ -30,6 +30,7 @@ pub mod session;
 pub mod storage;
 pub mod time;
 mod ui_bridge;
+mod update_cli;
 pub mod view;
 pub mod voice;
 mod voice_cli;
