@@ -4,7 +4,7 @@
 //! backends from the config ([`Devices::from_config`]); the demo (`crate::demo`) hands it
 //! simulated ones and an embedded cloud.
 
-use crate::cloud::api::{Catalog, EnrollRequest};
+use crate::cloud::api::Catalog;
 use crate::cloud::{CloudClient, CloudError};
 use crate::config::Config;
 use crate::kiosk::{Command, Kiosk, KioskLog, KioskSetup, PushView};
@@ -352,26 +352,6 @@ async fn enroll(
     let code = code.context(
         "this kiosk is not enrolled: give --enrollment-code CODE (or set cloud.enrollment_code)",
     )?;
-    let resp = cloud
-        .enroll(&EnrollRequest {
-            enrollment_code: code.into(),
-            serial: config.kiosk.serial.clone(),
-            model: config.kiosk.model.clone(),
-        })
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "enrolment failed: {}",
-                crate::kiosk::describe_startup_error(&e)
-            )
-        })?;
-    let e = Enrollment {
-        device_id: resp.device_id,
-        device_token: resp.device_token,
-        site: resp.site,
-    };
-    store.save_enrollment(&e)?;
-    store.audit("enrolled", &e.device_id)?;
-    tracing::info!(device_id = %e.device_id, hall = %e.site.hall_id, "kiosk enrolled");
+    let e = crate::enrolment::enrol_with_code(cloud, store, config, code).await?;
     Ok((e, None))
 }

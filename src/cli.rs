@@ -39,6 +39,49 @@ pub enum Command {
     /// Run the kiosk on a real terminal: the hardware and the cloud from the config, the
     /// enrolment from provisioning. Refuses to start without them.
     Kiosk,
+    /// Provision this kiosk (technicians): discover the printer and card readers, enrol with
+    /// the code, self-test every device, write the config (--config, default
+    /// /etc/bianmin/kiosk.toml) and print a provisioning slip. Exit 0 only when every required
+    /// device passed; a rerun resumes (the stored enrolment is reused).
+    Provision {
+        /// The government cloud's URL (else cloud.url in the config).
+        #[arg(long)]
+        cloud: Option<String>,
+        /// The enrolment code (single-use; not needed once this kiosk is enrolled).
+        #[arg(long)]
+        code: Option<String>,
+        /// Do not ask before enrolling and before writing the config.
+        #[arg(long)]
+        yes: bool,
+        /// Only the JSON report on stdout.
+        #[arg(long)]
+        json: bool,
+        /// The printer's serial port, when the system does not list it.
+        #[arg(long)]
+        printer_port: Option<String>,
+        /// A GA/T 467 SAM card reader's serial port, when the system does not list it.
+        #[arg(long)]
+        sam_port: Option<String>,
+        /// No PC/SC readers (a kiosk with a SAM reader only).
+        #[arg(long)]
+        no_pcsc: bool,
+        /// Seconds each reader waits for its test card (default: 5 with --yes, else 30).
+        #[arg(long, value_name = "SECS")]
+        card_wait: Option<f64>,
+    },
+    /// Self-test the configured devices and the enrolled cloud (printer with a test page, card
+    /// readers with a test card, sound, display, clock, storage, cloud). Exit 0 only when every
+    /// required device passed.
+    Selftest {
+        #[arg(long)]
+        json: bool,
+        /// Seconds each reader waits for its test card.
+        #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+        card_wait: f64,
+        /// Ask the printer for its status only, without a test page.
+        #[arg(long)]
+        no_print: bool,
+    },
     /// Run the kiosk in demo mode: embedded cloud simulator, on-screen demo card reader, simulated printer.
     #[cfg(feature = "sim")]
     Demo {
@@ -58,8 +101,10 @@ pub enum Command {
         listen: std::net::SocketAddr,
         #[arg(long)]
         db: PathBuf,
-        #[arg(long, default_value = crate::demo::DEMO_ENROLLMENT_CODE)]
-        enrollment_code: String,
+        /// A single-use enrolment code (repeat for more: each enrols one kiosk once; a code used
+        /// before on the same --db stays used). More: `POST /_sim/enrollment-codes`.
+        #[arg(long = "enrollment-code", value_name = "CODE", default_values_t = [crate::demo::DEMO_ENROLLMENT_CODE.to_string()])]
+        enrollment_codes: Vec<String>,
         /// Seconds between back-office steps that move cases along.
         #[arg(long, default_value_t = 60)]
         case_step_secs: u64,
@@ -195,7 +240,7 @@ pub enum PrinterAction {
     },
     /// Render a template with sample data as the PNG preview.
     Preview {
-        /// queue_ticket or test_page
+        /// queue_ticket, test_page, selftest_page, provisioning_slip, … (an unknown name lists them)
         template: String,
         #[arg(long)]
         out: PathBuf,
@@ -228,6 +273,47 @@ pub enum ScenarioAction {
 
 /// Runs the command; the returned code is the process exit code.
 pub fn main(cli: Cli) -> anyhow::Result<i32> {
+    // Provisioning creates the config: a --config FILE that does not exist yet is the one to
+    // write, not an error.
+    if let Command::Provision {
+        cloud,
+        code,
+        yes,
+        json,
+        printer_port,
+        sam_port,
+        no_pcsc,
+        card_wait,
+    } = cli.command
+    {
+        let config_path = cli
+            .global
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(config::KIOSK_CONFIG));
+        let data_dir = match &cli.global.data_dir {
+            Some(d) => d.clone(),
+            None if config_path == std::path::Path::new(config::KIOSK_CONFIG) => {
+                PathBuf::from(config::KIOSK_DATA_DIR)
+            }
+            None => config::data_dir(None),
+        };
+        let card_wait = card_wait.unwrap_or(if yes { 5.0 } else { 30.0 });
+        return crate::provision_cli::provision(
+            crate::provision::ProvisionOptions {
+                cloud,
+                code,
+                printer_port,
+                sam_port,
+                pcsc: !no_pcsc,
+                card_wait: Duration::from_secs_f64(card_wait.clamp(0.0, 600.0)),
+                config_path,
+                data_dir,
+            },
+            yes,
+            json,
+        );
+    }
     let (config, config_file) = Config::load(cli.global.config.as_deref())?;
     let data_dir = config::data_dir(cli.global.data_dir.as_deref());
     match cli.command {
@@ -247,6 +333,23 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         )
         .map(|_| 0),
         Command::Printer { action } => crate::printer_cli::main(action, &config, &data_dir),
+        Command::Provision { .. } => {
+            unreachable!("provisioning is handled before the config loads")
+        }
+        Command::Selftest {
+            json,
+            card_wait,
+            no_print,
+        } => crate::provision_cli::selftest(
+            &config,
+            config_file,
+            &data_dir,
+            crate::provision::SelftestOptions {
+                card_wait: Duration::from_secs_f64(card_wait.clamp(0.0, 600.0)),
+                print: !no_print,
+            },
+            json,
+        ),
         Command::Say {
             phrase,
             text,
@@ -286,7 +389,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::CloudSim {
             listen,
             db,
-            enrollment_code,
+            enrollment_codes,
             case_step_secs,
             payment_ttl,
         } => {
@@ -296,7 +399,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                     listen,
                     crate::cloud_sim::SimOptions {
                         db,
-                        enrollment_code,
+                        enrollment_codes,
                         case_step: Duration::from_secs(case_step_secs.max(1)),
                         payment_ttl: Duration::from_secs(payment_ttl.max(1)),
                     },

@@ -19,6 +19,7 @@ pub struct Config {
     pub voice: VoiceSection,
     pub health: HealthSection,
     pub update: UpdateSection,
+    pub clock: ClockSection,
 }
 
 /// Signed updates (see docs/admin.md): where the kiosk checks for releases and keeps them.
@@ -88,6 +89,30 @@ impl HealthSection {
             );
         }
         Ok(Some(addr))
+    }
+}
+
+/// The clock check of the self-test: SNTP servers asked for the time, and how far off the
+/// kiosk's clock may be (receipts and certificates carry its time).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockSection {
+    /// "host" or "host:port" (port 123 by default), asked in order until one answers.
+    pub ntp_servers: Vec<String>,
+    /// A larger offset is a warning in the self-test.
+    pub max_offset_ms: u64,
+}
+
+impl Default for ClockSection {
+    fn default() -> Self {
+        ClockSection {
+            ntp_servers: vec![
+                "ntp.aliyun.com".into(),
+                "ntp.tencent.com".into(),
+                "cn.pool.ntp.org".into(),
+            ],
+            max_offset_ms: 2000,
+        }
     }
 }
 

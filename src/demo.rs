@@ -67,17 +67,21 @@ impl Demo {
                     "127.0.0.1:0".parse().expect("addr"),
                     SimOptions {
                         db: opts.data_dir.join("cloud-sim.db"),
-                        enrollment_code: DEMO_ENROLLMENT_CODE.into(),
+                        enrollment_codes: vec![DEMO_ENROLLMENT_CODE.into()],
                         case_step: opts.case_step,
                         payment_ttl: SimOptions::DEFAULT_PAYMENT_TTL,
                     },
                 ))?;
                 let url = sim.url();
+                // Codes are single-use and the simulator's database outlives a wiped kiosk
+                // folder (and the other way round): the embedded simulator issues the demo kiosk
+                // a fresh code, used only when the folder holds no enrolment the simulator knows.
+                let code = sim.issue_enrollment_code();
                 (
                     Some(Arc::new(sim)),
                     CloudSetup {
                         url,
-                        enrollment_code: Some(DEMO_ENROLLMENT_CODE.into()),
+                        enrollment_code: Some(code),
                     },
                 )
             }

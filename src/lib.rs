@@ -14,6 +14,7 @@ pub mod cloud_sim;
 pub mod config;
 #[cfg(feature = "sim")]
 mod demo;
+pub mod enrolment;
 pub mod health;
 mod kiosk;
 pub mod lang;
@@ -23,8 +24,11 @@ pub mod pinyin;
 mod printer_cli;
 pub mod printing;
 pub mod privacy;
+pub mod provision;
+mod provision_cli;
 #[cfg(feature = "sim")]
 pub mod scenario;
+pub mod selftest;
 pub mod services;
 pub mod session;
 pub mod storage;

@@ -16,7 +16,7 @@ async fn sim(dir: &tempfile::TempDir) -> CloudSim {
 }
 
 async fn enrolled(sim: &CloudSim) -> (CloudClient, EnrollResponse) {
-    support::cloud::enrolled(sim, CODE, "T-1", Duration::from_secs(3)).await
+    support::cloud::enrolled(sim, "T-1", Duration::from_secs(3)).await
 }
 
 async fn session(c: &CloudClient, resident: usize) -> (ResidentToken, ResidentSummary) {
@@ -53,6 +53,22 @@ async fn enrolment_and_device_auth() {
     let (c, e) = enrolled(&sim).await;
     assert!(e.device_token.starts_with("dev_"));
     assert_eq!(e.site.hall_id, "chenghua-jianshelu");
+    // The simulator's own code enrols one kiosk, once: a second kiosk with it is refused, and the
+    // refusal names the code.
+    let with_code = |serial: &str| EnrollRequest {
+        enrollment_code: CODE.into(),
+        serial: serial.into(),
+        model: "test".into(),
+    };
+    let fresh = CloudClient::new(&sim.url(), Duration::from_secs(3)).unwrap();
+    assert!(fresh.enroll(&with_code("T-first")).await.is_ok());
+    match fresh.enroll(&with_code("T-second")).await.unwrap_err() {
+        CloudError::Problem(p) => {
+            assert_eq!((p.status, p.code.as_str()), (403, "enrollment_code_used"));
+            assert!(p.title.contains(CODE), "{}", p.title);
+        }
+        other => panic!("expected a problem, got {other:?}"),
+    }
     let cat = c.catalog().await.unwrap();
     let codes: Vec<&str> = cat.services.iter().map(|s| s.code.as_str()).collect();
     assert_eq!(

@@ -27,7 +27,7 @@ async fn enrolled(sim: &CloudSim) -> CloudClient {
 }
 
 async fn enrolled_with_token(sim: &CloudSim) -> (CloudClient, String) {
-    let (c, e) = support::cloud::enrolled(sim, CODE, "T-DOCS", Duration::from_secs(10)).await;
+    let (c, e) = support::cloud::enrolled(sim, "T-DOCS", Duration::from_secs(10)).await;
     (c, e.device_token)
 }
 

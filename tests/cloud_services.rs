@@ -17,7 +17,7 @@ async fn sim(dir: &tempfile::TempDir) -> CloudSim {
 }
 
 async fn enrolled(sim: &CloudSim) -> CloudClient {
-    support::cloud::enrolled(sim, CODE, "T-2", Duration::from_secs(5))
+    support::cloud::enrolled(sim, "T-2", Duration::from_secs(5))
         .await
         .0
 }
@@ -406,7 +406,7 @@ async fn closing_a_pending_order_and_closing_a_paid_one() {
         // The client holds the token; a mismatched body needs a raw call.
         let e = CloudClient::new(&sim.url(), Duration::from_secs(3)).unwrap();
         e.enroll(&EnrollRequest {
-            enrollment_code: CODE.into(),
+            enrollment_code: sim.issue_enrollment_code(),
             serial: "T-raw".into(),
             model: "test".into(),
         })

@@ -133,8 +133,9 @@ fn examples() -> Vec<Example> {
             HeartbeatResponse,
             &[],
             json!({"server_time": at,
-            "commands": [{"command": "reload_catalog"}, {"command": "self_test", "argument": null},
-                         {"command": "upload_logs", "argument": "today"}]})
+            "commands": [{"id": "cmd_1", "command": "reload_catalog"},
+                         {"id": "cmd_2", "command": "run_selftest", "argument": null, "issued_at": null},
+                         {"id": "cmd_3", "command": "upload_logs", "argument": "200", "issued_at": at}]})
         ),
         example!(
             Catalog,

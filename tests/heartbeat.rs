@@ -170,6 +170,40 @@ fn the_cloud_hears_the_kiosk_and_its_commands_are_carried_out_once() {
     assert_eq!(later["duplicate_acks"], 0, "{later}");
     assert_eq!(later["acked_at"], acked["acked_at"]);
 
+    // The self-test, asked for by the cloud: its report comes back with the ack, the printer
+    // tested through the kiosk's spool (a second page: the self-test page).
+    let selftest = post(
+        &format!("{url}/_sim/devices/{id}/commands"),
+        r#"{"command": "run_selftest"}"#,
+    );
+    let selftest_id = selftest["id"].as_str().unwrap().to_string();
+    let report = until(Duration::from_secs(20), "the self-test's ack", || {
+        get(&format!("{url}/_sim/devices/{id}"))["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == selftest_id.as_str() && !c["acked_at"].is_null())
+            .cloned()
+    });
+    let devices = &report["report"]["devices"];
+    assert_eq!(devices["printer"]["result"], "pass", "{report}\n{}", log());
+    assert_eq!(devices["storage"]["result"], "pass", "{report}");
+    assert_eq!(devices["cloud"]["result"], "warn", "plain http: {report}");
+    assert_eq!(
+        report["result"],
+        if report["report"]["ok"] == true {
+            "done"
+        } else {
+            "failed"
+        },
+        "{report}"
+    );
+    assert!(
+        printer.paperwork().lines.iter().any(|l| l.contains("自检")),
+        "{:?}",
+        printer.paperwork().lines
+    );
+
     // An unknown command is refused, not ignored.
     post(
         &format!("{url}/_sim/devices/{id}/commands"),
@@ -226,7 +260,8 @@ fn the_cloud_hears_the_kiosk_and_its_commands_are_carried_out_once() {
     assert!(sample(r#"bianmin_heartbeats_total{"outcome": "answered"}"#) >= 3.0);
     assert_eq!(
         sample(r#"bianmin_print_jobs_total{"outcome": "done"}"#),
-        1.0
+        2.0,
+        "the test page and the self-test page"
     );
     assert!(sample(r#"bianmin_errors_total{"code": "printer_paper_out"}"#) >= 1.0);
     assert_eq!(

@@ -143,7 +143,7 @@ fn no_phrase_holds_a_name_or_an_id_number() {
             "127.0.0.1:0".parse().unwrap(),
             bianmin::cloud_sim::SimOptions {
                 db: db.clone(),
-                enrollment_code: "VOICE-TEST".into(),
+                enrollment_codes: vec!["VOICE-TEST".into()],
                 case_step: std::time::Duration::from_secs(3600),
                 payment_ttl: bianmin::cloud_sim::SimOptions::DEFAULT_PAYMENT_TTL,
             },

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS payment_orders (payment_id TEXT PRIMARY KEY, device_i
 CREATE INDEX IF NOT EXISTS payment_orders_bill_set ON payment_orders (bill_set, status);
 CREATE TABLE IF NOT EXISTS certificates (certificate_no TEXT PRIMARY KEY, id_number TEXT NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reference (kind TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS enrollment_codes (code TEXT PRIMARY KEY, issued_at TEXT NOT NULL, used_by TEXT, used_at TEXT);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 "#;
 
@@ -87,4 +88,22 @@ pub fn next_counter(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
     conn.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| {
         r.get(0)
     })
+}
+
+/// Makes `code` a valid enrolment code, unless it is one already (used or not: a used code
+/// stays used across restarts).
+pub fn add_enrollment_code(conn: &Connection, code: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO enrollment_codes(code, issued_at) VALUES (?1, ?2)",
+        rusqlite::params![code, crate::time::now_rfc3339()],
+    )?;
+    Ok(())
+}
+
+/// A new random enrolment code, in the shape an admin reads out: `SIM-XXXX-XXXX`.
+pub fn issue_enrollment_code(conn: &Connection) -> rusqlite::Result<String> {
+    let hex = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    let code = format!("SIM-{}-{}", &hex[..4], &hex[4..8]);
+    add_enrollment_code(conn, &code)?;
+    Ok(code)
 }

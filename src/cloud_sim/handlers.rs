@@ -40,6 +40,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/v1/housing-fund/deposit-proofs", post(hf_proof))
         .route("/v1/certificates/{no}", get(verify_certificate))
         .route("/_sim/fault", axum::routing::put(set_fault))
+        .route("/_sim/enrollment-codes", post(sim_enrollment_code))
         .route("/_sim/payments/{id}/pay", post(sim_pay))
         .route("/_sim/payment-ttl", axum::routing::put(sim_payment_ttl))
         .route("/_sim/bills/pay", post(sim_pay_elsewhere))
@@ -180,26 +181,64 @@ fn case_status(s: &str) -> rusqlite::Result<CaseStatus> {
 async fn enroll(State(s): S, Body(req): Body<EnrollRequest>) -> Res {
     check_len("serial", &req.serial, 1, 64)?;
     check_len("model", &req.model, 1, 64)?;
-    if req.enrollment_code != s.enrollment_code {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_enrollment_code",
-            "The enrollment code is not valid",
-        ));
-    }
+    // The code is checked and spent under one lock: two kiosks racing with one code get one
+    // enrolment between them.
     let conn = s.conn.lock().expect("db lock");
+    let used: Option<Option<(String, String)>> = conn
+        .query_row(
+            "SELECT used_by, used_at FROM enrollment_codes WHERE code = ?1",
+            [&req.enrollment_code],
+            |r| {
+                let by: Option<String> = r.get(0)?;
+                let at: Option<String> = r.get(1)?;
+                Ok(by.zip(at))
+            },
+        )
+        .optional()?;
+    match used {
+        None => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_enrollment_code",
+                "The enrollment code is not valid",
+            ))
+        }
+        Some(Some((by, at))) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "enrollment_code_used",
+                format!(
+                    "The enrollment code {} has already been used (to enrol {by} at {at}); each code enrols one kiosk once",
+                    req.enrollment_code
+                ),
+            ))
+        }
+        Some(None) => {}
+    }
     let n = next_counter(&conn, "device")?;
     let device_id = format!("kiosk-{n:04}");
     let token = format!("dev_{}", uuid::Uuid::new_v4().simple());
+    let at = now_rfc3339();
     conn.execute(
         "INSERT INTO devices VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![device_id, token, req.serial, req.model, now_rfc3339()],
+        params![device_id, token, req.serial, req.model, at],
+    )?;
+    conn.execute(
+        "UPDATE enrollment_codes SET used_by = ?1, used_at = ?2 WHERE code = ?3",
+        params![device_id, at, req.enrollment_code],
     )?;
     created(&EnrollResponse {
         device_id,
         device_token: token,
         site: super::seed::site(),
     })
+}
+
+/// Simulator only: a fresh single-use enrolment code, as a street office's admin issues one.
+async fn sim_enrollment_code(State(s): S) -> Res {
+    let conn = s.conn.lock().expect("db lock");
+    let code = super::db::issue_enrollment_code(&conn)?;
+    created(&serde_json::json!({ "enrollment_code": code }))
 }
 
 async fn heartbeat(State(s): S, device: Device, Body(req): Body<HeartbeatRequest>) -> Res {

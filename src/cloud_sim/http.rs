@@ -19,8 +19,10 @@ pub use crate::time::{now_rfc3339, CST};
 #[derive(Debug, Clone)]
 pub struct SimOptions {
     pub db: PathBuf,
-    /// The code a technician types to enrol a kiosk.
-    pub enrollment_code: String,
+    /// The codes a technician types to enrol a kiosk: each enrols one kiosk once (a code already
+    /// used stays used when the simulator restarts on the same database). More are issued by
+    /// [`CloudSim::issue_enrollment_code`] or `POST /_sim/enrollment-codes`.
+    pub enrollment_codes: Vec<String>,
     /// How often the back office moves each open case one status along.
     pub case_step: Duration,
     /// How long a payment order's QR can be paid (`PUT /_sim/payment-ttl` changes it while the
@@ -87,7 +89,6 @@ impl std::str::FromStr for Fault {
 
 pub struct SimState {
     pub conn: Mutex<Connection>,
-    pub enrollment_code: String,
     pub fault: Mutex<Fault>,
     /// Where the simulator listens (the verification base when a request names no Host).
     pub addr: SocketAddr,
@@ -103,10 +104,9 @@ pub struct SimState {
 }
 
 impl SimState {
-    pub fn new(conn: Connection, enrollment_code: String, addr: SocketAddr) -> SimState {
+    pub fn new(conn: Connection, addr: SocketAddr) -> SimState {
         SimState {
             conn: Mutex::new(conn),
-            enrollment_code,
             fault: Mutex::new(Fault::None),
             addr,
             public_base: Mutex::new(
@@ -148,7 +148,10 @@ impl CloudSim {
         seed::seed(&conn)?;
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let state = SimState::new(conn, options.enrollment_code.clone(), addr);
+        for code in &options.enrollment_codes {
+            db::add_enrollment_code(&conn, code)?;
+        }
+        let state = SimState::new(conn, addr);
         *state.payment_ttl.lock().expect("ttl lock") = options.payment_ttl;
         let state = Arc::new(state);
         let (kill, _) = watch::channel(0u64);
@@ -237,6 +240,13 @@ impl CloudSim {
             |r| r.get(0),
         )
         .unwrap_or(-1)
+    }
+
+    /// A fresh single-use enrolment code (as `POST /_sim/enrollment-codes`): what the street
+    /// office's admin hands a technician for one kiosk.
+    pub fn issue_enrollment_code(&self) -> String {
+        let conn = self.state.conn.lock().expect("db lock");
+        db::issue_enrollment_code(&conn).expect("the simulator's database takes a code")
     }
 
     /// Runs one back-office step now (tests do not wait for the clock).
@@ -773,7 +783,6 @@ mod tests {
         .expect("sessions");
         Arc::new(SimState::new(
             conn,
-            "E".into(),
             SocketAddr::from(([127, 0, 0, 1], 8080)),
         ))
     }

@@ -81,6 +81,11 @@ pub struct HealthBoard {
 }
 
 impl HealthBoard {
+    /// The data folder whose free space and durability it reports.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     pub fn new(data_dir: &Path) -> HealthBoard {
         HealthBoard {
             state: Arc::default(),

@@ -124,6 +124,13 @@ impl Outbox {
         })
     }
 
+    /// Creates the sealing key at `key_path` (mode 0600) unless it is there already:
+    /// provisioning makes it, so it exists before any resident's data does.
+    pub fn prepare_key(key_path: &std::path::Path) -> Result<(), OutboxError> {
+        Sealer::load_or_create(key_path)?;
+        Ok(())
+    }
+
     /// Writes a submission durably (sealed, fsynced) with a fresh Idempotency-Key; nothing has
     /// touched the network yet when this returns.
     pub fn submit<S: Submission>(

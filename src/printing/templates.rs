@@ -654,7 +654,7 @@ fn application_sample(name: &str) -> Option<Receipt> {
 }
 
 /// Every template `bianmin printer preview` knows.
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 12] = [
     "queue_ticket",
     "payment_receipt",
     "acceptance_receipt",
@@ -665,6 +665,8 @@ pub const NAMES: [&str; 10] = [
     "household_receipt",
     "assistance_receipt",
     "application_offline_receipt",
+    "selftest_page",
+    "provisioning_slip",
 ];
 
 /// A template filled with sample data (for previews and docs).
@@ -687,6 +689,27 @@ pub fn sample(name: &str, width_dots: u32) -> Option<Receipt> {
             ))
         }
         "test_page" => Some(test_page(width_dots)),
+        "selftest_page" => Some(selftest_page(
+            Some(("kiosk-0001", &Site::example())),
+            "2026-11-29T09:12:00+08:00",
+            width_dots,
+        )),
+        "provisioning_slip" => Some(provisioning_slip(
+            "kiosk-0001",
+            &Site::example(),
+            &[
+                ("printer", "pass", "/dev/ttyUSB0"),
+                ("reader", "pass", "/dev/ttyUSB1, ACS ACR39U 00 00"),
+                ("audio", "pass", "default"),
+                ("display", "pass", "card0-HDMI-A-1 1080x1920"),
+                ("clock", "pass", "ntp.aliyun.com +12 ms"),
+                ("storage", "pass", "/var/lib/bianmin 28410 MB"),
+                ("cloud", "pass", "zwfw.example.gov.cn 86 ms"),
+                ("enrolment", "pass", "kiosk-0001"),
+            ],
+            true,
+            "2026-11-29T09:14:00+08:00",
+        )),
         "offline_receipt" => Some(offline_receipt(
             &Site::example(),
             &Text::new("隐患：消防隐患", "Fire hazard"),
@@ -810,9 +833,150 @@ pub fn test_page(width_dots: u32) -> Receipt {
         .cut()
 }
 
+/// The self-test's test page: what the technician's test page checks (Chinese text, a QR, a
+/// cut), and whose kiosk it is — id, site, time — so a page found later says where it came
+/// from. The QR carries the device id.
+pub fn selftest_page(kiosk: Option<(&str, &Site)>, at: &str, width_dots: u32) -> Receipt {
+    let mut r = Receipt::new("selftest_page")
+        .styled("设备自检 打印测试", TextSize::Double, true, Align::Center)
+        .styled("Self-test print", TextSize::Normal, false, Align::Center)
+        .separator();
+    if let Some((id, site)) = kiosk {
+        r = r
+            .columns("终端 Kiosk", id.to_string())
+            .text(site.street_office.clone())
+            .text(site_line(site))
+            .text(site.address.clone());
+    } else {
+        r = r.columns("终端 Kiosk", "未注册 not enrolled");
+    }
+    r = r
+        .columns("时间 Time", crate::time::short_time(at))
+        .columns("纸宽 Paper", format!("{width_dots} dots"))
+        .text("中文文本模式：国家政务服务平台 社会保障卡 居住证")
+        .separator();
+    if let Some((id, _)) = kiosk {
+        if let Ok(with_qr) = r.clone().qr(format!("device:{id}")) {
+            r = with_qr.styled(
+                "扫码查看终端 Scan for the kiosk id",
+                TextSize::Normal,
+                false,
+                Align::Center,
+            );
+        }
+    }
+    r.feed(3).cut()
+}
+
+/// The provisioning slip left in the kiosk: its id, site, each device with its result and
+/// what was found, the time, and a QR of the device id (never the token).
+pub fn provisioning_slip(
+    device_id: &str,
+    site: &Site,
+    devices: &[(&str, &str, &str)],
+    ok: bool,
+    at: &str,
+) -> Receipt {
+    let mut r = Receipt::new("provisioning_slip")
+        .styled("终端开通单", TextSize::Double, true, Align::Center)
+        .styled(
+            "Kiosk provisioning slip",
+            TextSize::Normal,
+            false,
+            Align::Center,
+        )
+        .separator()
+        .styled(device_id.to_string(), TextSize::Double, true, Align::Center)
+        .text(site.street_office.clone())
+        .text(site_line(site))
+        .text(site.address.clone())
+        .columns("站点 Hall", site.hall_id.clone())
+        .columns("时间 Time", crate::time::short_time(at))
+        .separator();
+    for (name, result, found) in devices {
+        let mark = match *result {
+            "pass" => "通过 PASS",
+            "warn" => "注意 WARN",
+            "fail" => "失败 FAIL",
+            _ => "未测 SKIP",
+        };
+        r = r.columns(device_label(name), mark);
+        if !found.is_empty() {
+            r = r.styled(format!("  {found}"), TextSize::Normal, false, Align::Left);
+        }
+    }
+    r = r.separator().styled(
+        if ok {
+            "开通完成 Provisioning complete"
+        } else {
+            "未完成：请处理失败项后重新运行 bianmin provision"
+        },
+        TextSize::Normal,
+        true,
+        Align::Center,
+    );
+    if !ok {
+        r = r.styled(
+            "Incomplete: fix what failed, run bianmin provision again",
+            TextSize::Normal,
+            false,
+            Align::Center,
+        );
+    }
+    if let Ok(with_qr) = r.clone().qr(format!("device:{device_id}")) {
+        r = with_qr;
+    }
+    r.feed(3).cut()
+}
+
+fn device_label(name: &str) -> String {
+    match name {
+        "printer" => "打印机 Printer",
+        "reader" => "读卡器 Card reader",
+        "audio" => "声音 Sound",
+        "display" => "显示屏 Display",
+        "clock" => "时钟 Clock",
+        "storage" => "存储 Storage",
+        "cloud" => "政务云 Cloud",
+        "enrolment" => "注册 Enrolment",
+        other => other,
+    }
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_selftest_page_and_the_slip_say_whose_kiosk_and_never_a_token() {
+        let page = selftest_page(
+            Some(("kiosk-0007", &Site::example())),
+            "2026-11-29T09:12:00+08:00",
+            576,
+        )
+        .plain_text();
+        for want in [
+            "kiosk-0007",
+            "建设南路社区",
+            "[QR device:kiosk-0007]",
+            "2026-11-29 09:12",
+        ] {
+            assert!(page.contains(want), "{want} missing from\n{page}");
+        }
+        let slip = sample("provisioning_slip", 576).unwrap().plain_text();
+        for want in [
+            "kiosk-0001",
+            "打印机 Printer",
+            "通过 PASS",
+            "/dev/ttyUSB0",
+            "[QR device:kiosk-0001]",
+            "开通完成",
+        ] {
+            assert!(slip.contains(want), "{want} missing from\n{slip}");
+        }
+        assert!(!slip.contains("dev_"), "no device token on paper");
+    }
 
     fn ticket() -> QueueTicket {
         QueueTicket {

@@ -204,7 +204,8 @@ impl Voice {
         }
     }
 
-    fn playing(&self) -> bool {
+    /// Sound is coming out now (the self-test waits for its test prompt to end).
+    pub fn playing(&self) -> bool {
         match &self.output {
             Output::Speaker(s) => s.is_playing(),
             Output::Silent(_) => false,

@@ -26,7 +26,7 @@ pub async fn sim(dir: &std::path::Path, code: &str) -> CloudSim {
         "127.0.0.1:0".parse().unwrap(),
         SimOptions {
             db: dir.join("sim.db"),
-            enrollment_code: code.into(),
+            enrollment_codes: vec![code.into()],
             case_step: Duration::from_secs(3600),
             payment_ttl: SimOptions::DEFAULT_PAYMENT_TTL,
         },
@@ -35,17 +35,17 @@ pub async fn sim(dir: &std::path::Path, code: &str) -> CloudSim {
     .unwrap()
 }
 
-/// A client enrolled with `code` as device `serial`, its token set.
+/// A client enrolled as device `serial` with a fresh code the simulator issues (codes are
+/// single-use), its token set.
 pub async fn enrolled(
     sim: &CloudSim,
-    code: &str,
     serial: &str,
     timeout: Duration,
 ) -> (CloudClient, EnrollResponse) {
     let c = CloudClient::new(&sim.url(), timeout).unwrap();
     let e = c
         .enroll(&EnrollRequest {
-            enrollment_code: code.into(),
+            enrollment_code: sim.issue_enrollment_code(),
             serial: serial.into(),
             model: "test".into(),
         })
@@ -82,7 +82,7 @@ pub async fn identity(
 
 pub async fn kiosk(dir: &std::path::Path) -> Kiosk {
     let sim = sim(dir, "C").await;
-    let (cloud, e) = enrolled(&sim, "C", "S", Duration::from_secs(2)).await;
+    let (cloud, e) = enrolled(&sim, "S", Duration::from_secs(2)).await;
     let store = Store::open_in(dir).unwrap();
     store
         .save_enrollment(&Enrollment {

@@ -2,6 +2,7 @@
 //! state journeys of the layout and accessibility surveys.
 pub mod cloud;
 pub mod fake_printer;
+pub mod field;
 pub mod journeys;
 pub mod payments;
 pub mod pty;

@@ -23,6 +23,31 @@ pub struct SamState {
     pub requests: Vec<(u8, u8)>,
 }
 
+/// The emulated module's id, as the reader's tools print it: 05.01-20101105-0000123456-0001234567.
+pub const SAM_ID: [u8; 16] = {
+    let mut id = [0u8; 16];
+    let (a, b, c, d, e) = (
+        5u16.to_le_bytes(),
+        1u16.to_le_bytes(),
+        20101105u32.to_le_bytes(),
+        123456u32.to_le_bytes(),
+        1234567u32.to_le_bytes(),
+    );
+    id[0] = a[0];
+    id[1] = a[1];
+    id[2] = b[0];
+    id[3] = b[1];
+    let mut i = 0;
+    while i < 4 {
+        id[4 + i] = c[i];
+        id[8 + i] = d[i];
+        id[12 + i] = e[i];
+        i += 1;
+    }
+    id
+};
+pub const SAM_ID_TEXT: &str = "05.01-20101105-0000123456-0001234567";
+
 pub struct SamEmulator {
     pub path: String,
     pub state: Arc<Mutex<SamState>>,
@@ -79,6 +104,8 @@ fn serve(master: OwnedFd, state: Arc<Mutex<SamState>>) {
                 continue;
             }
             let answer = match (cmd, para, &st.card) {
+                // Read SAM management information: the module's 16-byte id.
+                (0x12, 0xFF, _) => encode_answer(0x90, &SAM_ID),
                 (0x20, 0x01, Some(_)) => encode_answer(0x9F, &[0, 0, 0, 0]),
                 (0x20, 0x01, None) => encode_answer(0x80, &[]),
                 (0x20, 0x02, Some(_)) => encode_answer(0x90, &[0; 8]),

@@ -171,6 +171,47 @@ impl PcscReader {
     }
 }
 
+/// A reader pcscd lists, and the ATR of the card on it, if one is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderSurvey {
+    pub name: String,
+    pub atr: Option<Vec<u8>>,
+}
+
+/// The readers pcscd lists now, each with the ATR of a card present (no card is read or even
+/// connected to). An error when pcscd cannot be reached.
+pub fn survey() -> Result<Vec<ReaderSurvey>, ReadFailure> {
+    let ctx =
+        Context::establish(Scope::User).map_err(|e| ReadFailure::Reader(format!("pcscd: {e}")))?;
+    let names = match ctx.list_readers_owned() {
+        Ok(n) => n,
+        Err(Error::NoReadersAvailable) => Vec::new(),
+        Err(e) => return Err(ReadFailure::Reader(format!("pcscd: {e}"))),
+    };
+    let mut states: Vec<ReaderState> = names
+        .iter()
+        .map(|n| ReaderState::new(n.clone(), State::UNAWARE))
+        .collect();
+    if !states.is_empty() {
+        // From UNAWARE every reader reports its state at once.
+        match ctx.get_status_change(Duration::from_millis(500), &mut states) {
+            Ok(()) | Err(Error::Timeout) => {}
+            Err(e) => return Err(ReadFailure::Reader(format!("pcscd: {e}"))),
+        }
+    }
+    Ok(states
+        .iter()
+        .map(|s| {
+            let ev = s.event_state();
+            let present = ev.contains(State::PRESENT) && !ev.contains(State::MUTE);
+            ReaderSurvey {
+                name: s.name().to_string_lossy().to_string(),
+                atr: (present && !s.atr().is_empty()).then(|| s.atr().to_vec()),
+            }
+        })
+        .collect())
+}
+
 fn transmit(card: &Card, apdu: &[u8]) -> Result<(Vec<u8>, u16), ReadFailure> {
     let mut buf = [0u8; 264];
     let resp = card.transmit(apdu, &mut buf).map_err(card_error)?;

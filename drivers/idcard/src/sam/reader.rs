@@ -22,11 +22,17 @@ pub struct SamReader<P: Read + Write + Send> {
 impl SamReader<Box<dyn serialport::SerialPort>> {
     /// Opens a SAM reader on a serial port (115200 baud is the usual factory setting).
     pub fn open(path: &str, baud: u32) -> Result<Self, ReadFailure> {
+        Self::open_with(path, baud, Duration::from_millis(800))
+    }
+
+    /// Opens a SAM reader that waits `answer_timeout` for each answer: a technician's probe of
+    /// a port that may hold anything uses a short one.
+    pub fn open_with(path: &str, baud: u32, answer_timeout: Duration) -> Result<Self, ReadFailure> {
         let port = serialport::new(path, baud)
             .timeout(Duration::from_millis(50))
             .open()
             .map_err(|e| ReadFailure::Reader(format!("{path}: {e}")))?;
-        Ok(SamReader::new(port, path, Duration::from_millis(800)))
+        Ok(SamReader::new(port, path, answer_timeout))
     }
 }
 
@@ -78,6 +84,27 @@ impl<P: Read + Write + Send> SamReader<P> {
                 Err(e) => return Err(ReadFailure::Reader(e.to_string())),
             }
         }
+    }
+
+    /// The SAM's id (read SAM management information, 12 FF), formatted as the readers' tools
+    /// print it (`05.01-20101105-0000123456-0001234567`). `Ok(None)`: something that speaks
+    /// GA/T 467 answered, but gave no id. A port where nothing answers is `Err(Timeout)`.
+    pub fn sam_id(&mut self) -> Result<Option<String>, ReadFailure> {
+        let a = self.transact(0x12, 0xFF)?;
+        if a.sw3 != Sw3::Ok || a.data.len() < 16 {
+            return Ok(None);
+        }
+        let d = &a.data;
+        let le16 = |i: usize| u16::from_le_bytes([d[i], d[i + 1]]);
+        let le32 = |i: usize| u32::from_le_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
+        Ok(Some(format!(
+            "{:02}.{:02}-{:08}-{:010}-{:010}",
+            le16(0),
+            le16(2),
+            le32(4),
+            le32(8),
+            le32(12)
+        )))
     }
 
     fn read_card(&mut self) -> Result<crate::Identity, ReadFailure> {
