@@ -86,6 +86,8 @@ pub enum UpdateError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("nothing to roll back: {reason}")]
+    NothingToRollBack { reason: String },
     #[error(transparent)]
     Install(#[from] InstallError),
 }

@@ -12,6 +12,9 @@ pub use crate::fault::STEPS as KILL_POINTS;
 
 /// The name of the symlink that systemd starts through (`current/bin/bianmin`).
 pub const CURRENT: &str = "current";
+/// The release `current` replaced: what a rollback goes back to, and whose binary runs the
+/// health gate around the new release's starts (never the release on trial itself).
+pub const PREVIOUS: &str = "previous";
 const PARTIAL: &str = ".partial";
 
 /// The release `current` points at, if it points at a version directory.
@@ -131,8 +134,23 @@ fn unpacked_size(archive: &Path, version: &Version) -> Result<u64, InstallError>
     Ok(total)
 }
 
+/// The release `previous` points at.
+pub fn previous_version(releases: &Path) -> Option<Version> {
+    let target = std::fs::read_link(releases.join(PREVIOUS)).ok()?;
+    target.file_name()?.to_str()?.parse().ok()
+}
+
 /// Points `current` at `releases/VERSION`: a new symlink, renamed over the old one.
 pub fn switch(releases: &Path, version: &Version) -> Result<(), InstallError> {
+    point(releases, CURRENT, version)
+}
+
+/// Points `previous` at `releases/VERSION`, the same way.
+pub fn set_previous(releases: &Path, version: &Version) -> Result<(), InstallError> {
+    point(releases, PREVIOUS, version)
+}
+
+fn point(releases: &Path, name: &str, version: &Version) -> Result<(), InstallError> {
     let dest = releases.join(version.to_string());
     if !dest.join("bin/bianmin").is_file() {
         return Err(InstallError::BadArchive {
@@ -140,16 +158,20 @@ pub fn switch(releases: &Path, version: &Version) -> Result<(), InstallError> {
             reason: format!("{} is not an unpacked release", dest.display()),
         });
     }
-    let link = releases.join(format!("{CURRENT}.new"));
+    let link = releases.join(format!("{name}.new"));
     let _ = std::fs::remove_file(&link);
     // Relative, so the releases folder can be mounted or copied elsewhere.
     std::os::unix::fs::symlink(version.to_string(), &link)
         .map_err(InstallError::io("create the symlink", &link))?;
-    fault::point("linked");
-    let current = releases.join(CURRENT);
-    std::fs::rename(&link, &current).map_err(InstallError::io("switch", &current))?;
+    let at = releases.join(name);
+    if name == CURRENT {
+        fault::point("linked");
+    }
+    std::fs::rename(&link, &at).map_err(InstallError::io("switch", &at))?;
     sync_dir(releases)?;
-    fault::point("switched");
+    if name == CURRENT {
+        fault::point("switched");
+    }
     Ok(())
 }
 

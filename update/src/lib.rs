@@ -11,9 +11,12 @@
 //!   into `RELEASES/X.Y.Z` and switches the `RELEASES/current` symlink atomically
 //!   ([`install`]). What happened is kept in an [`UpdateStatus`] for `bianmin update status` and
 //!   the heartbeat.
+//! - The health gate ([`Gate`]) keeps a switched-to release only when it proves healthy, and
+//!   otherwise brings back the one before it.
 
 mod error;
 mod fault;
+pub mod gate;
 pub mod install;
 mod keys;
 mod meta;
@@ -22,14 +25,15 @@ mod status;
 mod updater;
 
 pub use error::{InstallError, ReleaseError, UpdateError};
+pub use gate::{CrashLoop, Gate, Start};
 pub use keys::{KeysDir, Role};
 pub use meta::{
     choose_release, device_bucket, target_name, Candidate, Choice, ReleaseInfo, Skipped, Wave,
     CUSTOM_FIELD,
 };
 pub use release::{Expiries, InitOptions, ReleaseRepo, RepoRelease};
-pub use status::{RolledBack, UpdateStatus, STATUS_FILE};
-pub use updater::{Applied, CheckReport, Updater, UpdaterOptions};
+pub use status::{RolledBack, Trial, TrialFailure, UpdateStatus, STATUS_FILE};
+pub use updater::{Applied, CheckReport, Staged, Updater, UpdaterOptions};
 
 /// What tough's types say about time and repositories, re-exported for tests and callers that
 /// build an expiry or look at a loaded repository.

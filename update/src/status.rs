@@ -21,16 +21,48 @@ pub struct UpdateStatus {
     pub last_check: Option<Timestamp>,
     /// The last check's or apply's failure, cleared by the next success.
     pub last_error: Option<String>,
-    /// The last automatic rollback, until the heartbeat has reported it.
+    /// The last automatic rollback (the heartbeat reports it with its reason).
     pub rolled_back: Option<RolledBack>,
     /// Releases that failed their health check here: never taken again.
     pub known_bad: Vec<Version>,
+    /// A release switched to and not yet proven healthy (see [`crate::gate`]).
+    pub trial: Option<Trial>,
+    /// The release the service manager last started (recorded before each start by the gate,
+    /// so a stop can be told apart: the trial release's, or the old one's on its way out).
+    pub launching: Option<Version>,
+    /// The devices that passed their check under the last release proven healthy: a new
+    /// release on trial must not fail any of them.
+    pub healthy_devices: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RolledBack {
     pub version: Version,
     pub reason: String,
+    /// Back to this release.
+    pub to: Option<Version>,
+    pub at: Option<Timestamp>,
+}
+
+/// A release on trial: switched to, restarted into, not yet healthy for long enough.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trial {
+    pub version: Version,
+    /// The release it replaced, to go back to.
+    pub previous: Option<Version>,
+    pub switched_at: Timestamp,
+    /// Its starts that ended (crashed, killed for not reporting ready, or stopped) before it
+    /// was proven healthy.
+    #[serde(default)]
+    pub failures: Vec<TrialFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrialFailure {
+    pub at: Timestamp,
+    /// systemd's word for how the start ended (`exit-code`, `signal`, `core-dump`, `timeout`,
+    /// `watchdog`, …) with the exit status when there is one.
+    pub how: String,
 }
 
 impl UpdateStatus {
@@ -56,4 +88,28 @@ impl UpdateStatus {
         }
         std::fs::rename(&tmp, &path)
     }
+}
+
+/// Changes the saved status under `change`, after bringing `current` and `previous` in line with
+/// the `current` symlink (the truth: a run cut short after its switch did not record it).
+pub(crate) fn record(
+    data_dir: &Path,
+    releases_dir: &Path,
+    change: impl FnOnce(&mut UpdateStatus),
+) -> Result<(), crate::UpdateError> {
+    let mut status = UpdateStatus::load(data_dir);
+    let on_disk = crate::install::current_version(releases_dir);
+    if on_disk.is_some() && on_disk != status.current {
+        if status.current.is_some() {
+            status.previous = status.current.take();
+        }
+        status.current = on_disk;
+    }
+    change(&mut status);
+    status
+        .save(data_dir)
+        .map_err(|source| crate::UpdateError::State {
+            path: data_dir.join(STATUS_FILE),
+            source,
+        })
 }

@@ -8,16 +8,14 @@ use crate::install;
 use crate::meta::{
     choose_release, device_bucket, target_name, Candidate, ReleaseInfo, CUSTOM_FIELD,
 };
-use crate::status::UpdateStatus;
+use crate::status::{Trial, UpdateStatus};
 use futures::StreamExt;
 use jiff::Timestamp;
 use semver::Version;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tough::{
-    ExpirationEnforcement, FilesystemTransport, Repository, RepositoryLoader, TargetName,
-};
+use tough::{ExpirationEnforcement, FilesystemTransport, Repository, RepositoryLoader, TargetName};
 
 /// Where a kiosk gets its releases and keeps its update state.
 #[derive(Debug, Clone)]
@@ -47,6 +45,15 @@ pub struct CheckReport {
     pub listed: Vec<Candidate>,
     /// When the signed timestamp runs out (a repository not refreshed by then is refused).
     pub timestamp_expires: Timestamp,
+}
+
+/// The outcome of staging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Staged {
+    /// Nothing newer for this kiosk.
+    UpToDate { running: Version },
+    /// Unpacked in `RELEASES/X.Y.Z`, to be switched to when the kiosk is idle.
+    Ready { version: Version },
 }
 
 /// The outcome of an apply.
@@ -121,10 +128,7 @@ impl Updater {
                 url: o.repo_url.clone(),
                 reason: e.to_string(),
             })?;
-            loader
-                .transport(http)
-                .load()
-                .await
+            loader.transport(http).load().await
         };
         loaded.map_err(|source| UpdateError::Verification {
             url: o.repo_url.clone(),
@@ -183,32 +187,55 @@ impl Updater {
         &self,
         is_idle: impl Fn() -> bool,
     ) -> Result<Applied, UpdateError> {
-        let result = self.apply_inner(is_idle).await;
+        match self.stage().await? {
+            Staged::UpToDate { running } => Ok(Applied::UpToDate { running }),
+            Staged::Ready { version } if is_idle() => self.switch_staged(&version),
+            Staged::Ready { version } => Ok(Applied::Pending { version }),
+        }
+    }
+
+    /// Verifies the repository and, when there is a release for this kiosk, downloads and
+    /// unpacks it beside the running one (`RELEASES/X.Y.Z`) and records it as pending; the
+    /// outcome goes into the status (last check, last error).
+    pub async fn stage(&self) -> Result<Staged, UpdateError> {
+        let result = self.stage_inner().await;
         self.record(|s| {
             s.last_check = Some(Timestamp::now());
             s.last_error = result.as_ref().err().map(|e| e.to_string());
+            match &result {
+                Ok(Staged::Ready { version }) => s.pending = Some(version.clone()),
+                Ok(Staged::UpToDate { .. }) => s.pending = None,
+                Err(_) => {}
+            }
         })?;
         result
     }
 
-    async fn apply_inner(&self, is_idle: impl Fn() -> bool) -> Result<Applied, UpdateError> {
+    async fn stage_inner(&self) -> Result<Staged, UpdateError> {
         let (report, repo) = self.check_inner().await?;
+        let releases = self.options.releases_dir.clone();
         let Some(release) = report.available else {
             // A run cut short after its switch leaves its older releases behind: tidy up.
-            let releases = &self.options.releases_dir;
-            if let Some(current) = install::current_version(releases) {
-                let previous = UpdateStatus::load(&self.options.data_dir).previous;
-                let keep: Vec<Version> = [Some(current), previous].into_iter().flatten().collect();
-                install::prune(releases, &keep)?;
+            if let Some(current) = install::current_version(&releases) {
+                let keep: Vec<Version> = [Some(current), install::previous_version(&releases)]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                install::prune(&releases, &keep)?;
             }
-            return Ok(Applied::UpToDate {
+            return Ok(Staged::UpToDate {
                 running: report.running,
             });
         };
         let version = release.version.clone();
+        let status = UpdateStatus::load(&self.options.data_dir);
+        let unpacked = releases.join(version.to_string()).join("bin/bianmin");
+        if status.pending.as_ref() == Some(&version) && unpacked.is_file() {
+            // Verified, unpacked and waiting for an idle moment since an earlier check.
+            return Ok(Staged::Ready { version });
+        }
         let archive = self.download(&repo, &version).await?;
         fault::point("downloaded");
-        let releases = self.options.releases_dir.clone();
         let unpacked = {
             let (archive, releases, version) = (archive.clone(), releases.clone(), version.clone());
             tokio::task::spawn_blocking(move || install::unpack(&archive, &releases, &version))
@@ -217,25 +244,46 @@ impl Updater {
         };
         let _ = std::fs::remove_file(&archive);
         unpacked?;
-        if !is_idle() {
-            self.record(|s| s.pending = Some(version.clone()))?;
-            return Ok(Applied::Pending { version });
+        Ok(Staged::Ready { version })
+    }
+
+    /// Switches `current` to a staged release and puts it on trial: `previous` names the release
+    /// it replaces (the one to go back to), and the health gate ([`crate::gate`]) decides after
+    /// the restart whether it stays. Quick (two renames and the status file): the running kiosk
+    /// calls it once it is idle, then restarts into the new release.
+    pub fn switch_staged(&self, version: &Version) -> Result<Applied, UpdateError> {
+        let releases = &self.options.releases_dir;
+        let previous = install::current_version(releases).filter(|p| p != version);
+        // The trial is written before the switch: a power cut between the two leaves the old
+        // release running with a trial that names another one, which its start clears.
+        if let Some(p) = &previous {
+            install::set_previous(releases, p)?;
         }
-        let previous = install::current_version(&releases);
-        install::switch(&releases, &version)?;
+        self.record(|s| {
+            s.trial = Some(Trial {
+                version: version.clone(),
+                previous: previous.clone(),
+                switched_at: Timestamp::now(),
+                failures: Vec::new(),
+            });
+        })?;
+        install::switch(releases, version)?;
         self.record(|s| {
             s.previous = previous.clone().or(s.previous.take());
             s.current = Some(version.clone());
             s.pending = None;
         })?;
         fault::point("recorded");
-        // The last two good releases stay: the new one and the one to go back to.
+        // The last two releases stay: the new one and the one to go back to.
         let keep: Vec<Version> = [Some(version.clone()), previous.clone()]
             .into_iter()
             .flatten()
             .collect();
-        install::prune(&releases, &keep)?;
-        Ok(Applied::Switched { version, previous })
+        install::prune(releases, &keep)?;
+        Ok(Applied::Switched {
+            version: version.clone(),
+            previous,
+        })
     }
 
     /// Fetches a release's archive through tough into the staging folder; only a stream that
@@ -283,21 +331,7 @@ impl Updater {
     }
 
     fn record(&self, change: impl FnOnce(&mut UpdateStatus)) -> Result<(), UpdateError> {
-        let dir = &self.options.data_dir;
-        let mut status = UpdateStatus::load(dir);
-        // The symlink is the truth: a run cut short after its switch did not record it.
-        let on_disk = install::current_version(&self.options.releases_dir);
-        if on_disk.is_some() && on_disk != status.current {
-            if status.current.is_some() {
-                status.previous = status.current.take();
-            }
-            status.current = on_disk;
-        }
-        change(&mut status);
-        status.save(dir).map_err(|source| UpdateError::State {
-            path: dir.join(crate::status::STATUS_FILE),
-            source,
-        })
+        crate::status::record(&self.options.data_dir, &self.options.releases_dir, change)
     }
 }
 
@@ -329,7 +363,11 @@ impl ResumingHttp {
     }
 
     /// One GET from byte `from` on; the response must be the bytes asked for.
-    async fn get(&self, url: &url::Url, from: u64) -> Result<reqwest::Response, tough::TransportError> {
+    async fn get(
+        &self,
+        url: &url::Url,
+        from: u64,
+    ) -> Result<reqwest::Response, tough::TransportError> {
         use tough::{TransportError, TransportErrorKind};
         let mut request = self.client.get(url.as_str());
         if from > 0 {
@@ -406,7 +444,9 @@ impl tough::Transport for ResumingHttp {
                 }
             }
         });
-        Ok(Box::pin(SyncStream(std::sync::Mutex::new(Box::pin(stream)))))
+        Ok(Box::pin(SyncStream(std::sync::Mutex::new(Box::pin(
+            stream,
+        )))))
     }
 }
 
