@@ -14,7 +14,7 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(
     name = "bianmin",
-    version,
+    version = crate::version::version(),
     about = "便民 Bianmin: self-service kiosk for community service centres"
 )]
 pub struct Cli {
@@ -93,6 +93,10 @@ pub enum Command {
         /// Print on a real ESC/POS printer on this serial port instead of the simulated one.
         #[arg(long)]
         printer_port: Option<String>,
+        /// No window: the UI runs off screen in the software renderer, the rest as always
+        /// (heartbeat, cloud commands, updates); a kiosk process for tests without a display.
+        #[arg(long)]
+        headless: bool,
     },
     /// Run the government cloud simulator standalone.
     #[cfg(feature = "sim")]
@@ -323,12 +327,16 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             landscape,
             fullscreen,
             printer_port,
+            headless,
         } => crate::demo_main(
             config,
             config_file,
             data_dir,
-            landscape,
-            fullscreen,
+            crate::DemoWindow {
+                landscape,
+                fullscreen,
+                headless,
+            },
             printer_port,
         )
         .map(|_| 0),

@@ -3,8 +3,9 @@
 
 use crate::config::Config;
 use anyhow::Context;
+use bianmin_update::gate::describe_end;
 use bianmin_update::{
-    Applied, Expiries, InitOptions, KeysDir, ReleaseInfo, ReleaseRepo, Role, Timestamp,
+    Applied, Expiries, Gate, InitOptions, KeysDir, ReleaseInfo, ReleaseRepo, Role, Timestamp,
     UpdateStatus, Updater, UpdaterOptions, Version, Wave,
 };
 use clap::{Args, Subcommand};
@@ -164,6 +165,33 @@ pub enum UpdateAction {
         #[arg(long)]
         json: bool,
     },
+    /// The health gate around each start of the kiosk service, run by systemd with the
+    /// previous release's binary (kiosk-image/bianmin.service): `start` before, `stop` after
+    /// (reading systemd's $SERVICE_RESULT, $EXIT_CODE, $EXIT_STATUS).
+    Gate {
+        #[command(subcommand)]
+        hook: GateHook,
+        /// Default: update.releases_dir.
+        #[arg(long)]
+        releases_dir: Option<PathBuf>,
+    },
+    /// Go back to the release before the one on trial, remember it as bad, and say why.
+    Rollback {
+        #[arg(long)]
+        reason: String,
+        /// Default: update.releases_dir.
+        #[arg(long)]
+        releases_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GateHook {
+    /// Before a start (ExecStartPre): records which release is starting.
+    Start,
+    /// After a start ended (ExecStopPost): counts it against a release on trial, and rolls
+    /// back a crash loop.
+    Stop,
 }
 
 /// Where the releases come from and go; defaults from the config's [update].
@@ -351,7 +379,52 @@ async fn change(
 }
 
 pub fn update(action: UpdateAction, config: &Config, data_dir: &Path) -> anyhow::Result<i32> {
+    let gate = |releases_dir: Option<PathBuf>| Gate {
+        releases_dir: releases_dir.unwrap_or_else(|| config.update.releases_dir.clone()),
+        data_dir: data_dir.to_path_buf(),
+        crash_loop: config.update.crash_loop(),
+    };
     match action {
+        UpdateAction::Gate {
+            hook: GateHook::Start,
+            releases_dir,
+        } => {
+            gate(releases_dir).before_start()?;
+            Ok(0)
+        }
+        UpdateAction::Gate {
+            hook: GateHook::Stop,
+            releases_dir,
+        } => {
+            let env = |k: &str| std::env::var(k).unwrap_or_default();
+            let how = describe_end(
+                &env("SERVICE_RESULT"),
+                &env("EXIT_CODE"),
+                &env("EXIT_STATUS"),
+            );
+            if let Some(r) = gate(releases_dir).after_stop(&how)? {
+                // To the journal: the kiosk's next heartbeat reports it too.
+                eprintln!(
+                    "bianmin: release {} rolled back to {}: {}",
+                    r.version,
+                    r.to.map(|v| v.to_string()).unwrap_or_default(),
+                    r.reason
+                );
+            }
+            Ok(0)
+        }
+        UpdateAction::Rollback {
+            reason,
+            releases_dir,
+        } => {
+            let r = gate(releases_dir).rollback(&reason)?;
+            println!(
+                "release {} rolled back to {}; restart the kiosk service to run it",
+                r.version,
+                r.to.map(|v| v.to_string()).unwrap_or_default()
+            );
+            Ok(0)
+        }
         UpdateAction::Status { json } => {
             let status = UpdateStatus::load(data_dir);
             if json {
@@ -376,8 +449,31 @@ pub fn update(action: UpdateAction, config: &Config, data_dir: &Path) -> anyhow:
                     "last error: {}",
                     status.last_error.as_deref().unwrap_or("-")
                 );
+                if let Some(t) = &status.trial {
+                    println!(
+                        "on trial:   {} (switched {}, {} failed start(s))",
+                        t.version,
+                        t.switched_at,
+                        t.failures.len()
+                    );
+                }
                 if let Some(r) = &status.rolled_back {
                     println!("rolled back: {} ({})", r.version, r.reason);
+                }
+                let list = |v: &[Version]| {
+                    v.iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                if !status.good.is_empty() {
+                    println!("kept good:  {}", list(&status.good));
+                }
+                if !status.known_bad.is_empty() {
+                    println!(
+                        "known bad:  {} (never taken again)",
+                        list(&status.known_bad)
+                    );
                 }
             }
             Ok(0)
@@ -485,9 +581,9 @@ fn updater(source: SourceArgs, config: &Config, data_dir: &Path) -> anyhow::Resu
             .releases_dir
             .unwrap_or_else(|| u.releases_dir.clone()),
         device_id,
-        built_version: env!("CARGO_PKG_VERSION")
+        built_version: crate::version::version()
             .parse()
-            .expect("the crate version is semver"),
+            .expect("the build's version is semver"),
     }))
 }
 

@@ -163,30 +163,38 @@ impl Gate {
     }
 
     /// The release `running` stayed healthy through its probation (or was not on trial): it
-    /// stays, and `healthy_devices` become what the next release must not fail.
+    /// stays, joins the good releases kept on disk, and `healthy_devices` become what the next
+    /// release must not fail. Releases neither good nor running are removed.
     pub fn confirm(
         &self,
         running: &Version,
         healthy_devices: Vec<String>,
     ) -> Result<(), UpdateError> {
         let on_trial = self.status().trial.is_some_and(|t| t.version == *running);
+        let current = install::current_version(&self.releases_dir);
         self.record(|s| {
             if on_trial {
                 s.trial = None;
             }
             s.healthy_devices = healthy_devices;
+            // A binary run from outside the releases folder proves nothing about one inside.
+            if current.as_ref() == Some(running) {
+                s.proven_good(running);
+            }
         })?;
         if on_trial {
-            let keep: Vec<Version> = [
-                Some(running.clone()),
-                install::previous_version(&self.releases_dir),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
+            // The release it replaced stays too, good or not yet proven (a kiosk's first).
+            let mut keep = self.status().to_keep(current.as_ref());
+            keep.extend(install::previous_version(&self.releases_dir));
             install::prune(&self.releases_dir, &keep)?;
         }
         Ok(())
+    }
+
+    /// Just before switching away from the running release (the kiosk idle): the devices that
+    /// pass their check under it now are what the release on trial must not fail.
+    pub fn baseline(&self, healthy_devices: Vec<String>) -> Result<(), UpdateError> {
+        self.record(|s| s.healthy_devices = healthy_devices)
     }
 
     /// Points `current` back at the release the one on trial replaced, remembers the bad one
@@ -226,12 +234,34 @@ impl Gate {
             s.rolled_back = Some(rolled.clone());
         })?;
         install::switch(&self.releases_dir, &to)?;
+        // The good release before `to` becomes the one to go back to (the last two good ones
+        // stay on disk).
+        let before = status
+            .good
+            .iter()
+            .rev()
+            .find(|v| **v != to && **v != trial.version)
+            .filter(|v| {
+                self.releases_dir
+                    .join(v.to_string())
+                    .join("bin/bianmin")
+                    .is_file()
+            })
+            .cloned();
+        match &before {
+            Some(b) => install::set_previous(&self.releases_dir, b)?,
+            None => {
+                let _ = std::fs::remove_file(self.releases_dir.join(install::PREVIOUS));
+            }
+        }
         self.record(|s| {
             s.trial = None;
             s.current = Some(to.clone());
+            s.previous = before.clone();
             s.pending = None;
+            s.proven_good(&to);
         })?;
-        install::prune(&self.releases_dir, std::slice::from_ref(&to))?;
+        install::prune(&self.releases_dir, &self.status().to_keep(Some(&to)))?;
         Ok(rolled)
     }
 }
@@ -335,6 +365,40 @@ mod tests {
             gate.status().rolled_back.unwrap().reason,
             "printer failed its check"
         );
+    }
+
+    #[test]
+    fn the_last_two_good_releases_stay_through_a_rollback() {
+        let (_d, gate) = on_trial();
+        let (old, new): (Version, Version) = ("1.0.0".parse().unwrap(), "1.1.0".parse().unwrap());
+        gate.record(|s| s.good = vec![old.clone()]).unwrap();
+        gate.confirm(&new, vec![]).unwrap();
+        assert_eq!(gate.status().good, vec![old.clone(), new.clone()]);
+        // 1.2.0 on trial after 1.1.0: 1.0.0 stays on disk while it is tried.
+        let bad = release(&gate.releases_dir, "1.2.0");
+        install::set_previous(&gate.releases_dir, &new).unwrap();
+        gate.record(|s| {
+            s.trial = Some(Trial {
+                version: bad.clone(),
+                previous: Some(new.clone()),
+                switched_at: Timestamp::now(),
+                failures: vec![],
+            })
+        })
+        .unwrap();
+        install::switch(&gate.releases_dir, &bad).unwrap();
+        let rolled = gate.rollback("crashed").unwrap();
+        assert_eq!(rolled.to, Some(new.clone()));
+        assert_eq!(
+            install::installed_versions(&gate.releases_dir),
+            vec![old.clone(), new.clone()]
+        );
+        assert_eq!(
+            install::previous_version(&gate.releases_dir),
+            Some(old.clone())
+        );
+        let s = gate.status();
+        assert_eq!((s.current, s.previous), (Some(new), Some(old)));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub use meta::{
     CUSTOM_FIELD,
 };
 pub use release::{Expiries, InitOptions, ReleaseRepo, RepoRelease};
-pub use status::{RolledBack, Trial, TrialFailure, UpdateStatus, STATUS_FILE};
+pub use status::{RolledBack, Trial, TrialFailure, UpdateStatus, GOOD_KEPT, STATUS_FILE};
 pub use updater::{Applied, CheckReport, Staged, Updater, UpdaterOptions};
 
 /// What tough's types say about time and repositories, re-exported for tests and callers that

@@ -33,6 +33,39 @@ pub struct UpdateStatus {
     /// The devices that passed their check under the last release proven healthy: a new
     /// release on trial must not fail any of them.
     pub healthy_devices: Vec<String>,
+    /// The last releases proven healthy here, newest last (at most [`GOOD_KEPT`]): they stay on
+    /// disk, so a rollback always finds one and the one before it.
+    pub good: Vec<Version>,
+}
+
+/// How many releases proven healthy stay on disk.
+pub const GOOD_KEPT: usize = 2;
+
+impl UpdateStatus {
+    /// `running` proved healthy: it joins the good releases (the oldest beyond [`GOOD_KEPT`]
+    /// leaves).
+    pub fn proven_good(&mut self, running: &Version) {
+        self.good.retain(|v| v != running);
+        self.good.push(running.clone());
+        let extra = self.good.len().saturating_sub(GOOD_KEPT);
+        self.good.drain(..extra);
+    }
+
+    /// The releases that must stay on disk: the good ones, the one `current` names, the one on
+    /// trial and the one waiting for an idle moment.
+    pub fn to_keep(&self, current: Option<&Version>) -> Vec<Version> {
+        let mut keep = self.good.clone();
+        let trial = self.trial.as_ref().map(|t| &t.version);
+        for v in [current, trial, self.pending.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if !keep.contains(v) {
+                keep.push(v.clone());
+            }
+        }
+        keep
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

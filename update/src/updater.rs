@@ -217,10 +217,8 @@ impl Updater {
         let Some(release) = report.available else {
             // A run cut short after its switch leaves its older releases behind: tidy up.
             if let Some(current) = install::current_version(&releases) {
-                let keep: Vec<Version> = [Some(current), install::previous_version(&releases)]
-                    .into_iter()
-                    .flatten()
-                    .collect();
+                let mut keep = UpdateStatus::load(&self.options.data_dir).to_keep(Some(&current));
+                keep.extend(install::previous_version(&releases));
                 install::prune(&releases, &keep)?;
             }
             return Ok(Staged::UpToDate {
@@ -274,11 +272,9 @@ impl Updater {
             s.pending = None;
         })?;
         fault::point("recorded");
-        // The last two releases stay: the new one and the one to go back to.
-        let keep: Vec<Version> = [Some(version.clone()), previous.clone()]
-            .into_iter()
-            .flatten()
-            .collect();
+        // What stays: the new release, the one to go back to, and the last good ones.
+        let mut keep = UpdateStatus::load(&self.options.data_dir).to_keep(Some(version));
+        keep.extend(previous.clone());
         install::prune(releases, &keep)?;
         Ok(Applied::Switched {
             version: version.clone(),
