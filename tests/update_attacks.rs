@@ -4,6 +4,7 @@
 //! would. Nothing an attacker serves may be installed, and `current` only ever names a whole
 //! release.
 
+use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
