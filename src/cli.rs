@@ -166,10 +166,15 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::update_cli::UpdateAction,
     },
+    /// Make the technician page's PIN: reads a PIN (4 to 12 digits) from standard input and
+    /// prints the `[technician]` lines to paste into the config (an Argon2id hash; the PIN
+    /// itself is kept nowhere). Without them the kiosk has no technician page.
+    TechnicianPin,
     /// Render one page headless with the software renderer and save it as PNG.
     #[cfg(feature = "sim")]
     Screenshot {
-        /// attract, home, identify, form, input, confirm, result, print, table, document, payment
+        /// attract, home, identify, form, input, confirm, result, print, table, document, payment,
+        /// technician
         #[arg(long)]
         page: String,
         #[arg(long, default_value = "zh")]
@@ -377,6 +382,20 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Outbox { action } => crate::outbox_cli::main(action, &config, &data_dir),
         Command::Release { action } => crate::update_cli::release(action),
         Command::Update { action } => crate::update_cli::update(action, &config, &data_dir),
+        Command::TechnicianPin => {
+            let mut line = zeroize::Zeroizing::new(String::new());
+            std::io::stdin().read_line(&mut line)?;
+            match crate::technician::hash_pin(line.trim()) {
+                Ok(hash) => {
+                    println!("[technician]\npin_hash = \"{hash}\"");
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("bianmin technician-pin: {e}");
+                    Ok(2)
+                }
+            }
+        }
         Command::Card {
             action:
                 CardAction::Watch {
@@ -491,6 +510,12 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             if let Some(letters) = pinyin {
                 steps.push(Step::TypePinyin(letters));
             }
+            let mut config = config;
+            if page == "technician" {
+                // The run's own PIN, typed by `steps_to` (the screenshot's kiosk is a throwaway).
+                config.technician.pin_hash =
+                    crate::technician::hash_pin(SCREENSHOT_PIN).map_err(anyhow::Error::msg)?;
+            }
             let work = tempdir_in_data(&data_dir)?;
             let times = scenario::screenshot_after(
                 steps,
@@ -546,12 +571,28 @@ fn percentiles(mut v: Vec<f64>) -> Option<(f64, f64)> {
     Some((at(0.5), at(0.99)))
 }
 
+/// The PIN `bianmin screenshot --page technician` configures and types.
+#[cfg(feature = "sim")]
+const SCREENSHOT_PIN: &str = "2468";
+
 /// The taps that bring a fresh kiosk to `page` (through the queue-ticket journey, or 社保 for
 /// the table and the document preview).
 #[cfg(feature = "sim")]
 fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
     let t = |zh: &str, en: &str| Step::Tap(if lang == Lang::Zh { zh } else { en }.to_string());
     let mut steps = Vec::new();
+    // The technician page: the long press, the PIN, and a test page printed (so the page shows
+    // an outcome and its audit entries).
+    if page == "technician" {
+        steps.push(Step::LongPress("corner".into()));
+        for d in SCREENSHOT_PIN.chars() {
+            steps.push(Step::Tap(d.to_string()));
+        }
+        steps.push(t("确定", "OK"));
+        steps.push(Step::ExpectPage(page.to_string()));
+        steps.push(t("测试打印", "Test print"));
+        return Ok(steps);
+    }
     // The table and the document preview: 李秀英's social insurance, the last 12 months.
     if page == "table" || page == "document" {
         steps.push(Step::InsertCard(2));
@@ -594,7 +635,7 @@ fn steps_to(page: &str, lang: Lang) -> anyhow::Result<Vec<Step>> {
     ];
     let depth = order.iter().position(|p| *p == page).with_context(|| {
         format!(
-            "unknown page {page:?} (one of {}, table, document, payment, input)",
+            "unknown page {page:?} (one of {}, table, document, payment, input, technician)",
             order.join(", ")
         )
     })?;

@@ -20,6 +20,16 @@ pub struct Config {
     pub health: HealthSection,
     pub update: UpdateSection,
     pub clock: ClockSection,
+    pub technician: TechnicianSection,
+}
+
+/// The technician page on the kiosk's own screen (see docs/technician.md).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TechnicianSection {
+    /// The page's PIN as an Argon2id PHC string (`bianmin technician-pin` makes one); empty:
+    /// no technician page on this kiosk (the long press in the corner does nothing).
+    pub pin_hash: String,
 }
 
 /// Signed updates (see docs/admin.md): where the kiosk checks for releases and keeps them.
@@ -448,6 +458,10 @@ impl Config {
             return Err("health.heartbeat_s must be between 1 and 3600".into());
         }
         self.health.metrics_addr()?;
+        if !self.technician.pin_hash.is_empty() {
+            crate::technician::check_hash(&self.technician.pin_hash)
+                .map_err(|e| format!("technician.pin_hash: {e}"))?;
+        }
         let url = &self.cloud.url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err("cloud.url must start with http:// or https://".into());
@@ -545,6 +559,21 @@ mod tests {
         .to_string();
         assert!(e.contains("card_reader.vendor_sam"), "{e}");
         assert_eq!(c.printer.port, "/dev/ttyUSB0");
+    }
+
+    #[test]
+    fn a_technician_pin_hash_must_be_argon2id() {
+        let e = Config::parse("[technician]\npin_hash = \"1234\"\n", Path::new("k.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("technician.pin_hash"), "{e}");
+        let hash = crate::technician::hash_pin("2468").unwrap();
+        let c = Config::parse(
+            &format!("[technician]\npin_hash = \"{hash}\"\n"),
+            Path::new("k.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.technician.pin_hash, hash);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::services::{
 };
 use crate::session::{Effect, PageId, Prompt, ResidentSession, SessionEngine, Timing, WipeReason};
 use crate::storage::Store;
+use crate::technician::{PinGate, Stage, TechnicianAction, TechnicianPage, TestCard, Verdict};
 use crate::view::{
     ChromeView, FlowView, GoodbyeView, HomeView, IdentifyMode, PrintState, TileView, ViewState,
 };
@@ -77,6 +78,13 @@ pub enum UiCommand {
     /// The resident is typing free text (the on-screen keyboard composes on the UI thread):
     /// only keeps the session from timing out.
     Typing,
+    /// A long press in the attract page's corner: the technician page's PIN pad.
+    TechnicianLongPress,
+    /// A key on the PIN pad: a digit, `back` or `clear`.
+    TechnicianKey(String),
+    TechnicianSubmit,
+    /// A button on the technician page (or 取消 on its pad).
+    Technician(TechnicianAction),
 }
 
 #[derive(Debug)]
@@ -186,6 +194,10 @@ pub struct Kiosk {
     page_prompt: Option<(Utterance, Lang)>,
     was_offline: bool,
     health: crate::health::HealthBoard,
+    /// The technician page's PIN (none configured: no technician page).
+    pin_gate: Option<PinGate>,
+    /// The technician page or its PIN pad, while it is up (over the attract page).
+    technician: Option<TechnicianPage>,
     config: crate::config::Config,
     config_file: Option<std::path::PathBuf>,
     updates: crate::updates::Updates,
@@ -238,6 +250,8 @@ impl Kiosk {
             voice: setup.voice,
             page_prompt: None,
             was_offline: false,
+            pin_gate: PinGate::new(&setup.config.technician.pin_hash),
+            technician: None,
             health: setup.health,
             config: setup.config,
             config_file: setup.config_file,
@@ -304,6 +318,10 @@ impl Kiosk {
 
     fn tick(&mut self) {
         let now = Instant::now();
+        if self.technician.as_ref().is_some_and(|t| t.idle(now)) {
+            self.leave_technician("idle");
+        }
+        self.refresh_technician(now, false);
         if self
             .goodbye
             .as_ref()
@@ -358,9 +376,11 @@ impl Kiosk {
         }
     }
 
-    /// No resident is using the kiosk: the attract page, no goodbye, nothing printing.
+    /// Nobody is using the kiosk: the attract page, no goodbye, no technician page, nothing
+    /// printing.
     fn idle(&self) -> bool {
         self.engine.page() == PageId::Attract
+            && self.technician.is_none()
             && self.goodbye.is_none()
             && self.active.is_none()
             && !self.busy
@@ -442,21 +462,14 @@ impl Kiosk {
         use crate::cloud::api::DeviceCommand as C;
         match command.command.as_str() {
             C::PRINT_TEST_PAGE => {
-                let page = crate::printing::templates::test_page(self.printer.width_dots());
-                let printer = &mut self.printer;
-                let outcome = tokio::task::block_in_place(|| printer.print(&page));
-                self.audit("test_page", outcome.state.code());
-                let result = if outcome.state == Printed::Done {
+                let printed = self.print_test_page();
+                self.audit("test_page", printed.code());
+                let result = if printed == Printed::Done {
                     CommandResult::Done
                 } else {
                     CommandResult::Failed
                 };
-                self.refresh_health();
-                ack(
-                    command,
-                    result,
-                    format!("printed: {}", outcome.state.code()),
-                )
+                ack(command, result, format!("printed: {}", printed.code()))
             }
             C::RESTART_WHEN_IDLE => {
                 self.audit("restart_requested", "cloud");
@@ -584,6 +597,16 @@ impl Kiosk {
         }
     }
 
+    /// The printer's test page (a cloud command, the technician page's 测试打印): through the
+    /// spool like any paper, owned by nobody; the health board hears how it went.
+    fn print_test_page(&mut self) -> Printed {
+        let page = crate::printing::templates::test_page(self.printer.width_dots());
+        let printer = &mut self.printer;
+        let printed = tokio::task::block_in_place(|| printer.print(&page)).state;
+        self.refresh_health();
+        printed
+    }
+
     /// Reads the printer's status and the voice's state into the health board.
     fn refresh_health(&mut self) {
         let printer = &mut self.printer;
@@ -630,7 +653,10 @@ impl Kiosk {
                 self.voice.say_next(prompt, lang);
             }
         }
-        if v.chrome.offline && !self.was_offline && v.chrome.page != PageId::Attract {
+        if v.chrome.offline
+            && !self.was_offline
+            && !matches!(v.chrome.page, PageId::Attract | PageId::Technician)
+        {
             self.voice.say_next(prompts::offline(), lang);
         }
         self.was_offline = v.chrome.offline;
@@ -787,6 +813,11 @@ impl Kiosk {
                 let _ = done.send(());
             }
             Command::Device(command, reply) => self.device_command(command, reply).await,
+            Command::Ui(ui)
+                if self.technician.is_some() || matches!(ui, UiCommand::TechnicianLongPress) =>
+            {
+                self.technician_ui(ui).await
+            }
             Command::Ui(ui) => {
                 self.engine.touch(now);
                 // Any touch silences the kiosk; the next page speaks for itself.
@@ -885,6 +916,11 @@ impl Kiosk {
                     }
                     // Touched above: that is all typing needs.
                     UiCommand::Typing => {}
+                    // The technician's commands when the page is not up: stale, ignored.
+                    UiCommand::TechnicianLongPress
+                    | UiCommand::TechnicianKey(_)
+                    | UiCommand::TechnicianSubmit
+                    | UiCommand::Technician(_) => {}
                 }
             }
         }
@@ -921,6 +957,10 @@ impl Kiosk {
 
     async fn reader_event(&mut self, ev: ReaderEvent) {
         let now = Instant::now();
+        let ev = match self.technician_card(ev) {
+            Some(ev) => ev,
+            None => return,
+        };
         match ev {
             ReaderEvent::ReaderAttached { reader } => {
                 tracing::info!(%reader, "card reader attached")
@@ -1260,7 +1300,9 @@ impl Kiosk {
             .filter(|_| self.engine.page() == PageId::Attract);
         ViewState {
             chrome: ChromeView {
-                page: if goodbye.is_some() {
+                page: if self.technician.is_some() {
+                    PageId::Technician
+                } else if goodbye.is_some() {
                     PageId::Goodbye
                 } else {
                     self.engine.page()
@@ -1332,6 +1374,11 @@ impl Kiosk {
                     },
                 })
                 .unwrap_or_default(),
+            technician: self
+                .technician
+                .as_ref()
+                .map(|t| t.view(self.pin_gate.as_ref().and_then(|g| g.locked(now))))
+                .unwrap_or_default(),
         }
     }
 
@@ -1346,6 +1393,287 @@ impl Kiosk {
         }
         self.last_pushed = Some(v.clone());
         (self.push)(v);
+    }
+}
+
+/// The technician page (see `crate::technician` and docs/technician.md): reached from the
+/// attract page only, by a long press in its corner and the PIN; never while a resident's
+/// session is in progress, and no resident session starts from it.
+impl Kiosk {
+    async fn technician_ui(&mut self, ui: UiCommand) {
+        let now = Instant::now();
+        if let Some(t) = self.technician.as_mut() {
+            t.last_touch = now;
+        }
+        match ui {
+            UiCommand::TechnicianLongPress => self.open_pin_pad(now),
+            UiCommand::TechnicianKey(k) => {
+                if let Some(t) = self.technician.as_mut().filter(|t| t.stage == Stage::Pin) {
+                    t.key(&k);
+                    t.pin_message = None;
+                }
+            }
+            UiCommand::TechnicianSubmit => self.technician_submit(now),
+            UiCommand::Technician(action) => self.technician_action(action).await,
+            UiCommand::ToggleLanguage => self.engine.set_lang(self.engine.lang().other(), now),
+            // The resident's buttons are not on this page: nothing else reaches a session.
+            _ => {}
+        }
+    }
+
+    fn open_pin_pad(&mut self, now: Instant) {
+        if self.pin_gate.is_none() {
+            // Documented: without `technician.pin_hash` there is no technician page.
+            tracing::debug!("long press in the corner: no technician PIN is configured");
+            return;
+        }
+        let in_session = self.engine.page() != PageId::Attract
+            || self.engine.resident().is_some()
+            || self.engine.pending_identity().is_some()
+            || self.goodbye.is_some();
+        if in_session || self.technician.is_some() {
+            return;
+        }
+        self.voice.stop();
+        self.technician = Some(TechnicianPage::pin_pad(now));
+    }
+
+    fn technician_submit(&mut self, now: Instant) {
+        let (Some(gate), Some(t)) = (self.pin_gate.as_mut(), self.technician.as_mut()) else {
+            return;
+        };
+        if t.stage != Stage::Pin || t.entry.is_empty() {
+            return;
+        }
+        let pin = std::mem::take(&mut t.entry);
+        // Argon2 is tens of milliseconds of CPU, on purpose: off the async workers' hot path.
+        let verdict = tokio::task::block_in_place(|| gate.try_pin(&pin, now));
+        drop(pin);
+        match verdict {
+            Verdict::Open => {
+                t.stage = Stage::Open;
+                t.pin_message = None;
+                self.audit("technician_page_opened", "");
+                self.refresh_technician(now, true);
+            }
+            Verdict::Wrong { left } => {
+                t.pin_message = Some(("tech.pin.wrong", left.to_string()));
+                // Never the PIN: how many tries are left.
+                self.audit("technician_pin_refused", &format!("{left} left"));
+                self.health.error("technician_pin_refused");
+            }
+            Verdict::Locked { seconds } => {
+                t.pin_message = None;
+                self.audit("technician_pin_refused", &format!("locked {seconds} s"));
+                self.health.error("technician_pin_refused");
+            }
+        }
+    }
+
+    /// Back to service: the attract page, in the kiosk's own language.
+    fn leave_technician(&mut self, why: &str) {
+        if let Some(t) = self.technician.take() {
+            if t.stage == Stage::Open {
+                self.audit("technician_page_closed", why);
+            }
+            self.engine.reset_preferences();
+        }
+    }
+
+    /// Reads the health and the audit log again (every [`crate::technician::REFRESH_EVERY`],
+    /// or now when `force`); asks the printer for its status now and then.
+    fn refresh_technician(&mut self, now: Instant, force: bool) {
+        let Some(t) = self.technician.as_mut().filter(|t| t.stage == Stage::Open) else {
+            return;
+        };
+        if !force
+            && t.refreshed
+                .is_some_and(|r| now.duration_since(r) < crate::technician::REFRESH_EVERY)
+        {
+            return;
+        }
+        let check_printer = force
+            || t.printer_checked
+                .is_none_or(|c| now.duration_since(c) >= crate::technician::PRINTER_CHECK_EVERY);
+        if check_printer {
+            t.printer_checked = Some(now);
+            // The printer's status and the voice's state, into the health board.
+            self.refresh_health();
+        }
+        let Some(t) = self.technician.as_mut() else {
+            return;
+        };
+        if let Ok(store) = self.store.lock() {
+            t.health = self.health.snapshot(&store, self.cloud.link());
+            t.audit = store
+                .audit_recent(crate::technician::AUDIT_SHOWN)
+                .unwrap_or_default();
+        }
+        t.refreshed = Some(now);
+    }
+
+    async fn technician_action(&mut self, action: TechnicianAction) {
+        use crate::technician::Outcome;
+        let open = self
+            .technician
+            .as_ref()
+            .is_some_and(|t| t.stage == Stage::Open);
+        if action == TechnicianAction::Leave {
+            self.leave_technician("button");
+            return;
+        }
+        if !open {
+            return;
+        }
+        let outcome = match action {
+            TechnicianAction::Leave => return,
+            TechnicianAction::TestPrint => {
+                let printed = self.print_test_page();
+                self.audit("technician_test_print", printed.code());
+                match printed {
+                    Printed::Done => Outcome::ok("tech.print.done", ""),
+                    Printed::PaperOut => Outcome::failed("tech.print.paper_out", ""),
+                    Printed::Failed => Outcome::failed("tech.print.failed", ""),
+                }
+            }
+            TechnicianAction::TestCard => {
+                if let Some(t) = self.technician.as_mut() {
+                    t.card = Some(TestCard::Waiting);
+                }
+                self.audit("technician_test_card", "waiting");
+                Outcome::ok("tech.card.place", "")
+            }
+            TechnicianAction::TestSound => {
+                self.say(prompts::test(), true);
+                self.audit("technician_test_sound", "");
+                match self.voice.fault() {
+                    None => Outcome::ok("tech.sound.played", ""),
+                    Some(why) => {
+                        tracing::warn!(%why, "test sound: no audio output");
+                        Outcome::failed("tech.sound.silent", "")
+                    }
+                }
+            }
+            TechnicianAction::DeliverOutbox => {
+                self.set_busy(true);
+                let pass = self.outbox.deliver_due_now(&self.cloud).await;
+                self.set_busy(false);
+                match pass {
+                    Ok(p) => {
+                        self.audit(
+                            "technician_deliver_outbox",
+                            &format!(
+                                "delivered {} refused {} retrying {}",
+                                p.delivered, p.refused, p.retrying
+                            ),
+                        );
+                        if p.retrying > 0 {
+                            Outcome::failed("tech.outbox.retrying", p.retrying.to_string())
+                        } else {
+                            Outcome::ok("tech.outbox.delivered", p.delivered.to_string())
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "outbox delivery from the technician page failed");
+                        self.audit("technician_deliver_outbox", "failed");
+                        Outcome::failed("tech.outbox.failed", "")
+                    }
+                }
+            }
+            TechnicianAction::Reprint => {
+                // Only a paper nobody owns (a test page, a start-up job) can come out again
+                // from here: see `PrintService::reprint_last_failed`.
+                let printer = &mut self.printer;
+                let reprinted = tokio::task::block_in_place(|| printer.reprint_last_failed());
+                self.refresh_health();
+                match reprinted {
+                    None => {
+                        self.audit("technician_reprint", "none");
+                        Outcome::ok("tech.reprint.none", "")
+                    }
+                    Some((template, outcome)) => {
+                        self.audit(
+                            "technician_reprint",
+                            &format!("{template} {}", outcome.state.code()),
+                        );
+                        if outcome.state == Printed::Done {
+                            Outcome::ok("tech.reprint.done", template)
+                        } else {
+                            Outcome::failed("tech.reprint.failed", template)
+                        }
+                    }
+                }
+            }
+            TechnicianAction::Selftest => {
+                // The self-test the cloud's run_selftest runs (a test page, the sound, the
+                // display, the clock, the data folder, the cloud); it audits itself.
+                self.set_busy(true);
+                let report = self.selftest(SelftestRun::Full).await;
+                self.set_busy(false);
+                let outcome = if report.ok {
+                    Outcome::ok("tech.selftest.passed", report.elapsed_ms.to_string())
+                } else {
+                    Outcome::failed("tech.selftest.failed", report.elapsed_ms.to_string())
+                };
+                if let Some(t) = self.technician.as_mut() {
+                    t.selftest = Some(report);
+                }
+                outcome
+            }
+        };
+        if let Some(t) = self.technician.as_mut() {
+            t.outcome = Some(outcome);
+        }
+        self.refresh_technician(Instant::now(), true);
+    }
+
+    /// A reader's event while the technician page is up: a card there is a test card (its reader,
+    /// type and the masked number's tail, no identity session). While only the PIN pad is up, a
+    /// card means a resident has come: the pad goes and the card is handled as ever. Returns the
+    /// event when the session should have it.
+    fn technician_card(&mut self, ev: ReaderEvent) -> Option<ReaderEvent> {
+        let Some(stage) = self.technician.as_ref().map(|t| t.stage) else {
+            return Some(ev);
+        };
+        if stage == Stage::Pin {
+            if matches!(
+                ev,
+                ReaderEvent::CardInserted { .. } | ReaderEvent::ReadFailed { .. }
+            ) {
+                self.technician = None;
+            }
+            return Some(ev);
+        }
+        let card = match ev {
+            ReaderEvent::CardInserted { reader, identity } => {
+                let card_type = identity.card_type.code();
+                let read = TestCard::Read {
+                    tail: crate::technician::tail_of(&identity.id_masked()),
+                    expired: identity.is_expired_on(crate::time::today()),
+                    reader,
+                    card_type,
+                };
+                // The identity (zeroized on drop) goes no further.
+                drop(identity);
+                read
+            }
+            ReaderEvent::ReadFailed { reader, reason } => TestCard::Failed {
+                reader,
+                code: reason.code(),
+            },
+            other => return Some(other),
+        };
+        let detail = match &card {
+            TestCard::Read { card_type, .. } => format!("read {card_type}"),
+            TestCard::Failed { code, .. } => format!("failed {code}"),
+            TestCard::Waiting => String::new(),
+        };
+        self.audit("technician_test_card", &detail);
+        if let Some(t) = self.technician.as_mut() {
+            t.card = Some(card);
+            t.last_touch = Instant::now();
+        }
+        None
     }
 }
 

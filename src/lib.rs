@@ -32,6 +32,7 @@ pub mod selftest;
 pub mod services;
 pub mod session;
 pub mod storage;
+pub mod technician;
 pub mod time;
 mod ui_bridge;
 mod update_cli;

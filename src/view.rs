@@ -334,10 +334,57 @@ pub struct GoodbyeView {
     pub print: PrintState,
 }
 
+/// The technician page: its PIN pad, or the page itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TechnicianStage {
+    #[default]
+    Pin,
+    /// Too many wrong PINs: the pad refuses for a while.
+    Locked,
+    Open,
+}
+
+/// One audit log entry as the technician page lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditLine {
+    pub at: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// The technician page (see `crate::technician`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TechnicianView {
+    pub stage: TechnicianStage,
+    /// How many digits are typed (never the digits).
+    pub pin_len: u32,
+    /// A format key for the pad's message (a wrong PIN, the lockout) and its value.
+    pub pin_message: String,
+    pub pin_value: String,
+    /// The health, as the heartbeat reports it.
+    pub rows: Vec<RowView>,
+    /// Recent error codes: the code, its count and when it was last seen.
+    pub errors: Vec<RowView>,
+    /// The last audit entries, newest first.
+    pub audit: Vec<AuditLine>,
+    /// The last self-test run from the page: a row a device (empty before any).
+    pub selftest: Vec<RowView>,
+    /// The last action's outcome: a format key and its value; empty before any.
+    pub outcome: String,
+    pub outcome_value: String,
+    pub outcome_ok: bool,
+    /// The test card: a state key, the reader's name, the card type's key and the number's tail.
+    pub card_state: String,
+    pub card_reader: String,
+    pub card_type: String,
+    pub card_tail: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ViewState {
     pub chrome: ChromeView,
     pub home: HomeView,
     pub flow: FlowView,
     pub goodbye: GoodbyeView,
+    pub technician: TechnicianView,
 }

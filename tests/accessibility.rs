@@ -1,69 +1,16 @@
-//! The accessibility audit: every page × zh/en × normal/长辈模式 × portrait/landscape, and the
-//! frame's states (greeting bar, offline banner, staff called, busy, countdown dialog, take your
-//! card), each checked with the scenario step `check_accessibility` (the rules are in
-//! src/scenario/accessibility.rs): every control labelled, once; touch targets at least 44×44 px
-//! (60×60 in 长辈模式), none overlapping another; text at least 24 px (32 px in 长辈模式);
-//! contrast at least 4.5:1 for text and 3:1 for a control's boundary, from the colours the
-//! items are drawn with; every control on screen or scrollable to.
+//! The accessibility audit's rules (src/scenario/accessibility.rs), held to pages built by hand
+//! so the audit can be seen to fail: every control labelled, once; touch targets at least 44×44
+//! px (60×60 in 长辈模式), none overlapping another; text at least 24 px (32 px in 长辈模式);
+//! contrast at least 4.5:1 for text and 3:1 for a control's boundary, from the colours the items
+//! are drawn with; every control on screen or scrollable to.
 //!
-//! The journeys are the layout matrix's (tests/support/journeys.rs). A failure names the page,
-//! the state (language, text size, orientation, overlays), the element and the rule. The rules
-//! themselves are held to pages built by hand below, so the audit can be seen to fail.
-
-mod support;
+//! The audit of every page × state of the real UI runs in tests/layout.rs, on the same walk as
+//! the layout matrix (`check_layout` and `check_accessibility` on each frame).
 
 use bianmin::scenario::audit::{
     contrast, over, AccessibleRole, Node, Rect, Rules, Snapshot, TextNeed,
 };
 use slint::Color;
-use support::journeys::{run_matrix, unique};
-
-#[test]
-fn every_page_in_every_state_is_accessible() {
-    let matrix = run_matrix("check_accessibility", "accessibility");
-    let checks = matrix.steps("check_accessibility");
-    let mut findings = Vec::new();
-    let mut states: Vec<String> = Vec::new();
-    let (mut controls, mut texts) = (0u64, 0u64);
-    for (_, t) in &matrix.transcripts {
-        for r in t["accessibility"].as_array().into_iter().flatten() {
-            let page = r["page"].as_str().unwrap();
-            let state = r["state"].as_str().unwrap();
-            let key = format!("{page} [{state}]");
-            if !states.contains(&key) {
-                states.push(key);
-            }
-            controls += r["controls"].as_u64().unwrap();
-            texts += r["texts"].as_u64().unwrap();
-            for p in r["problems"].as_array().unwrap() {
-                findings.push(format!("{page} [{state}]: {}", p.as_str().unwrap()));
-            }
-        }
-    }
-    let unique = unique(findings);
-    println!(
-        "accessibility audit: {checks} checks of {} distinct page × state combinations, \
-         {controls} controls and {texts} texts checked, in {:.1} s; {} problem(s)",
-        states.len(),
-        matrix.elapsed.as_secs_f64(),
-        unique.len()
-    );
-    for f in &unique {
-        println!("  {f}");
-    }
-    assert!(matrix.failures.is_empty(), "{}", matrix.failures.join("\n"));
-    assert!(checks >= 150, "the audit ran only {checks} checks");
-    assert!(
-        controls >= 1000 && texts >= 1000,
-        "the audit saw only {controls} controls and {texts} texts"
-    );
-    assert!(
-        unique.is_empty(),
-        "{} accessibility problem(s):\n{}",
-        unique.len(),
-        unique.join("\n")
-    );
-}
 
 // Pages built by hand: each rule finds what it should, and nothing on a good page.
 

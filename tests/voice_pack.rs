@@ -4,7 +4,9 @@
 
 use bianmin::lang::Lang;
 use bianmin::session::PageId;
-use bianmin::view::{IdentifyMode, InputMode, PrintState, ResultKind, SpokenResult, ViewState};
+use bianmin::view::{
+    IdentifyMode, InputMode, PrintState, ResultKind, SpokenResult, TechnicianStage, ViewState,
+};
 use bianmin::voice::{numbers, prompts, Utterance, VoicePack};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -41,6 +43,12 @@ fn everything_said() -> Vec<Utterance> {
                 ][variant];
                 v.flow.result.kind =
                     [ResultKind::Success, ResultKind::Error, ResultKind::Info][variant % 3];
+                v.technician.stage = [
+                    TechnicianStage::Pin,
+                    TechnicianStage::Open,
+                    TechnicianStage::Locked,
+                    TechnicianStage::Open,
+                ][variant];
                 out.push(prompts::page(&v));
             }
         }

@@ -289,6 +289,36 @@ impl PrintService {
         }
     }
 
+    /// The technician page's 补打: the newest job that did not come out and belongs to nobody
+    /// (a test page, a start-up job), sent again marked 补打. A resident's paper is never
+    /// reprinted here: once it failed or its visit ended its document is gone, so nobody else
+    /// (a technician neither) can be handed it. `None`: there is no such job.
+    pub fn reprint_last_failed(&mut self) -> Option<(String, PrintOutcome)> {
+        let last = self
+            .store
+            .lock()
+            .expect("store lock")
+            .spool_last_failed_unowned();
+        let (id, template, json) = match last {
+            Ok(found) => found?,
+            Err(e) => {
+                tracing::error!(error = %e, "spool not readable");
+                return None;
+            }
+        };
+        let Ok(original) = serde_json::from_str::<Receipt>(&json) else {
+            tracing::error!(job = id, "a spooled document does not parse; not reprinted");
+            return None;
+        };
+        let _ = self
+            .store
+            .lock()
+            .expect("store lock")
+            .spool_mark_reprinted(id);
+        tracing::info!(job = id, %template, "reprinting a failed job from the technician page (补打)");
+        Some((template, self.send(Some(id), &original.marked_reprint())))
+    }
+
     /// At start-up: residents' jobs left in doubt are withheld (their residents are gone);
     /// other jobs in doubt are reprinted. Returns how many were reprinted.
     pub fn recover(&mut self) -> usize {

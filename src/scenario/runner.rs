@@ -114,6 +114,9 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
     if let Some(w) = scenario.warning_s {
         config.kiosk.warning_s = w;
     }
+    if let Some(h) = &scenario.technician_pin_hash {
+        config.technician.pin_hash = h.clone();
+    }
     let landscape = opts.landscape || scenario.landscape;
     let ui = AppWindow::new()?;
     let (w, h) = if landscape {
@@ -435,6 +438,34 @@ impl Driver {
         ))
     }
 
+    /// Holds a finger on `target` (a label, or `corner`: the attract page's technician corner)
+    /// for longer than the 3 s the kiosk waits for, then lifts it.
+    async fn long_press(&self, target: &str) -> Result<(), String> {
+        let el = if target == "corner" {
+            [
+                "AttractPage::technician-corner",
+                "AttractPage::technician_corner",
+            ]
+            .iter()
+            .find_map(|id| ElementHandle::find_by_element_id(&self.ui, id).next())
+        } else {
+            self.find(target)
+        }
+        .ok_or_else(|| format!("no {target:?} to press on page {}", self.page().name()))?;
+        let at = el.absolute_position();
+        let size = el.size();
+        let position =
+            slint::LogicalPosition::new(at.x + size.width / 2.0, at.y + size.height / 2.0);
+        let button = slint::platform::PointerEventButton::Left;
+        let window = self.ui.window();
+        window.dispatch_event(slint::platform::WindowEvent::PointerMoved { position });
+        window.dispatch_event(slint::platform::WindowEvent::PointerPressed { position, button });
+        sleep(Duration::from_millis(3300)).await;
+        window.dispatch_event(slint::platform::WindowEvent::PointerReleased { position, button });
+        self.settle().await;
+        Ok(())
+    }
+
     async fn tap_any(&self, labels: &[&str]) -> Result<(), String> {
         for l in labels {
             if self.find(l).is_some() {
@@ -565,6 +596,7 @@ impl Driver {
                 Ok(())
             }
             Step::Tap(label) => self.tap(label).await,
+            Step::LongPress(target) => self.long_press(target).await,
             Step::TapNoWait(label) => {
                 let el = self.find(label).ok_or_else(|| {
                     format!(

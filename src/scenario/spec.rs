@@ -12,6 +12,9 @@ pub enum Step {
     RemoveCard,
     /// Tap the element with this accessible label.
     Tap(String),
+    /// Hold a finger for 3.3 s on the element with this accessible label, or on `corner` (the
+    /// attract page's technician corner).
+    LongPress(String),
     /// Tap, and go on at once without waiting for the kiosk to finish what the tap started
     /// (e.g. to pull the card while it waits for the cloud).
     TapNoWait(String),
@@ -73,6 +76,7 @@ pub const STEP_KEYS: &[&str] = &[
     "insert_card",
     "remove_card",
     "tap",
+    "long_press",
     "tap_no_wait",
     "type",
     "type_pinyin",
@@ -109,6 +113,7 @@ const HEADER_KEYS: &[&str] = &[
     "warning_s",
     "landscape",
     "layout_report",
+    "technician_pin_hash",
     "step",
 ];
 
@@ -123,6 +128,8 @@ pub struct Scenario {
     /// journey carries on (for surveys such as tests/layout.rs and tests/accessibility.rs);
     /// otherwise a finding fails the step.
     pub layout_report: bool,
+    /// `technician.pin_hash` for this run (an Argon2id PHC string), over the config's.
+    pub technician_pin_hash: Option<String>,
     pub steps: Vec<Step>,
 }
 
@@ -132,6 +139,7 @@ impl std::fmt::Display for Step {
             Step::InsertCard(n) => write!(f, "insert_card = {n}"),
             Step::RemoveCard => write!(f, "remove_card = true"),
             Step::Tap(s) => write!(f, "tap = {s:?}"),
+            Step::LongPress(s) => write!(f, "long_press = {s:?}"),
             Step::TapNoWait(s) => write!(f, "tap_no_wait = {s:?}"),
             Step::Type(s) => write!(f, "type = {s:?}"),
             Step::TypePinyin(s) => write!(f, "type_pinyin = {s:?}"),
@@ -215,6 +223,15 @@ impl Scenario {
                 "layout_report" => {
                     sc.layout_report = v.as_bool().ok_or("layout_report must be true or false")?
                 }
+                "technician_pin_hash" => {
+                    let h = v
+                        .as_str()
+                        .ok_or("technician_pin_hash must be a string")?
+                        .to_string();
+                    crate::technician::check_hash(&h)
+                        .map_err(|e| format!("technician_pin_hash: {e}"))?;
+                    sc.technician_pin_hash = Some(h);
+                }
                 "step" => {}
                 other => {
                     return Err(format!(
@@ -275,6 +292,13 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
             Step::RemoveCard
         }
         "tap" => Step::Tap(string(k, v)?),
+        "long_press" => {
+            let s = string(k, v)?;
+            if s.is_empty() {
+                return Err("`long_press` needs `corner` or an element's label".into());
+            }
+            Step::LongPress(s)
+        }
         "phone_pay" => Step::PhonePay(match v {
             toml::Value::Boolean(true) => "wechat".into(),
             toml::Value::String(c) if ["wechat", "alipay", "unionpay"].contains(&c.as_str()) => {
@@ -430,11 +454,17 @@ mod tests {
             type_pinyin = "xi'an"
             [[step]]
             choose_candidate = "西安"
+            [[step]]
+            long_press = "corner"
             "#,
         )
         .unwrap();
         assert_eq!(sc.name, "all");
-        assert_eq!(sc.steps.len(), 16);
+        assert_eq!(sc.steps.len(), 17);
+        assert_eq!(sc.steps[16].to_string(), "long_press = \"corner\"");
+        assert!(
+            Scenario::parse("technician_pin_hash = \"1234\"\n[[step]]\ntap = \"x\"\n").is_err()
+        );
         assert_eq!(sc.steps[14], Step::TypePinyin("xi'an".into()));
         assert_eq!(sc.steps[15].to_string(), "choose_candidate = \"西安\"");
         assert!(Scenario::parse("[[step]]\ntype_pinyin = \"She Bao\"\n").is_err());

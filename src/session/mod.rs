@@ -29,6 +29,8 @@ pub enum PageId {
     Payment,
     /// After an identified session: the privacy slip (shown by the kiosk over attract).
     Goodbye,
+    /// The technician page and its PIN pad (shown by the kiosk over attract; never a session).
+    Technician,
 }
 
 impl PageId {
@@ -47,10 +49,11 @@ impl PageId {
             PageId::Document => "document",
             PageId::Payment => "payment",
             PageId::Goodbye => "goodbye",
+            PageId::Technician => "technician",
         }
     }
 
-    pub const ALL: [PageId; 12] = [
+    pub const ALL: [PageId; 13] = [
         PageId::Attract,
         PageId::Home,
         PageId::Identify,
@@ -63,6 +66,7 @@ impl PageId {
         PageId::Document,
         PageId::Payment,
         PageId::Goodbye,
+        PageId::Technician,
     ];
 
     pub fn from_name(s: &str) -> Option<PageId> {

@@ -478,6 +478,20 @@ impl Store {
         Ok(rows)
     }
 
+    /// The newest job that did not come out (failed, or in doubt) and belongs to no visit, with
+    /// its document: (id, template, document JSON). A resident's job is never among them (its
+    /// document is deleted once it fails or its visit ends).
+    pub fn spool_last_failed_unowned(&self) -> Result<Option<(i64, String, String)>, StorageError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, template, document_json FROM print_spool WHERE state IN ('failed', 'in_doubt') AND visit IS NULL AND document_json <> '' ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+    }
+
     pub fn spool_mark_reprinted(&self, id: i64) -> Result<(), StorageError> {
         self.conn.execute(
             "UPDATE print_spool SET reprint = 1, updated_at = ?1 WHERE id = ?2",

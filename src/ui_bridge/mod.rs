@@ -38,6 +38,7 @@ pub fn page_of(p: PageId) -> Page {
         PageId::Document => Page::Document,
         PageId::Payment => Page::Payment,
         PageId::Goodbye => Page::Goodbye,
+        PageId::Technician => Page::Technician,
     }
 }
 
@@ -56,6 +57,7 @@ pub fn page_id(p: Page) -> PageId {
         Page::Document => PageId::Document,
         Page::Payment => PageId::Payment,
         Page::Goodbye => PageId::Goodbye,
+        Page::Technician => PageId::Technician,
     }
 }
 
@@ -330,6 +332,47 @@ fn print(ui: &AppWindow, p: &view::PrintView, prev: Option<&view::PrintView>) {
     }
 }
 
+fn technician(ui: &AppWindow, t: &view::TechnicianView, prev: Option<&view::TechnicianView>) {
+    let a = ui.global::<TechnicianAdapter>();
+    a.set_stage(match t.stage {
+        view::TechnicianStage::Pin => TechnicianStage::Pin,
+        view::TechnicianStage::Locked => TechnicianStage::Locked,
+        view::TechnicianStage::Open => TechnicianStage::Open,
+    });
+    a.set_pin_len(t.pin_len as i32);
+    a.set_pin_dots("●".repeat(t.pin_len as usize).into());
+    a.set_pin_message(t.pin_message.as_str().into());
+    a.set_pin_value(t.pin_value.as_str().into());
+    if prev.is_none_or(|p| p.rows != t.rows) {
+        a.set_rows(rows(&t.rows));
+    }
+    if prev.is_none_or(|p| p.errors != t.errors) {
+        a.set_errors(rows(&t.errors));
+    }
+    if prev.is_none_or(|p| p.selftest != t.selftest) {
+        a.set_selftest(rows(&t.selftest));
+    }
+    if prev.is_none_or(|p| p.audit != t.audit) {
+        a.set_audit(model(
+            t.audit
+                .iter()
+                .map(|l| AuditLine {
+                    at: l.at.as_str().into(),
+                    action: l.action.as_str().into(),
+                    detail: l.detail.as_str().into(),
+                })
+                .collect(),
+        ));
+    }
+    a.set_outcome(t.outcome.as_str().into());
+    a.set_outcome_value(t.outcome_value.as_str().into());
+    a.set_outcome_ok(t.outcome_ok);
+    a.set_card_state(t.card_state.as_str().into());
+    a.set_card_reader(t.card_reader.as_str().into());
+    a.set_card_type(t.card_type.as_str().into());
+    a.set_card_tail(t.card_tail.as_str().into());
+}
+
 /// Copies what changed in `v` into the page adapters. Call on the UI thread.
 pub fn apply(ui: &AppWindow, v: &ViewState) {
     let prev = LAST.with(|l| l.borrow_mut().take());
@@ -385,6 +428,7 @@ pub fn apply(ui: &AppWindow, v: &ViewState) {
         a.set_print_state(print_state(v.goodbye.print));
     }
     part!(flow.document, document);
+    part!(technician, technician);
     LAST.with(|l| *l.borrow_mut() = Some(v.clone()));
 }
 
@@ -459,6 +503,21 @@ pub fn wire(ui: &AppWindow, tx: UnboundedSender<Command>) {
     on!(goodbye, on_done, UiCommand::DismissGoodbye);
     let document = ui.global::<DocumentAdapter>();
     on!(document, on_print, UiCommand::Service(Input::Print));
+    let technician = ui.global::<TechnicianAdapter>();
+    on!(technician, on_long_press, UiCommand::TechnicianLongPress);
+    on!(technician, on_key, |k| UiCommand::TechnicianKey(
+        k.to_string()
+    ));
+    on!(technician, on_submit, UiCommand::TechnicianSubmit);
+    {
+        let s = send.clone();
+        technician.on_act(move |code: SharedString| {
+            match crate::technician::TechnicianAction::from_code(&code) {
+                Some(action) => s(UiCommand::Technician(action)),
+                None => tracing::warn!(%code, "unknown technician page action from the UI"),
+            }
+        });
+    }
 }
 
 /// The demo's on-screen card reader, wired straight to the simulated reader: the kiosk task

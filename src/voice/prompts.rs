@@ -7,7 +7,9 @@ use super::numbers;
 use super::Utterance;
 use crate::lang::Lang;
 use crate::session::{PageId, Prompt};
-use crate::view::{IdentifyMode, InputMode, PrintState, ResultKind, SpokenResult, ViewState};
+use crate::view::{
+    IdentifyMode, InputMode, PrintState, ResultKind, SpokenResult, TechnicianStage, ViewState,
+};
 
 /// The prompt of the page the view shows. Attract says nothing by itself (a kiosk does not talk
 /// to an empty hall); its prompt is for 重听 and for a resident who touches it.
@@ -40,6 +42,11 @@ pub fn page(v: &ViewState) -> Utterance {
         }]),
         PageId::Result => result(f.result.kind, f.result.spoken.as_ref(), lang),
         PageId::Goodbye => Utterance::of(&["page.goodbye"]),
+        // The PIN pad tells a resident who opened it by chance the way back.
+        PageId::Technician => Utterance::of(&[match v.technician.stage {
+            TechnicianStage::Pin | TechnicianStage::Locked => "page.technician.pin",
+            TechnicianStage::Open => "page.technician",
+        }]),
     }
 }
 

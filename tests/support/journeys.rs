@@ -1,9 +1,10 @@
-//! The journeys every page × state survey walks (tests/layout.rs, tests/accessibility.rs):
-//! every page × zh/en × normal/长辈模式 × portrait/landscape, and the frame's states (greeting
-//! bar, offline banner, staff called, busy, countdown dialog, take your card), each followed by
-//! one check step (`check_layout` or `check_accessibility`). They run through the real binary
-//! (headless UI, embedded cloud), four at once; each records its findings in its transcript
-//! (`layout_report = true`) and carries on, so one run lists every problem.
+//! The journeys of the page × state survey (tests/layout.rs): every page × zh/en × normal/长辈模式
+//! × portrait/landscape, and the frame's states (greeting bar, offline banner, staff called, busy,
+//! countdown dialog, take your card), each followed by both checks, `check_layout` and
+//! `check_accessibility`, on the same frame: one walk serves the layout matrix and the
+//! accessibility audit. They run through the real binary (headless UI, embedded cloud), four at
+//! once; each records its findings in its transcript (`layout_report = true`) and carries on, so
+//! one run lists every problem.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -15,23 +16,22 @@ const LIMIT: Duration = Duration::from_secs(300);
 
 const COMBOS: [(&str, bool); 4] = [("zh", false), ("zh", true), ("en", true), ("en", false)];
 
+/// The technician page's PIN in the journeys, and its Argon2id hash for their header.
+pub const TECHNICIAN_PIN: &str = "24681357";
+const TECHNICIAN_PIN_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$R2aRXGu5jLesr652BIcc0A$gYloZB158CNvdBsDh5ovEtB2Jn2KtEmLJI1TuF+uytc";
+
 pub struct Journey {
     steps: Vec<String>,
-    /// The check each state gets: `check_layout` or `check_accessibility`.
-    check: &'static str,
 }
 
 impl Journey {
-    fn new(check: &'static str) -> Journey {
-        Journey {
-            steps: Vec::new(),
-            check,
-        }
+    fn new() -> Journey {
+        Journey { steps: Vec::new() }
     }
-    /// The check, on the page as it is now, naming the state `name`.
+    /// Both checks, on the page as it is now, naming the state `name`.
     fn check_now(&mut self, name: &str) -> &mut Self {
-        let key = self.check;
-        self.s(key, name)
+        self.s("check_layout", name).s("check_accessibility", name)
     }
     fn step(&mut self, key: &str, value: &str) -> &mut Self {
         self.steps.push(format!("[[step]]\n{key} = {value}\n"));
@@ -56,16 +56,44 @@ impl Journey {
     }
     pub fn toml(&self, header: &str) -> String {
         format!(
-            "{header}\nlayout_report = true\n\n{}",
+            "{header}\nlayout_report = true\ntechnician_pin_hash = {TECHNICIAN_PIN_HASH:?}\n\n{}",
             self.steps.join("\n")
         )
     }
 }
 
 /// Every page and the greeting, staff-called, take-card, busy and offline states.
-pub fn main_journey(check: &'static str) -> Journey {
-    let mut j = Journey::new(check);
+pub fn main_journey() -> Journey {
+    let mut j = Journey::new();
     j.check("");
+    // The technician page (normal text only: it is for staff, and offers no 长辈模式): its PIN
+    // pad, a wrong PIN, the page with a test print and a test card read.
+    j.s("long_press", "corner").s("expect_page", "technician");
+    for lang in ["zh", "en"] {
+        j.s("lang", lang).check_now("PIN pad");
+    }
+    j.s("lang", "zh");
+    for d in "1111".chars() {
+        j.s("tap", &d.to_string());
+    }
+    j.s("tap", "确定")
+        .s("expect_text", "PIN 错误，还可再试 4 次");
+    for lang in ["zh", "en"] {
+        j.s("lang", lang).check_now("wrong PIN");
+    }
+    j.s("lang", "zh");
+    for d in TECHNICIAN_PIN.chars() {
+        j.s("tap", &d.to_string());
+    }
+    j.s("tap", "确定").s("expect_text", "设备与运行状态");
+    j.s("tap", "测试打印").s("expect_text", "测试页已打印");
+    j.s("tap", "测试读卡").step("insert_card", "1");
+    j.s("expect_text", "读卡成功");
+    for lang in ["zh", "en"] {
+        j.s("lang", lang).check_now("test print, test card");
+    }
+    j.s("lang", "zh").step("remove_card", "true");
+    j.s("tap", "返回服务").s("expect_page", "attract");
     j.s("tap", "点击屏幕开始办理")
         .s("expect_page", "home")
         .check("");
@@ -344,8 +372,8 @@ pub fn main_journey(check: &'static str) -> Journey {
 }
 
 /// The countdown dialog over home and over a form, in every language and text size.
-pub fn countdown_journey(check: &'static str) -> Journey {
-    let mut j = Journey::new(check);
+pub fn countdown_journey() -> Journey {
+    let mut j = Journey::new();
     j.s("tap", "点击屏幕开始办理").s("expect_page", "home");
     for page in ["home", "form"] {
         if page == "form" {
@@ -437,25 +465,25 @@ impl Matrix {
     }
 }
 
-/// Runs the matrix with `check` (`check_layout` or `check_accessibility`) after each state,
-/// under `CARGO_TARGET_TMPDIR/dir`.
-pub fn run_matrix(check: &'static str, dir: &str) -> Matrix {
+/// Runs the matrix (both checks after each state) under `CARGO_TARGET_TMPDIR/dir`.
+pub fn run_matrix(dir: &str) -> Matrix {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir);
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
     let started = Instant::now();
     // The countdown comes after 2 s without a touch (warning 12 s of a 14 s page timeout).
-    let countdown = countdown_journey(check);
+    let countdown = countdown_journey();
+    let check = "survey";
     let runs = vec![
         spawn(
             &root,
             "portrait",
-            main_journey(check).toml(&format!("name = \"{check}: portrait\"")),
+            main_journey().toml(&format!("name = \"{check}: portrait\"")),
         ),
         spawn(
             &root,
             "landscape",
-            main_journey(check).toml(&format!("name = \"{check}: landscape\"\nlandscape = true")),
+            main_journey().toml(&format!("name = \"{check}: landscape\"\nlandscape = true")),
         ),
         spawn(
             &root,
