@@ -237,6 +237,12 @@ impl App {
             health: health.clone(),
             config: opts.config.clone(),
             config_file: opts.config_file.clone(),
+            updates: crate::updates::Updates::new(
+                &opts.config.update,
+                &opts.data_dir,
+                &enrollment.device_id,
+                Arc::new(restart_app),
+            ),
         });
         let log = kiosk.log();
         for reader in devices.readers {
@@ -298,12 +304,15 @@ fn heartbeat(
             answer
         }),
         // Leaving the event loop ends the process; systemd starts it again (Restart=always).
-        restart: Arc::new(|| {
-            let _ = slint::invoke_from_event_loop(|| {
-                let _ = slint::quit_event_loop();
-            });
-        }),
+        restart: Arc::new(restart_app),
     }
+}
+
+/// Ends the UI's event loop, and with it the app; systemd starts it again.
+fn restart_app() {
+    let _ = slint::invoke_from_event_loop(|| {
+        let _ = slint::quit_event_loop();
+    });
 }
 
 /// Each reader runs on its own thread, blocking in its native wait, and forwards events.

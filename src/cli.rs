@@ -14,7 +14,7 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(
     name = "bianmin",
-    version,
+    version = crate::version::version(),
     about = "便民 Bianmin: self-service kiosk for community service centres"
 )]
 pub struct Cli {
@@ -93,6 +93,10 @@ pub enum Command {
         /// Print on a real ESC/POS printer on this serial port instead of the simulated one.
         #[arg(long)]
         printer_port: Option<String>,
+        /// No window: the UI runs off screen in the software renderer, the rest as always
+        /// (heartbeat, cloud commands, updates); a kiosk process for tests without a display.
+        #[arg(long)]
+        headless: bool,
     },
     /// Run the government cloud simulator standalone.
     #[cfg(feature = "sim")]
@@ -151,6 +155,16 @@ pub enum Command {
         /// List the pack's phrases instead.
         #[arg(long)]
         list: bool,
+    },
+    /// The admin's signed release repository (TUF): init, add, waves, pause, revoke, keys.
+    Release {
+        #[command(subcommand)]
+        action: crate::update_cli::ReleaseAction,
+    },
+    /// Signed updates on this kiosk: check, apply, status.
+    Update {
+        #[command(subcommand)]
+        action: crate::update_cli::UpdateAction,
     },
     /// Make the technician page's PIN: reads a PIN (4 to 12 digits) from standard input and
     /// prints the `[technician]` lines to paste into the config (an Argon2id hash; the PIN
@@ -318,12 +332,16 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             landscape,
             fullscreen,
             printer_port,
+            headless,
         } => crate::demo_main(
             config,
             config_file,
             data_dir,
-            landscape,
-            fullscreen,
+            crate::DemoWindow {
+                landscape,
+                fullscreen,
+                headless,
+            },
             printer_port,
         )
         .map(|_| 0),
@@ -362,6 +380,8 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             &config,
         ),
         Command::Outbox { action } => crate::outbox_cli::main(action, &config, &data_dir),
+        Command::Release { action } => crate::update_cli::release(action),
+        Command::Update { action } => crate::update_cli::update(action, &config, &data_dir),
         Command::TechnicianPin => {
             let mut line = zeroize::Zeroizing::new(String::new());
             std::io::stdin().read_line(&mut line)?;

@@ -18,6 +18,7 @@ pub struct Config {
     pub card_reader: CardReaderSection,
     pub voice: VoiceSection,
     pub health: HealthSection,
+    pub update: UpdateSection,
     pub clock: ClockSection,
     pub technician: TechnicianSection,
 }
@@ -29,6 +30,50 @@ pub struct TechnicianSection {
     /// The page's PIN as an Argon2id PHC string (`bianmin technician-pin` makes one); empty:
     /// no technician page on this kiosk (the long press in the corner does nothing).
     pub pin_hash: String,
+}
+
+/// Signed updates (see docs/admin.md): where the kiosk checks for releases and keeps them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpdateSection {
+    /// The TUF repository's base URL (`metadata/` and `targets/` below it); empty: no updates.
+    pub repo_url: String,
+    /// The repository's root.json, pinned at provisioning.
+    pub root: PathBuf,
+    /// One folder per release and the `current` symlink systemd starts through.
+    pub releases_dir: PathBuf,
+    /// Minutes between checks (a heartbeat command also checks at once).
+    pub check_minutes: u64,
+    /// Seconds a new release must run after reporting ready before it is kept.
+    pub probation_s: u64,
+    /// A new release whose starts end this many times…
+    pub crash_restarts: u32,
+    /// …within these minutes, before it was kept, is rolled back (a crash loop).
+    pub crash_minutes: u64,
+}
+
+impl UpdateSection {
+    /// The crash-loop rule for the health gate.
+    pub fn crash_loop(&self) -> bianmin_update::CrashLoop {
+        bianmin_update::CrashLoop {
+            restarts: self.crash_restarts,
+            within: bianmin_update::SignedDuration::from_mins(self.crash_minutes as i64),
+        }
+    }
+}
+
+impl Default for UpdateSection {
+    fn default() -> Self {
+        UpdateSection {
+            repo_url: String::new(),
+            root: PathBuf::from("/etc/bianmin/update-root.json"),
+            releases_dir: PathBuf::from("/opt/bianmin/releases"),
+            check_minutes: 60,
+            probation_s: 120,
+            crash_restarts: 3,
+            crash_minutes: 10,
+        }
+    }
 }
 
 /// Reporting health (see docs/technician.md).
@@ -395,6 +440,19 @@ impl Config {
         }
         if ![384, 576].contains(&self.printer.width_dots) {
             return Err("printer.width_dots must be 384 (58 mm) or 576 (80 mm)".into());
+        }
+        if !(1..=7 * 24 * 60).contains(&self.update.check_minutes) {
+            return Err("update.check_minutes must be between 1 and 10080 (a week)".into());
+        }
+        if self.update.probation_s > 3600 {
+            return Err("update.probation_s must be at most 3600".into());
+        }
+        if !(1..=20).contains(&self.update.crash_restarts)
+            || !(1..=24 * 60).contains(&self.update.crash_minutes)
+        {
+            return Err(
+                "update.crash_restarts must be 1 to 20 and update.crash_minutes 1 to 1440".into(),
+            );
         }
         if !(1..=3600).contains(&self.health.heartbeat_s) {
             return Err("health.heartbeat_s must be between 1 and 3600".into());

@@ -132,6 +132,18 @@ pub struct KioskSetup {
     /// The configuration the kiosk started with, and its file (`reload_config` compares).
     pub config: crate::config::Config,
     pub config_file: Option<std::path::PathBuf>,
+    /// Signed updates and the health gate (switches only when idle).
+    pub updates: crate::updates::Updates,
+}
+
+/// How much of the self-test a run covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelftestRun {
+    /// The cloud's `run_selftest`: a test page, the clock and the cloud too.
+    Full,
+    /// The update health gate's, around a switch: the devices only, no paper used, nothing
+    /// that depends on the network.
+    Devices,
 }
 
 /// The service the resident is using.
@@ -188,6 +200,7 @@ pub struct Kiosk {
     technician: Option<TechnicianPage>,
     config: crate::config::Config,
     config_file: Option<std::path::PathBuf>,
+    updates: crate::updates::Updates,
     /// Cloud commands waiting for the kiosk to be idle.
     deferred: Vec<(
         crate::cloud::api::DeviceCommand,
@@ -242,6 +255,7 @@ impl Kiosk {
             health: setup.health,
             config: setup.config,
             config_file: setup.config_file,
+            updates: setup.updates,
             deferred: Vec::new(),
         }
     }
@@ -258,6 +272,18 @@ impl Kiosk {
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
         self.load_catalog().await;
         self.push_view(true);
+        self.refresh_health();
+        // The health gate: a release on trial self-tests its devices and rolls back when one
+        // that passed under the last good release fails; otherwise READY=1 for systemd.
+        let check = if self.updates.on_trial() {
+            let report = self.selftest(SelftestRun::Devices).await;
+            Some(crate::updates::DeviceResults::from_report(&report))
+        } else {
+            None
+        };
+        if self.updates.up(check) {
+            self.updates.spawn_agent();
+        }
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
             tokio::select! {
@@ -266,6 +292,7 @@ impl Kiosk {
                     None => break,
                 },
                 _ = tick.tick() => {
+                    self.updates.watchdog();
                     self.tick();
                     self.run_deferred().await;
                     self.poll().await;
@@ -330,6 +357,17 @@ impl Kiosk {
 
     /// Cloud commands that waited for the kiosk to be idle, carried out once it is.
     async fn run_deferred(&mut self) {
+        if self.idle() {
+            if let Some(version) = self.updates.staged() {
+                // What the devices do under this release now is what the new one is held to.
+                let report = self.selftest(SelftestRun::Devices).await;
+                let baseline = crate::updates::DeviceResults::from_report(&report);
+                self.audit("release_switch", &version.to_string());
+                if let Err(e) = self.updates.switch_and_restart(&version, baseline) {
+                    tracing::error!(error = %e, release = %version, "release not switched");
+                }
+            }
+        }
         if self.idle() && !self.deferred.is_empty() {
             for (command, reply) in std::mem::take(&mut self.deferred) {
                 let ack = self.carry_out(&command).await;
@@ -403,6 +441,8 @@ impl Kiosk {
                     ),
                 });
             }
+            // Checking and downloading disturb nobody; the switch waits for an idle kiosk.
+            C::CHECK_UPDATE => self.updates.check_now(command, reply),
             _ if self.idle() => {
                 let ack = self.carry_out(&command).await;
                 let _ = reply.send(ack);
@@ -438,7 +478,7 @@ impl Kiosk {
             }
             C::RELOAD_CONFIG => self.reload_config(command),
             C::RUN_SELFTEST => {
-                let report = self.selftest().await;
+                let report = self.selftest(SelftestRun::Full).await;
                 let result = if report.ok {
                     CommandResult::Done
                 } else {
@@ -475,10 +515,12 @@ impl Kiosk {
     }
 
     /// The self-test with the devices the running kiosk owns: the printer through its spool (a
-    /// test page), the sound, the display, the clock, the data folder and the cloud. The card
-    /// readers are not asked for a test card here (no technician stands at the kiosk when the
-    /// cloud asks); their state is in every heartbeat.
-    pub async fn selftest(&mut self) -> crate::selftest::SelftestReport {
+    /// test page with [`SelftestRun::Full`], its status only otherwise), the sound, the display,
+    /// the data folder, and with [`SelftestRun::Full`] the clock and the cloud. The card readers
+    /// are not asked for a test card here (no technician stands at the kiosk when the cloud
+    /// asks); their state is in every heartbeat.
+    pub async fn selftest(&mut self, run: SelftestRun) -> crate::selftest::SelftestReport {
+        let full = run == SelftestRun::Full;
         use crate::selftest::{CloudTarget, KioskIdentity, PrinterTarget, SelftestTargets};
         let kiosk = self
             .store
@@ -501,14 +543,14 @@ impl Kiosk {
                 print: &mut self.printer,
                 port,
             }),
-            print_test_page: true,
+            print_test_page: full,
             readers: None,
             card_wait: Duration::ZERO,
             voice: Some(Ok(&mut self.voice)),
             display: true,
-            clock: Some(&self.config.clock),
+            clock: full.then_some(&self.config.clock),
             data_dir: Some(self.health.data_dir()),
-            cloud: Some(CloudTarget {
+            cloud: full.then_some(CloudTarget {
                 client: &self.cloud,
                 url: &self.config.cloud.url,
                 enrolled: true,
@@ -1566,7 +1608,7 @@ impl Kiosk {
                 // The self-test the cloud's run_selftest runs (a test page, the sound, the
                 // display, the clock, the data folder, the cloud); it audits itself.
                 self.set_busy(true);
-                let report = self.selftest().await;
+                let report = self.selftest(SelftestRun::Full).await;
                 self.set_busy(false);
                 let outcome = if report.ok {
                     Outcome::ok("tech.selftest.passed", report.elapsed_ms.to_string())

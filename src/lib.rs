@@ -35,6 +35,9 @@ pub mod storage;
 pub mod technician;
 pub mod time;
 mod ui_bridge;
+mod update_cli;
+pub mod updates;
+pub mod version;
 pub mod view;
 pub mod voice;
 mod voice_cli;
@@ -105,21 +108,41 @@ pub fn kiosk_main(
     Ok(())
 }
 
+/// How the demo shows itself.
+#[cfg(feature = "sim")]
+pub struct DemoWindow {
+    pub landscape: bool,
+    pub fullscreen: bool,
+    /// Off screen (Slint's testing backend with the software renderer): no display needed.
+    pub headless: bool,
+}
+
 /// `bianmin demo`: the kiosk in a window, on simulated hardware and the embedded cloud.
 #[cfg(feature = "sim")]
 pub fn demo_main(
     config: config::Config,
     config_file: Option<std::path::PathBuf>,
     data_dir: std::path::PathBuf,
-    landscape: bool,
-    fullscreen: bool,
+    window: DemoWindow,
     printer_port: Option<String>,
 ) -> anyhow::Result<()> {
-    need_display()?;
-    let landscape = landscape || config.kiosk.orientation == config::Orientation::Landscape;
-    let fullscreen = fullscreen || config.kiosk.fullscreen;
+    if window.headless {
+        ui_bridge::headless::init()?;
+    } else {
+        need_display()?;
+    }
+    let landscape = window.landscape || config.kiosk.orientation == config::Orientation::Landscape;
+    let fullscreen = !window.headless && (window.fullscreen || config.kiosk.fullscreen);
     let started = std::time::Instant::now();
     let ui = ui_bridge::AppWindow::new()?;
+    if window.headless {
+        let (w, h) = if landscape {
+            (1920, 1080)
+        } else {
+            (1080, 1920)
+        };
+        ui.window().set_size(slint::PhysicalSize::new(w, h));
+    }
     let demo = demo::Demo::start(
         demo::DemoOptions {
             data_dir: data_dir.clone(),

@@ -130,6 +130,47 @@ pub struct DeviceHealth {
     /// Local clock minus the cloud's, in ms (positive: the kiosk is ahead).
     #[serde(default, deserialize_with = "lenient::nullable_i64")]
     pub clock_offset_ms: Option<i64>,
+    /// Signed updates, on a kiosk that takes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateReport>,
+}
+
+/// Signed updates on this kiosk (docs/admin.md): the releases it has, what waits, and the last
+/// automatic rollback with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateReport {
+    /// The release `current` points at.
+    #[serde(default)]
+    pub current: Option<String>,
+    /// The release kept to go back to.
+    #[serde(default)]
+    pub previous: Option<String>,
+    /// Downloaded and unpacked, waiting for the kiosk to be idle.
+    #[serde(default)]
+    pub pending: Option<String>,
+    /// Switched to and not yet proven healthy.
+    #[serde(default)]
+    pub trial: Option<String>,
+    #[serde(default)]
+    pub last_check_at: Option<String>,
+    /// The last check's failure (verification, download, disk), cleared by the next success.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub rolled_back: Option<RollbackReport>,
+}
+
+/// A release that did not come up healthy and was replaced by the one before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackReport {
+    pub version: String,
+    #[serde(default)]
+    pub to: Option<String>,
+    pub reason: String,
+    #[serde(default)]
+    pub at: Option<String>,
 }
 
 impl DeviceHealth {
@@ -229,12 +270,15 @@ impl DeviceCommand {
     /// Argument: how many lines (default 200, at most 1000).
     pub const UPLOAD_LOGS: &'static str = "upload_logs";
     pub const RESTART_WHEN_IDLE: &'static str = "restart_when_idle";
-    pub const KNOWN: [&'static str; 6] = [
+    /// Check the update repository now; a release found is switched to once the kiosk is idle.
+    pub const CHECK_UPDATE: &'static str = "check_update";
+    pub const KNOWN: [&'static str; 7] = [
         Self::RELOAD_CATALOG,
         Self::RELOAD_CONFIG,
         Self::PRINT_TEST_PAGE,
         Self::RUN_SELFTEST,
         Self::UPLOAD_LOGS,
         Self::RESTART_WHEN_IDLE,
+        Self::CHECK_UPDATE,
     ];
 }

@@ -85,6 +85,30 @@ pub fn validate(req: &HeartbeatRequest) -> Result<(), ApiError> {
             check_len("health.last_errors[].code", &e.code, 64)?;
         }
         check_len("health.audio.detail", &h.audio.detail, 200)?;
+        if let Some(u) = &h.update {
+            for v in [&u.current, &u.previous, &u.pending, &u.trial]
+                .into_iter()
+                .flatten()
+            {
+                check_len("health.update versions", v, 64)?;
+            }
+            if let Some(t) = &u.last_check_at {
+                check_len("health.update.last_check_at", t, 40)?;
+            }
+            if let Some(e) = &u.last_error {
+                check_len("health.update.last_error", e, 2000)?;
+            }
+            if let Some(r) = &u.rolled_back {
+                check_len("health.update.rolled_back.version", &r.version, 64)?;
+                if let Some(to) = &r.to {
+                    check_len("health.update.rolled_back.to", to, 64)?;
+                }
+                if let Some(at) = &r.at {
+                    check_len("health.update.rolled_back.at", at, 40)?;
+                }
+                check_len("health.update.rolled_back.reason", &r.reason, 2000)?;
+            }
+        }
     }
     Ok(())
 }

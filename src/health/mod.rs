@@ -9,6 +9,7 @@
 pub mod heartbeat;
 pub mod logs;
 pub mod metrics;
+pub mod systemd;
 
 pub use metrics::{Metrics, MetricsServer};
 
@@ -227,7 +228,7 @@ impl HealthBoard {
         errors.sort_by(|a, b| b.last_at.cmp(&a.last_at));
         let (pending, oldest) = store.outbox_pending_age().unwrap_or((0, None));
         HealthSnapshot {
-            app_version: env!("CARGO_PKG_VERSION").into(),
+            app_version: crate::version::version().into(),
             uptime_s: self.started.elapsed().as_secs(),
             outbox_pending: pending,
             cloud_link: match cloud_link {
@@ -247,9 +248,39 @@ impl HealthBoard {
                 last_errors: errors,
                 disk_free_mb: disk_free_mb(&self.data_dir),
                 clock_offset_ms: b.clock_offset_ms,
+                update: update_report(&self.data_dir),
             },
         }
     }
+}
+
+/// What the updater keeps in the data folder, as the heartbeat reports it (none on a kiosk that
+/// has never checked for updates).
+fn update_report(data_dir: &Path) -> Option<crate::cloud::api::UpdateReport> {
+    let s = bianmin_update::UpdateStatus::load(data_dir);
+    if s == bianmin_update::UpdateStatus::default() {
+        return None;
+    }
+    let v = |v: &Option<bianmin_update::Version>| v.as_ref().map(|v| v.to_string());
+    // Bounded as the contract bounds them (tough's errors can be long).
+    let clip = |t: &str| t.chars().take(1000).collect::<String>();
+    Some(crate::cloud::api::UpdateReport {
+        current: v(&s.current),
+        previous: v(&s.previous),
+        pending: v(&s.pending),
+        trial: s.trial.as_ref().map(|t| t.version.to_string()),
+        last_check_at: s.last_check.map(|t| t.to_string()),
+        last_error: s.last_error.as_deref().map(clip),
+        rolled_back: s
+            .rolled_back
+            .as_ref()
+            .map(|r| crate::cloud::api::RollbackReport {
+                version: r.version.to_string(),
+                to: v(&r.to),
+                reason: clip(&r.reason),
+                at: r.at.map(|t| t.to_string()),
+            }),
+    })
 }
 
 /// Free space for the kiosk's data, in MiB (what an unprivileged writer may use).

@@ -6,5 +6,6 @@ pub mod field;
 pub mod journeys;
 pub mod payments;
 pub mod pty;
+pub mod repo_server;
 pub mod sam_emulator;
 pub mod soak;
