@@ -64,6 +64,21 @@ pub mod lenient {
     }
     nullable!(nullable_u64, u64);
     nullable!(nullable_i64, i64);
+
+    /// An object (or `null`) where the contract says object: serde's derived structs also take
+    /// a JSON array of their fields in order, which the contract forbids (schemathesis sent
+    /// `"update": [null, null]`).
+    pub fn object_or_null<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        match Option::<serde_json::Value>::deserialize(d)? {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v @ serde_json::Value::Object(_)) => serde_json::from_value(v)
+                .map(Some)
+                .map_err(D::Error::custom),
+            Some(v) => Err(D::Error::custom(format!("expected an object, got {v}"))),
+        }
+    }
 }
 
 /// A bilingual label as the cloud sends it.

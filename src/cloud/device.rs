@@ -131,7 +131,11 @@ pub struct DeviceHealth {
     #[serde(default, deserialize_with = "lenient::nullable_i64")]
     pub clock_offset_ms: Option<i64>,
     /// Signed updates, on a kiosk that takes them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::object_or_null"
+    )]
     pub update: Option<UpdateReport>,
 }
 
@@ -157,7 +161,7 @@ pub struct UpdateReport {
     /// The last check's failure (verification, download, disk), cleared by the next success.
     #[serde(default)]
     pub last_error: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::object_or_null")]
     pub rolled_back: Option<RollbackReport>,
 }
 
@@ -281,4 +285,28 @@ impl DeviceCommand {
         Self::RESTART_WHEN_IDLE,
         Self::CHECK_UPDATE,
     ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_reports_are_objects_never_arrays_of_their_fields() {
+        let with = |update: &str| {
+            serde_json::from_str::<DeviceHealth>(&format!(
+                r#"{{"printer":{{"state":"ready","condition":"ok"}},"audio":{{"condition":"ok"}},"update":{update}}}"#
+            ))
+        };
+        assert!(with("[null, null]").is_err());
+        assert!(with(r#"{"rolled_back":["1.2.3","crashed"]}"#).is_err());
+        assert_eq!(with("null").unwrap().update, None);
+        let report =
+            with(r#"{"current":"1.2.4","rolled_back":{"version":"1.2.5","reason":"crashed"}}"#)
+                .unwrap()
+                .update
+                .unwrap();
+        assert_eq!(report.current.as_deref(), Some("1.2.4"));
+        assert_eq!(report.rolled_back.unwrap().reason, "crashed");
+    }
 }
