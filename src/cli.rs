@@ -170,6 +170,10 @@ pub enum Command {
     /// prints the `[technician]` lines to paste into the config (an Argon2id hash; the PIN
     /// itself is kept nowhere). Without them the kiosk has no technician page.
     TechnicianPin,
+    /// Register a technician card: reads the card's ID number from standard input and prints
+    /// the line to add to `[technician] cards` (an Argon2id hash; the number is kept nowhere).
+    /// That card on the reader while the PIN pad is up opens the technician page.
+    TechnicianCard,
     /// Render one page headless with the software renderer and save it as PNG.
     #[cfg(feature = "sim")]
     Screenshot {
@@ -382,6 +386,20 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Outbox { action } => crate::outbox_cli::main(action, &config, &data_dir),
         Command::Release { action } => crate::update_cli::release(action),
         Command::Update { action } => crate::update_cli::update(action, &config, &data_dir),
+        Command::TechnicianCard => {
+            let mut line = zeroize::Zeroizing::new(String::new());
+            std::io::stdin().read_line(&mut line)?;
+            match crate::technician::hash_card(line.trim()) {
+                Ok(hash) => {
+                    println!("[technician]\ncards = [\"{hash}\"]");
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("bianmin technician-card: {e}");
+                    Ok(2)
+                }
+            }
+        }
         Command::TechnicianPin => {
             let mut line = zeroize::Zeroizing::new(String::new());
             std::io::stdin().read_line(&mut line)?;

@@ -30,6 +30,9 @@ pub struct TechnicianSection {
     /// The page's PIN as an Argon2id PHC string (`bianmin technician-pin` makes one); empty:
     /// no technician page on this kiosk (the long press in the corner does nothing).
     pub pin_hash: String,
+    /// Technician cards, as Argon2id PHC strings of their ID numbers (`bianmin technician-card`
+    /// makes one): such a card on the reader while the PIN pad is up opens the page.
+    pub cards: Vec<String>,
 }
 
 /// Signed updates (see docs/admin.md): where the kiosk checks for releases and keeps them.
@@ -461,6 +464,11 @@ impl Config {
         if !self.technician.pin_hash.is_empty() {
             crate::technician::check_hash(&self.technician.pin_hash)
                 .map_err(|e| format!("technician.pin_hash: {e}"))?;
+        }
+        for (i, card) in self.technician.cards.iter().enumerate() {
+            crate::technician::check_hash(card).map_err(|e| {
+                format!("technician.cards[{i}]: {e} (`bianmin technician-card` makes one)")
+            })?;
         }
         let url = &self.cloud.url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {

@@ -24,6 +24,19 @@ pub enum EnrolError {
 
 impl EnrolError {
     /// What to check, for a technician.
+    /// The problem code the screens translate (see `selftest::Check::problem`).
+    pub fn problem(&self) -> &'static str {
+        match self {
+            EnrolError::UnknownCode { .. } => "enrol.unknown_code",
+            EnrolError::CodeUsed { .. } => "enrol.code_used",
+            EnrolError::Cloud(CloudError::Unreachable(_) | CloudError::Timeout(_)) => {
+                "cloud.unreachable"
+            }
+            EnrolError::Cloud(_) => "cloud.refused",
+            EnrolError::Storage(_) => "storage.failed",
+        }
+    }
+
     pub fn hint(&self) -> String {
         match self {
             EnrolError::UnknownCode { .. } => {

@@ -15,7 +15,9 @@ use crate::services::{
 };
 use crate::session::{Effect, PageId, Prompt, ResidentSession, SessionEngine, Timing, WipeReason};
 use crate::storage::Store;
-use crate::technician::{PinGate, Stage, TechnicianAction, TechnicianPage, TestCard, Verdict};
+use crate::technician::{
+    PinGate, Stage, TechnicianAction, TechnicianCards, TechnicianPage, TestCard, Verdict,
+};
 use crate::view::{
     ChromeView, FlowView, GoodbyeView, HomeView, IdentifyMode, PrintState, TileView, ViewState,
 };
@@ -196,6 +198,8 @@ pub struct Kiosk {
     health: crate::health::HealthBoard,
     /// The technician page's PIN (none configured: no technician page).
     pin_gate: Option<PinGate>,
+    /// The technician cards that open the page from its PIN pad.
+    technician_cards: TechnicianCards,
     /// The technician page or its PIN pad, while it is up (over the attract page).
     technician: Option<TechnicianPage>,
     config: crate::config::Config,
@@ -251,6 +255,7 @@ impl Kiosk {
             page_prompt: None,
             was_offline: false,
             pin_gate: PinGate::new(&setup.config.technician.pin_hash),
+            technician_cards: TechnicianCards::new(&setup.config.technician.cards),
             technician: None,
             health: setup.health,
             config: setup.config,
@@ -1377,7 +1382,12 @@ impl Kiosk {
             technician: self
                 .technician
                 .as_ref()
-                .map(|t| t.view(self.pin_gate.as_ref().and_then(|g| g.locked(now))))
+                .map(|t| {
+                    let mut v = t.view(self.pin_gate.as_ref().and_then(|g| g.locked(now)));
+                    v.pin_entry = self.pin_gate.is_some();
+                    v.card_entry = !self.technician_cards.is_empty();
+                    v
+                })
                 .unwrap_or_default(),
         }
     }
@@ -1422,9 +1432,10 @@ impl Kiosk {
     }
 
     fn open_pin_pad(&mut self, now: Instant) {
-        if self.pin_gate.is_none() {
-            // Documented: without `technician.pin_hash` there is no technician page.
-            tracing::debug!("long press in the corner: no technician PIN is configured");
+        if self.pin_gate.is_none() && self.technician_cards.is_empty() {
+            // Documented: without `technician.pin_hash` or `technician.cards` there is no
+            // technician page.
+            tracing::debug!("long press in the corner: no technician PIN or card is configured");
             return;
         }
         let in_session = self.engine.page() != PageId::Attract
@@ -1636,10 +1647,32 @@ impl Kiosk {
             return Some(ev);
         };
         if stage == Stage::Pin {
+            if let ReaderEvent::CardInserted { identity, .. } = &ev {
+                // Argon2 per registered card: off the async workers' hot path.
+                let technician = !self.technician_cards.is_empty()
+                    && tokio::task::block_in_place(|| {
+                        self.technician_cards.matches(&identity.id_number)
+                    });
+                if technician {
+                    // The identity (zeroized on drop) goes no further: no session starts.
+                    drop(ev);
+                    let now = Instant::now();
+                    if let Some(t) = self.technician.as_mut() {
+                        t.stage = Stage::Open;
+                        t.pin_message = None;
+                        t.entry.clear();
+                        t.last_touch = now;
+                    }
+                    self.audit("technician_page_opened", "card");
+                    self.refresh_technician(now, true);
+                    return None;
+                }
+            }
             if matches!(
                 ev,
                 ReaderEvent::CardInserted { .. } | ReaderEvent::ReadFailed { .. }
             ) {
+                // A resident's card: the pad gives way to the resident's session.
                 self.technician = None;
             }
             return Some(ev);

@@ -44,6 +44,16 @@ mod voice_cli;
 
 pub use lang::Lang;
 
+/// The provisioning screen of a kiosk not yet enrolled, for tests that drive it headless.
+#[cfg(feature = "sim")]
+pub mod provision_screen {
+    pub use crate::ui_bridge::headless::{init as init_headless, screenshot};
+    pub use crate::ui_bridge::provision::{entry_problem, progress_lines, wire};
+    pub use crate::ui_bridge::{
+        CheckResult, ProvisionAdapter, ProvisionRow, ProvisionStage, ProvisionWindow,
+    };
+}
+
 use slint::ComponentHandle;
 
 /// `bianmin kiosk`: the kiosk on a real terminal — real backends from the config only, the
@@ -57,25 +67,27 @@ pub fn kiosk_main(
         Some(p) => format!("cloud.url in {}", p.display()),
         None => format!("there is no {}", config::KIOSK_CONFIG),
     };
+    // Only look: a kiosk that was never provisioned gets no database made for it here.
+    let enrolled = provision::enrolled_in(&data_dir)?;
+    if !enrolled && has_display() {
+        // Fresh from the box: the technician provisions it on its own screen.
+        return provision_on_screen(config, config_file, data_dir);
+    }
+    const ON_SCREEN: &str =
+        " (with a display, a kiosk not yet enrolled shows its provisioning screen)";
     if config.cloud.url.is_empty() {
         anyhow::bail!(
             "no government cloud is configured ({config_name}). A kiosk is provisioned \
-             by a technician with its enrolment code before it serves residents; to try the software \
-             without a cloud, run `bianmin demo`"
+             by a technician with its enrolment code before it serves residents{}; to try the software \
+             without a cloud, run `bianmin demo`",
+            if enrolled { "" } else { ON_SCREEN }
         );
     }
-    // Only look: a kiosk that was never provisioned gets no database made for it here.
-    let db = data_dir.join("bianmin.db");
-    let enrolled = db.exists()
-        && storage::Store::open(&db)
-            .map_err(anyhow::Error::from)
-            .and_then(|s| Ok(s.enrollment()?))
-            .map_err(|e| anyhow::anyhow!("cannot read the kiosk database {}: {e}", db.display()))?
-            .is_some();
     if !enrolled {
         anyhow::bail!(
             "this kiosk is not enrolled: there is no device token in {}. A technician provisions \
-             it with its enrolment code before it serves residents (see docs/kiosk.md)",
+             it with its enrolment code before it serves residents: `bianmin provision`, or on its \
+             screen{ON_SCREEN} (see docs/technician.md)",
             data_dir.display()
         );
     }
@@ -166,8 +178,71 @@ pub fn demo_main(
     Ok(())
 }
 
+fn has_display() -> bool {
+    std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some()
+}
+
+/// The provisioning screen of a kiosk not yet enrolled (src/ui_bridge/provision.rs). Put into
+/// service, the process starts again as itself (same PID, so systemd keeps watching it) and
+/// comes up as the provisioned kiosk, with the config just written.
+fn provision_on_screen(
+    config: config::Config,
+    config_file: Option<std::path::PathBuf>,
+    data_dir: std::path::PathBuf,
+) -> anyhow::Result<()> {
+    let landscape = config.kiosk.orientation == config::Orientation::Landscape;
+    let opts = provision::ProvisionOptions {
+        cloud: None,
+        code: None,
+        // The site's config may name ports discovery cannot list (udev names such as
+        // /dev/bianmin-printer are symlinks).
+        printer_port: Some(config.printer.port.clone()).filter(|p| !p.is_empty()),
+        sam_port: Some(config.card_reader.sam_port.clone()).filter(|p| !p.is_empty()),
+        pcsc: config.card_reader.pcsc,
+        card_wait: std::time::Duration::from_secs(30),
+        config_path: config_file
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from(config::KIOSK_CONFIG)),
+        data_dir,
+    };
+    let ui = ui_bridge::ProvisionWindow::new()?;
+    let into_service = ui_bridge::provision::wire(
+        &ui,
+        opts,
+        &config.cloud.url,
+        config.kiosk.language,
+        landscape,
+    );
+    ui.window().set_fullscreen(true);
+    // Up and waiting for the technician: a Type=notify unit counts the start as done.
+    health::systemd::notify("READY=1");
+    let mut watchdog = health::systemd::Watchdog::from_env();
+    let pings = slint::Timer::default();
+    pings.start(
+        slint::TimerMode::Repeated,
+        std::time::Duration::from_secs(1),
+        move || watchdog.ping_if_due(),
+    );
+    tracing::info!("not enrolled: the provisioning screen is up");
+    ui.run()?;
+    if !into_service.get() {
+        return Ok(());
+    }
+    drop(ui);
+    use std::os::unix::process::CommandExt;
+    let mut args = std::env::args_os();
+    let arg0 = args.next().unwrap_or_else(|| "bianmin".into());
+    let err = std::process::Command::new(std::env::current_exe()?)
+        .arg0(arg0)
+        .args(args)
+        .exec();
+    Err(anyhow::anyhow!(
+        "cannot start the kiosk after provisioning: {err}"
+    ))
+}
+
 fn need_display() -> anyhow::Result<()> {
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+    if !has_display() {
         anyhow::bail!(
             "the kiosk opens a window, and this session has no display (neither DISPLAY nor WAYLAND_DISPLAY is set). \
              Run it from a desktop session (the kiosk image runs it under cage), or see the pages without one: \

@@ -65,6 +65,50 @@ pub fn check_hash(hash: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The PHC string of a technician card's number under Argon2id with a fresh random salt
+/// (`bianmin technician-card`): the number itself is kept nowhere on the kiosk.
+pub fn hash_card(id_number: &str) -> Result<String, String> {
+    let number =
+        bianmin_idcard::IdNumber::parse(id_number).map_err(|e| format!("not an ID number: {e}"))?;
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(number.as_str().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// The technician cards this kiosk knows (`[technician] cards`): a card on the reader while the
+/// PIN pad is up opens the page when its number matches one. Only then is a card checked, so a
+/// resident's card never costs an Argon2 verification, and never opens anything.
+#[derive(Debug, Clone, Default)]
+pub struct TechnicianCards {
+    hashes: Vec<String>,
+}
+
+impl TechnicianCards {
+    pub fn new(hashes: &[String]) -> TechnicianCards {
+        TechnicianCards {
+            hashes: hashes.to_vec(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// Whether the card's number is one of them (tens of milliseconds of CPU a hash, on
+    /// purpose).
+    pub fn matches(&self, number: &bianmin_idcard::IdNumber) -> bool {
+        self.hashes.iter().any(|hash| {
+            PasswordHash::new(hash).is_ok_and(|h| {
+                Argon2::default()
+                    .verify_password(number.as_str().as_bytes(), &h)
+                    .is_ok()
+            })
+        })
+    }
+}
+
 /// A button on the technician page (取消 on its PIN pad is `Leave` too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TechnicianAction {
@@ -473,8 +517,9 @@ fn health_rows(h: &HealthSnapshot) -> Vec<RowView> {
     rows
 }
 
-/// A self-test's checks as rows: the device, and how its check ended (with the check's own
-/// words, a technician's diagnostics, when it did not simply pass).
+/// A self-test's checks as rows: the device, and how its check ended: what to check, in the
+/// page's language, for a known problem; otherwise the check's own words (a technician's
+/// diagnostics).
 fn selftest_rows(report: &SelftestReport) -> Vec<RowView> {
     use crate::selftest::Outcome as Checked;
     report
@@ -490,6 +535,16 @@ fn selftest_rows(report: &SelftestReport) -> Vec<RowView> {
                 (None, Some(hint)) => format!("{} ({hint})", check.detail),
                 (None, None) => check.detail.clone(),
             };
+            if let (Some(problem), Checked::Warn | Checked::Fail) =
+                (check.problem.as_deref(), check.result)
+            {
+                let unit = if check.result == Checked::Warn {
+                    "tech.selftest.warn.problem"
+                } else {
+                    "tech.selftest.fail.problem"
+                };
+                return RowView::with_unit(&label, problem.to_string(), unit).warning();
+            }
             match check.result {
                 Checked::Pass => {
                     RowView::with_unit(&label, "tech.selftest.pass".to_string(), "key")
@@ -516,6 +571,23 @@ fn condition(c: Condition) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_registered_card_matches_and_no_other_does() {
+        let residents = bianmin_idcard::simulator::demo_residents();
+        let technician = residents[2].id_number.clone();
+        let hash = hash_card(&format!(" {} ", technician.as_str().to_lowercase())).unwrap();
+        check_hash(&hash).unwrap();
+        assert!(
+            !hash.contains(technician.as_str()),
+            "the number is kept nowhere"
+        );
+        let cards = TechnicianCards::new(&[hash]);
+        assert!(cards.matches(&technician));
+        assert!(!cards.matches(&residents[1].id_number));
+        assert!(!TechnicianCards::default().matches(&technician));
+        assert!(hash_card("12345").is_err() && hash_card("510104199911020150").is_err());
+    }
 
     #[test]
     fn the_right_pin_opens_and_five_wrong_ones_lock_for_five_minutes() {

@@ -358,6 +358,10 @@ pub struct TechnicianView {
     pub stage: TechnicianStage,
     /// How many digits are typed (never the digits).
     pub pin_len: u32,
+    /// The pad takes a PIN (`technician.pin_hash`), a technician card (`technician.cards`), or
+    /// both.
+    pub pin_entry: bool,
+    pub card_entry: bool,
     /// A format key for the pad's message (a wrong PIN, the lockout) and its value.
     pub pin_message: String,
     pub pin_value: String,

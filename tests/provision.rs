@@ -10,56 +10,11 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use support::fake_printer::{Behaviour, FakePrinter};
-use support::field::{issue_code, SntpServer};
+use support::field::{issue_code, Sim, SntpServer};
 use support::sam_emulator::{SamEmulator, SAM_ID_TEXT};
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_bianmin")
-}
-
-/// The standalone simulator, stopped by its PID when dropped.
-struct Sim {
-    child: Child,
-    url: String,
-}
-
-impl Sim {
-    /// Started with `codes` as its enrolment codes.
-    fn start(dir: &Path, codes: &[&str]) -> Sim {
-        let port = support::soak::free_port();
-        let mut cmd = Command::new(bin());
-        cmd.args([
-            "cloud-sim",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-            dir.join("sim.db").to_str().unwrap(),
-        ]);
-        for c in codes {
-            cmd.args(["--enrollment-code", c]);
-        }
-        let child = cmd
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(10), "no simulator");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Sim {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        support::soak::stop(&mut self.child);
-    }
 }
 
 /// A config written beforehand by the site (a comment, the test's time server), which

@@ -46,9 +46,37 @@ pub struct ProvisionOptions {
     pub data_dir: PathBuf,
 }
 
-/// The technician at the terminal: progress lines and yes/no questions (answered "yes" by
-/// `--yes`).
+/// The four steps of provisioning, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisionStep {
+    Discover,
+    Enrol,
+    Selftest,
+    WriteConfig,
+}
+
+impl ProvisionStep {
+    /// The step's heading in the terminal (the screen translates the step itself).
+    pub fn heading(self) -> &'static str {
+        match self {
+            ProvisionStep::Discover => "发现设备 Discovering devices…",
+            ProvisionStep::Enrol => "注册 Enrolling…",
+            ProvisionStep::Selftest => {
+                "自检 Self-test… (a test card on each reader; the printer prints a test page)"
+            }
+            ProvisionStep::WriteConfig => "写入配置 Writing the config…",
+        }
+    }
+}
+
+/// The technician: at the terminal (progress lines and yes/no questions, answered "yes" by
+/// `--yes`) or on the kiosk's own screen (src/ui_bridge/provision.rs).
 pub trait Technician {
+    /// A step begins.
+    fn step(&mut self, step: ProvisionStep) {
+        self.progress(step.heading());
+    }
+    /// A line of what was found or done (port names, readers; never personal data).
     fn progress(&mut self, line: &str);
     fn confirm(&mut self, question: &str) -> bool;
 }
@@ -107,6 +135,25 @@ pub fn open_private_store(data_dir: &Path) -> anyhow::Result<(Store, PathBuf)> {
     Ok((store, db))
 }
 
+/// Whether the data folder holds an enrolment. Only looks: no database is made for a kiosk that
+/// was never provisioned.
+pub fn enrolled_in(data_dir: &Path) -> anyhow::Result<bool> {
+    let db = data_dir.join("bianmin.db");
+    if !db.exists() {
+        return Ok(false);
+    }
+    Store::open(&db)
+        .map_err(anyhow::Error::from)
+        .and_then(|s| Ok(s.enrollment()?))
+        .map(|e| e.is_some())
+        .map_err(|e| anyhow::anyhow!("cannot read the kiosk database {}: {e}", db.display()))
+}
+
+/// [`enrolled_in`], an unreadable database counting as not enrolled (provisioning says why).
+pub fn enrolled(data_dir: &Path) -> bool {
+    enrolled_in(data_dir).unwrap_or(false)
+}
+
 fn previous_report(data_dir: &Path) -> Option<ProvisionReport> {
     let text = std::fs::read_to_string(data_dir.join(REPORT_FILE)).ok()?;
     serde_json::from_str(&text).ok()
@@ -144,7 +191,7 @@ pub fn provision(
     let mut reused = Vec::new();
 
     // 1. Discovery.
-    tech.progress("发现设备 Discovering devices…");
+    tech.step(ProvisionStep::Discover);
     let mut ports = discover::system_ports();
     for p in [&opts.printer_port, &opts.sam_port].into_iter().flatten() {
         if !ports.contains(p) {
@@ -216,11 +263,12 @@ pub fn provision(
                     None,
                     "this kiosk is not enrolled and no enrolment code was given",
                     "give --code CODE (the street office issues one per kiosk)",
-                ),
+                )
+                .problem("enrol.no_code"),
             ),
             Some(code) => {
                 if tech.confirm(&format!("用注册码 {code} 在 {url} 注册本机？ Enrol this kiosk at {url} with code {code}?")) {
-                    tech.progress("注册 Enrolling…");
+                    tech.step(ProvisionStep::Enrol);
                     match runtime.block_on(crate::enrolment::enrol_with_code(
                         &cloud, &store, &config, code,
                     )) {
@@ -231,7 +279,10 @@ pub fn provision(
                             );
                             (Some(e), check)
                         }
-                        Err(err) => (None, Check::fail(None, err.to_string(), err.hint())),
+                        Err(err) => (
+                            None,
+                            Check::fail(None, err.to_string(), err.hint()).problem(err.problem()),
+                        ),
                     }
                 } else {
                     (
@@ -253,7 +304,7 @@ pub fn provision(
     }
 
     // 3. The self-test.
-    tech.progress("自检 Self-test…");
+    tech.step(ProvisionStep::Selftest);
     let kiosk = enrollment.as_ref().map(identity);
     let fonts = std::sync::Arc::new(crate::printing::preview_fonts());
     let mut printer = printer_found.as_ref().ok().map(|(port, baud)| {
@@ -423,6 +474,7 @@ pub fn provision(
             if h > w { "portrait" } else { "landscape" }.into(),
         ));
     }
+    tech.step(ProvisionStep::WriteConfig);
     let config_written = if tech.confirm(&format!(
         "写入配置 {}？ Write the config {}?",
         opts.config_path.display(),
@@ -565,19 +617,23 @@ fn pick_printer(findings: &[PortFinding], named: Option<&str>) -> Result<(String
             .find(|f| f.port == port)
             .expect("named ports are probed");
         return printer(f).ok_or_else(|| {
-            let (detail, hint) = match &f.answer {
+            let (detail, hint, problem) = match &f.answer {
                 PortAnswer::Sam { .. } => (
                     format!("{port} answered as a GA/T 467 SAM card reader, not a printer"),
                     "check which cable goes to which port (--printer-port, --sam-port)".to_string(),
+                    "printer.wrong_port",
                 ),
                 PortAnswer::Nothing(why) => (
                     format!("the printer at {port} did not answer DLE EOT: {why}"),
                     "check the printer's power, its cable, and the baud rate (printer.baud)"
                         .to_string(),
+                    "printer.no_answer",
                 ),
                 PortAnswer::Printer { .. } => unreachable!("a printer answer is a printer"),
             };
-            Check::fail(Some(port.to_string()), detail, hint).required(true)
+            Check::fail(Some(port.to_string()), detail, hint)
+                .required(true)
+                .problem(problem)
         });
     }
     findings.iter().find_map(printer).ok_or_else(|| {
@@ -594,6 +650,7 @@ fn pick_printer(findings: &[PortFinding], named: Option<&str>) -> Result<(String
             },
             "check the printer's power and USB cable, then run again; name its port with --printer-port PATH (and printer.baud if it is not 9600/115200)",
         )
+        .problem("printer.not_found")
         .required(true)
     })
 }
@@ -667,6 +724,7 @@ fn reader_trouble(
         check.hint = Some(hint.join("; "));
     } else {
         check.result = Outcome::Fail;
+        check.problem = Some("reader.trouble".into());
         check.detail = format!("{}; {}", check.detail, detail.join("; "));
         check.hint = Some(
             check

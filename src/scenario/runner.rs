@@ -117,6 +117,9 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
     if let Some(h) = &scenario.technician_pin_hash {
         config.technician.pin_hash = h.clone();
     }
+    if !scenario.technician_cards.is_empty() {
+        config.technician.cards = scenario.technician_cards.clone();
+    }
     let landscape = opts.landscape || scenario.landscape;
     let ui = AppWindow::new()?;
     let (w, h) = if landscape {

@@ -114,6 +114,7 @@ const HEADER_KEYS: &[&str] = &[
     "landscape",
     "layout_report",
     "technician_pin_hash",
+    "technician_cards",
     "step",
 ];
 
@@ -130,6 +131,8 @@ pub struct Scenario {
     pub layout_report: bool,
     /// `technician.pin_hash` for this run (an Argon2id PHC string), over the config's.
     pub technician_pin_hash: Option<String>,
+    /// `technician.cards` for this run (Argon2id PHC strings of the cards' numbers).
+    pub technician_cards: Vec<String>,
     pub steps: Vec<Step>,
 }
 
@@ -231,6 +234,19 @@ impl Scenario {
                     crate::technician::check_hash(&h)
                         .map_err(|e| format!("technician_pin_hash: {e}"))?;
                     sc.technician_pin_hash = Some(h);
+                }
+                "technician_cards" => {
+                    let list = v
+                        .as_array()
+                        .ok_or("technician_cards must be a list of hashes")?;
+                    for h in list {
+                        let h = h
+                            .as_str()
+                            .ok_or("technician_cards must be a list of hashes")?;
+                        crate::technician::check_hash(h)
+                            .map_err(|e| format!("technician_cards: {e}"))?;
+                        sc.technician_cards.push(h.to_string());
+                    }
                 }
                 "step" => {}
                 other => {

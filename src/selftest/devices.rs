@@ -35,6 +35,19 @@ pub struct ReaderUnderTest<'a> {
 }
 
 /// What to do about a printer that is not ready or does not answer.
+/// The problem code of a printer error (see [`Check::problem`]).
+pub fn printer_problem(e: &PrintError) -> &'static str {
+    match e.cause() {
+        PrintError::NoAnswer => "printer.no_answer",
+        PrintError::Offline => "printer.missing",
+        PrintError::PaperOut => "printer.paper_out",
+        PrintError::CoverOpen => "printer.cover_open",
+        PrintError::CutterError => "printer.cutter",
+        PrintError::NotConfirmed => "printer.not_confirmed",
+        _ => "printer.failed",
+    }
+}
+
 pub fn printer_trouble(port: &str, e: &PrintError) -> (String, String) {
     match e.cause() {
         PrintError::NoAnswer => (
@@ -56,7 +69,7 @@ pub fn printer_trouble(port: &str, e: &PrintError) -> (String, String) {
     }
 }
 
-fn status_trouble(s: &PrinterStatus) -> Option<(String, String)> {
+fn status_trouble(s: &PrinterStatus) -> Option<(String, String, &'static str)> {
     let e = if s.paper == Paper::Out {
         PrintError::PaperOut
     } else if s.cover_open {
@@ -67,11 +80,13 @@ fn status_trouble(s: &PrinterStatus) -> Option<(String, String)> {
         return Some((
             "the printer answers but is offline".into(),
             "press the printer's online/feed button and check its error light".into(),
+            "printer.offline",
         ));
     } else {
         return None;
     };
-    Some(printer_trouble("", &e))
+    let (detail, hint) = printer_trouble("", &e);
+    Some((detail, hint, printer_problem(&e)))
 }
 
 /// DLE EOT status, then (with `test_page`) the test page with the kiosk's id, site and a QR.
@@ -115,11 +130,15 @@ pub fn check_printer(
         Ok(s) => s,
         Err(e) => {
             let (detail, hint) = printer_trouble(&port, &e);
-            return Check::fail(found, detail, hint).required(true);
+            return Check::fail(found, detail, hint)
+                .required(true)
+                .problem(printer_problem(&e));
         }
     };
-    if let Some((detail, hint)) = status_trouble(&status) {
-        return Check::fail(found, format!("{detail} (at {port})"), hint).required(true);
+    if let Some((detail, hint, problem)) = status_trouble(&status) {
+        return Check::fail(found, format!("{detail} (at {port})"), hint)
+            .required(true)
+            .problem(problem);
     }
     let near_end = status.paper == Paper::NearEnd;
     match printed {
@@ -131,13 +150,15 @@ pub fn check_printer(
                 hint,
             )
             .required(true)
+            .problem(printer_problem(&e))
         }
         Some(Ok(())) if near_end => Check::warn(
             found,
             "status ok, test page printed; the paper is near its end",
             "put a new roll in soon",
         )
-        .required(true),
+        .required(true)
+        .problem("printer.paper_near_end"),
         Some(Ok(())) => Check::pass(
             found,
             "answered DLE EOT (online, paper ok); test page printed",
@@ -148,7 +169,8 @@ pub fn check_printer(
             "answered DLE EOT (online); the paper is near its end",
             "put a new roll in soon",
         )
-        .required(true),
+        .required(true)
+        .problem("printer.paper_near_end"),
         None => Check::pass(found, "answered DLE EOT (online, paper ok)").required(true),
     }
 }
@@ -167,7 +189,8 @@ pub fn check_reader(readers: Vec<ReaderUnderTest<'_>>, card_wait: Duration) -> R
                 "no card reader found: no PC/SC reader in pcscd and no GA/T 467 SAM reader answering on a serial port",
                 "check the reader's USB cable; for PC/SC readers that pcscd runs (systemctl status pcscd) and lists it (pcsc_scan); for a serial SAM reader its port (--sam-port) and baud (card_reader.sam_baud)",
             )
-            .required(true),
+            .required(true)
+            .problem("reader.none"),
             readers: Vec::new(),
         };
     }
@@ -245,6 +268,11 @@ pub fn check_reader(readers: Vec<ReaderUnderTest<'_>>, card_wait: Duration) -> R
                 .collect::<Vec<_>>()
                 .join("; "),
         )
+        .problem(if failures.iter().all(|f| f.0.contains(NO_CARD)) {
+            "reader.no_card"
+        } else {
+            "reader.read_failed"
+        })
     };
     ReaderCheck {
         check: check.required(true),
@@ -347,6 +375,7 @@ pub fn check_audio(voice: Result<&mut Voice, String>) -> Check {
                 format!("no sound output: {why}; the kiosk serves with captions only"),
                 "check that a sound card is present (aplay -l), the speaker cable, and voice.device in the config",
             )
+            .problem("audio.none")
         }
     };
     if let Some(why) = voice.fault() {
@@ -354,7 +383,8 @@ pub fn check_audio(voice: Result<&mut Voice, String>) -> Check {
             None,
             format!("no sound: {why}; the kiosk serves with captions only"),
             "check that a sound card is present (aplay -l), voice.device, and the voice pack (voice.pack)",
-        );
+        )
+        .problem("audio.none");
     }
     let before = voice.said.len();
     voice.say_now(crate::voice::prompts::test(), crate::Lang::Zh);
@@ -374,7 +404,8 @@ pub fn check_audio(voice: Result<&mut Voice, String>) -> Check {
             None,
             "the test prompt did not play",
             "check voice.device and the voice pack (bianmin say)",
-        ),
+        )
+        .problem("audio.silent"),
     }
 }
 
@@ -406,7 +437,8 @@ pub fn check_display(drm: &Path) -> DisplayCheck {
                 Some(name),
                 "connected, but it reports no modes",
                 "check the display cable (HDMI/eDP) and that the display is on",
-            ),
+            )
+            .problem("display.no_modes"),
             size: None,
         },
         None => DisplayCheck {
@@ -417,7 +449,8 @@ pub fn check_display(drm: &Path) -> DisplayCheck {
                     drm.display()
                 ),
                 "check the display cable and power; the kiosk draws at kiosk.orientation meanwhile",
-            ),
+            )
+            .problem("display.unknown"),
             size: None,
         },
     }

@@ -50,6 +50,10 @@ pub struct Check {
     pub found: Option<String>,
     pub detail: String,
     pub hint: Option<String>,
+    /// What went wrong, as a code the screens translate (`printer.paper_out`, `enrol.code_used`,
+    /// …); `detail` and `hint` stay the English diagnostics for the terminal and the logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 impl Check {
@@ -60,6 +64,7 @@ impl Check {
             found,
             detail: detail.into(),
             hint: None,
+            problem: None,
         }
     }
 
@@ -97,6 +102,12 @@ impl Check {
     /// The same result, marked as a device the kiosk cannot serve without.
     pub fn required(mut self, required: bool) -> Check {
         self.required = required;
+        self
+    }
+
+    /// The same result, with the code of what went wrong (see [`Check::problem`]).
+    pub fn problem(mut self, code: &str) -> Check {
+        self.problem = Some(code.to_string());
         self
     }
 

@@ -22,7 +22,8 @@ pub fn check_clock(section: &ClockSection) -> ClockCheck {
                 None,
                 "no time server configured (clock.ntp_servers)",
                 "set clock.ntp_servers to the street office's time servers",
-            ),
+            )
+            .problem("clock.no_server"),
             offset_ms: None,
         };
     }
@@ -67,7 +68,8 @@ pub fn check_clock(section: &ClockSection) -> ClockCheck {
                     a.offset_ms, a.server, section.max_offset_ms
                 ),
                 "check that time sync runs (timedatectl status) and reaches the time server; receipts carry this clock's time",
-            ),
+            )
+            .problem("clock.off"),
             offset_ms: Some(a.offset_ms),
         },
         None => ClockCheck {
@@ -82,7 +84,8 @@ pub fn check_clock(section: &ClockSection) -> ClockCheck {
                     }
                 ),
                 "check clock.ntp_servers and that UDP port 123 is open to them",
-            ),
+            )
+            .problem("clock.no_answer"),
             offset_ms: None,
         },
     }
@@ -144,6 +147,7 @@ pub fn check_storage(dir: &Path) -> StorageCheck {
             format!("{free} MB free; write, fsync and read back took {fsync_ms} ms"),
             format!("less than {STORAGE_WARN_MB} MB free: make room on the data partition soon"),
         )
+        .problem("storage.low")
     } else {
         Check::pass(
             found,
@@ -200,6 +204,7 @@ pub async fn check_cloud(client: &CloudClient, url: &str, enrolled: bool) -> Clo
                 detail,
                 "a government cloud is reached over https://; plain http:// is for a simulator or a test cloud",
             )
+            .problem("cloud.plain_http")
         }
     };
     let check = match answer {
@@ -215,12 +220,14 @@ pub async fn check_cloud(client: &CloudClient, url: &str, enrolled: bool) -> Clo
             found,
             "the cloud refused this kiosk's device token (401)",
             "the kiosk may have been removed from the fleet, or this is another cloud than the one it enrolled with: check cloud.url; to enrol again, move the data folder's bianmin.db aside and provision with a new code",
-        ),
+        )
+        .problem("cloud.token_refused"),
         Err(CloudError::Problem(p)) => Check::fail(
             found,
             format!("the cloud refused: {} {} ({})", p.status, p.code, p.title),
             "check the cloud URL; if it persists, tell the street office",
-        ),
+        )
+        .problem("cloud.refused"),
         Err(CloudError::Unreachable(e)) => {
             let tls_trouble = ["certificate", "tls", "handshake"]
                 .iter()
@@ -234,17 +241,20 @@ pub async fn check_cloud(client: &CloudClient, url: &str, enrolled: bool) -> Clo
                     "check the network cable or Wi-Fi, DNS, any proxy or firewall, and the URL (--cloud / cloud.url)"
                 },
             )
+            .problem(if tls_trouble { "cloud.tls" } else { "cloud.unreachable" })
         }
         Err(CloudError::Timeout(ms)) => Check::fail(
             found,
             format!("the cloud did not answer within {ms} ms"),
             "check the network's quality and any proxy; cloud.timeout_ms sets how long calls wait",
-        ),
+        )
+        .problem("cloud.unreachable"),
         Err(CloudError::Malformed(e)) => Check::fail(
             found,
             format!("something answered that is not the cloud API: {e}"),
             "check the URL: a proxy, captive portal or another web server answered",
-        ),
+        )
+        .problem("cloud.not_api"),
     };
     CloudCheck {
         check: check.required(true),

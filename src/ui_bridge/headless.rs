@@ -2,7 +2,6 @@
 //! software renderer (the kiosk's own renderer: no GPU), so pages can be queried by accessible
 //! label, tapped, and captured as PNG.
 
-use super::AppWindow;
 use slint::ComponentHandle;
 use std::path::Path;
 
@@ -21,7 +20,7 @@ pub fn init() -> anyhow::Result<()> {
 }
 
 /// Renders the window as it is now and writes a PNG.
-pub fn screenshot(ui: &AppWindow, path: &Path) -> anyhow::Result<()> {
+pub fn screenshot(ui: &impl ComponentHandle, path: &Path) -> anyhow::Result<()> {
     let shot = ui
         .window()
         .take_snapshot()

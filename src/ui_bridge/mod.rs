@@ -7,6 +7,7 @@
 #[cfg(feature = "sim")]
 pub(crate) mod headless;
 pub(crate) mod keyboard;
+pub(crate) mod provision;
 
 slint::include_modules!();
 
@@ -340,6 +341,8 @@ fn technician(ui: &AppWindow, t: &view::TechnicianView, prev: Option<&view::Tech
         view::TechnicianStage::Open => TechnicianStage::Open,
     });
     a.set_pin_len(t.pin_len as i32);
+    a.set_pin_entry(t.pin_entry);
+    a.set_card_entry(t.card_entry);
     a.set_pin_dots("●".repeat(t.pin_len as usize).into());
     a.set_pin_message(t.pin_message.as_str().into());
     a.set_pin_value(t.pin_value.as_str().into());

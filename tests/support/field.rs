@@ -4,6 +4,9 @@
 #![allow(dead_code)]
 
 use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// An SNTP server answering every request from a clock `offset_ms` ahead of this machine's
@@ -58,4 +61,49 @@ pub fn issue_code(url: &str) -> String {
         let v: serde_json::Value = r.json().await.unwrap();
         v["enrollment_code"].as_str().unwrap().to_string()
     })
+}
+
+/// The standalone simulator, stopped by its PID when dropped.
+pub struct Sim {
+    child: Child,
+    pub url: String,
+}
+
+impl Sim {
+    /// Started with `codes` as its enrolment codes.
+    pub fn start(dir: &Path, codes: &[&str]) -> Sim {
+        let port = super::soak::free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bianmin"));
+        cmd.args([
+            "cloud-sim",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+            dir.join("sim.db").to_str().unwrap(),
+        ]);
+        for c in codes {
+            cmd.args(["--enrollment-code", c]);
+        }
+        let child = cmd
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "no simulator");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Sim {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        super::soak::stop(&mut self.child);
+    }
 }
