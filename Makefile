@@ -4,7 +4,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test deps build kiosk lint screenshots
+.PHONY: demo test deps build kiosk lint screenshots bench
 
 deps:
 	@tests/setup/install-deps.sh
@@ -37,3 +37,13 @@ test: deps
 # Regenerates the screenshots in docs/ with `bianmin screenshot`.
 screenshots: build
 	docs/screenshots/make.sh
+
+# The benchmark suite (docs/performance.md): start-up, memory, idle cost, page renders, card to
+# greeting and binary size against their targets in one table (target/bench/report.md), then the
+# printing and outbox benchmarks. Figures, not pass/fail tests; a few minutes after the builds.
+bench: deps
+	@BENCH=1 tests/setup/install-deps.sh
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) build --release --no-default-features --bin bianmin --target-dir target/kiosk
+	benches/kiosk/run.sh
+	$(CARGO) bench --bench printing --bench outbox

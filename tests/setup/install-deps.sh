@@ -14,6 +14,11 @@ PACKAGES=(
     python3 python3-venv                                                # schemathesis
     python3-prometheus-client                                           # parses the metrics endpoint in tests
 )
+# `make bench` also needs an X server to paint on, a way to read its pixels, and Chromium to
+# compare with.
+if [ "${BENCH:-0}" = 1 ]; then
+    PACKAGES+=(xvfb python3-xlib binutils chromium)
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
