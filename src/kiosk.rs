@@ -101,6 +101,10 @@ pub enum Command {
         crate::cloud::api::DeviceCommand,
         tokio::sync::oneshot::Sender<crate::cloud::api::CommandAck>,
     ),
+    /// Answered once everything sent before has been handled and the view it left is on its
+    /// way to the UI (views go to the UI thread in order, ahead of the answer's wake-up): what
+    /// the scenario runner waits on instead of sleeping.
+    Barrier(tokio::sync::oneshot::Sender<()>),
 }
 
 /// What happened, for transcripts and tests (never personal data).
@@ -111,6 +115,9 @@ pub struct KioskLog {
     pub said: Vec<crate::voice::Said>,
     pub wipes: Vec<WipeReason>,
     pub staff_calls: u32,
+    /// Card reader events the kiosk task has handled (a card put down or taken away, a failed
+    /// read): the scenario runner waits for its card to arrive by this count.
+    pub reader_events: u64,
 }
 
 pub type PushView = Arc<dyn Fn(ViewState) + Send + Sync>;
@@ -817,6 +824,10 @@ impl Kiosk {
                 self.refresh_health();
                 let _ = done.send(());
             }
+            Command::Barrier(done) => {
+                self.push_view(false);
+                let _ = done.send(());
+            }
             Command::Device(command, reply) => self.device_command(command, reply).await,
             Command::Ui(ui)
                 if self.technician.is_some() || matches!(ui, UiCommand::TechnicianLongPress) =>
@@ -962,6 +973,7 @@ impl Kiosk {
 
     async fn reader_event(&mut self, ev: ReaderEvent) {
         let now = Instant::now();
+        self.log.lock().expect("log lock").reader_events += 1;
         let ev = match self.technician_card(ev) {
             Some(ev) => ev,
             None => return,

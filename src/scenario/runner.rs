@@ -8,6 +8,7 @@ use crate::cloud::CallRecord;
 use crate::cloud_sim::Fault;
 use crate::config::Config;
 use crate::demo::{Demo, DemoOptions};
+use crate::kiosk::Command;
 use crate::printing::Printout;
 use crate::services::Registry;
 use crate::session::{PageId, Prompt};
@@ -209,7 +210,8 @@ async fn until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         if Instant::now() >= end {
             return false;
         }
-        sleep(Duration::from_millis(40)).await;
+        // Short: a page change is one frame (the renderer draws within a few ms of the view).
+        sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -302,11 +304,63 @@ impl Driver {
             .cloned()
     }
 
+    fn reader_events(&self) -> u64 {
+        self.demo
+            .app
+            .log
+            .lock()
+            .map(|l| l.reader_events)
+            .unwrap_or(0)
+    }
+
+    /// The simulated reader reports on its own thread: waits until the kiosk task has handled
+    /// its event (the card, or its removal), then until the kiosk settles on it.
+    async fn card_arrived(&self, before: u64) -> Result<(), String> {
+        if !until(Duration::from_secs(10), || self.reader_events() > before).await {
+            return Err("the kiosk did not see the card reader's event within 10 s".into());
+        }
+        self.settle().await;
+        Ok(())
+    }
+
+    /// A tap at the element's centre: press and lift in one go. (ElementHandle::single_click
+    /// holds the finger down for 50 ms on a real timer, which every tap of every scenario paid
+    /// for; a TouchArea clicks on the lift all the same.)
+    fn click(&self, el: &ElementHandle) {
+        let at = el.absolute_position();
+        let size = el.size();
+        let position =
+            slint::LogicalPosition::new(at.x + size.width / 2.0, at.y + size.height / 2.0);
+        let button = slint::platform::PointerEventButton::Left;
+        let window = self.ui.window();
+        window.dispatch_event(slint::platform::WindowEvent::PointerMoved { position });
+        window.dispatch_event(slint::platform::WindowEvent::PointerPressed { position, button });
+        window.dispatch_event(slint::platform::WindowEvent::PointerReleased { position, button });
+    }
+
+    /// Waits until the kiosk task has handled everything sent to it so far and the view it
+    /// left is applied (a [`Command::Barrier`] through the same channel), not for a fixed time.
+    async fn barrier(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.demo.app.tx.send(Command::Barrier(tx)).is_err() {
+            return;
+        }
+        tokio::select! {
+            _ = rx => {}
+            _ = sleep(Duration::from_secs(10)) => {}
+        }
+        // The answer's wake-up was queued behind the view's; one more turn of the event loop
+        // lets anything the view started (a timer of zero) run too.
+        sleep(Duration::ZERO).await;
+    }
+
     async fn settle(&self) {
-        sleep(Duration::from_millis(120)).await;
-        let limit = self.config.cloud.timeout() + Duration::from_secs(3);
-        until(limit, || !self.busy()).await;
-        sleep(Duration::from_millis(60)).await;
+        self.barrier().await;
+        if self.busy() {
+            let limit = self.config.cloud.timeout() + Duration::from_secs(3);
+            until(limit, || !self.busy()).await;
+            self.barrier().await;
+        }
     }
 
     async fn tap(&self, label: &str) -> Result<(), String> {
@@ -350,8 +404,7 @@ impl Driver {
                 self.page().name()
             ));
         }
-        el.single_click(slint::platform::PointerEventButton::Left)
-            .await;
+        self.click(&el);
         self.settle().await;
         Ok(())
     }
@@ -520,6 +573,7 @@ impl Driver {
             ..Default::default()
         };
         // The kiosk is ready once its first view (with the site's name) has arrived.
+        self.barrier().await;
         if !until(Duration::from_secs(15), || {
             !self.ui.global::<AppState>().get_site_name().is_empty()
         })
@@ -589,12 +643,15 @@ impl Driver {
                 let id = self.demo.residents.get(n - 1).ok_or_else(|| {
                     format!("there are {} demo residents", self.demo.residents.len())
                 })?;
+                let before = self.reader_events();
                 self.demo.reader.insert(id.clone());
-                self.settle().await;
-                Ok(())
+                self.card_arrived(before).await
             }
             Step::RemoveCard => {
+                let before = self.reader_events();
                 self.demo.reader.remove();
+                // A reader with no card on it reports nothing: then there is nothing to wait for.
+                until(Duration::from_secs(2), || self.reader_events() > before).await;
                 self.settle().await;
                 Ok(())
             }
@@ -607,8 +664,7 @@ impl Driver {
                         self.page().name()
                     )
                 })?;
-                el.single_click(slint::platform::PointerEventButton::Left)
-                    .await;
+                self.click(&el);
                 // Long enough for the kiosk to take the tap and start on it.
                 sleep(Duration::from_millis(300)).await;
                 Ok(())

@@ -30,6 +30,8 @@ pub fn screenshot(ui: &impl ComponentHandle, path: &Path) -> anyhow::Result<()> 
         let mut enc = png::Encoder::new(&mut out, shot.width(), shot.height());
         enc.set_color(png::ColorType::Rgba);
         enc.set_depth(png::BitDepth::Eight);
+        // Screenshots are looked at and compared, not archived: speed over the last few bytes.
+        enc.set_compression(png::Compression::Fast);
         let mut w = enc.write_header()?;
         w.write_image_data(shot.as_bytes())?;
     }
