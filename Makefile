@@ -16,9 +16,10 @@ build: deps
 demo: deps
 	$(CARGO) run --release --bin bianmin -- demo $(ARGS)
 
-# The kiosk's own binary: real backends only, no simulator compiled in (target/kiosk/release/bianmin).
+# The kiosk's own binary: real backends only, no simulator compiled in, built for size
+# (profile.kiosk): target/kiosk/kiosk/bianmin.
 kiosk: deps
-	$(CARGO) build --release --no-default-features --bin bianmin --target-dir target/kiosk
+	$(CARGO) build --profile kiosk --no-default-features --bin bianmin --target-dir target/kiosk
 
 # Clippy over everything, and over the kiosk build (no `sim` feature) so it keeps compiling.
 lint: deps
@@ -44,6 +45,6 @@ screenshots: build
 bench: deps
 	@BENCH=1 tests/setup/install-deps.sh
 	$(CARGO) build --release --workspace --bins
-	$(CARGO) build --release --no-default-features --bin bianmin --target-dir target/kiosk
+	$(MAKE) --no-print-directory kiosk
 	benches/kiosk/run.sh
 	$(CARGO) bench --bench printing --bench outbox

@@ -104,6 +104,7 @@ pub enum Command {
     /// Answered once everything sent before has been handled and the view it left is on its
     /// way to the UI (views go to the UI thread in order, ahead of the answer's wake-up): what
     /// the scenario runner waits on instead of sleeping.
+    #[cfg_attr(not(feature = "sim"), allow(dead_code))]
     Barrier(tokio::sync::oneshot::Sender<()>),
 }
 
@@ -648,7 +649,7 @@ impl Kiosk {
         for s in &said {
             tracing::info!(phrases = ?s.phrases, ms = s.ms, private = s.private, "said");
         }
-        self.log.lock().expect("log lock").said.extend(said);
+        crate::recent::extend(&mut self.log.lock().expect("log lock").said, said);
     }
 
     /// The page's own prompt, when the page (or its mode, or the language) changed; and the
@@ -712,7 +713,7 @@ impl Kiosk {
                 Effect::RevokeSession(token) => self.revoke(token, self.privacy.revocation()),
                 Effect::Speak(p) => {
                     tracing::info!(prompt = ?p, "speak");
-                    self.log.lock().expect("log lock").spoken.push(p);
+                    crate::recent::push(&mut self.log.lock().expect("log lock").spoken, p);
                     if let Some(u) = prompts::event(p) {
                         // The warning and "take your card" cut in; the page's prompt follows.
                         self.say(u, true);
@@ -746,7 +747,7 @@ impl Kiosk {
                     self.opened = None;
                     self.notice = None;
                     self.voice.session_ended();
-                    self.log.lock().expect("log lock").wipes.push(reason);
+                    crate::recent::push(&mut self.log.lock().expect("log lock").wipes, reason);
                     self.audit("session_end", &format!("{reason:?}"));
                 }
             }

@@ -26,6 +26,7 @@ pub mod printing;
 pub mod privacy;
 pub mod provision;
 mod provision_cli;
+pub mod recent;
 #[cfg(feature = "sim")]
 pub mod scenario;
 pub mod selftest;
@@ -213,6 +214,12 @@ fn provision_on_screen(
         config.kiosk.language,
         landscape,
     );
+    let (w, h) = if landscape {
+        (1920.0, 1080.0)
+    } else {
+        (1080.0, 1920.0)
+    };
+    ui.window().set_size(slint::LogicalSize::new(w, h));
     ui.window().set_fullscreen(true);
     // Up and waiting for the technician: a Type=notify unit counts the start as done.
     health::systemd::notify("READY=1");
@@ -261,6 +268,14 @@ fn run_window(
     ready: &'static str,
 ) -> anyhow::Result<()> {
     ui.global::<ui_bridge::AppState>().set_landscape(landscape);
+    // The page's own size first: a display server without a window manager (a bare X server)
+    // does not honour the full-screen request, and the window would open at 800×600.
+    let (w, h) = if landscape {
+        (1920.0, 1080.0)
+    } else {
+        (1080.0, 1920.0)
+    };
+    ui.window().set_size(slint::LogicalSize::new(w, h));
     if fullscreen {
         ui.window().set_fullscreen(true);
     }

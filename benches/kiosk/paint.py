@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """Start to first paint, polled from outside the process, and the process's memory after it.
 
-Usage: paint.py DISPLAY SETTLE_S CMD [ARG…]
+Usage: paint.py [--click X,Y] DISPLAY SETTLE_S CMD [ARG…]
 Starts CMD with DISPLAY set and polls nine pixels of the X server's root window (Xvfb, black
 root) until they have not changed for a second: the first paint is when they first showed that
 settled frame. Then, SETTLE_S seconds after the start, it
 reads PSS/RSS of the process and of every process it started (Chromium is several), and the
-thread count. Prints one JSON line: {"paint_ms", "pss_kib", "rss_kib", "threads", "procs"}.
+thread count. With --click, once the first frame has settled it taps there and times the page
+change the same way (tap to the first sample of the frame the screen settles on). Prints one
+JSON line: {"paint_ms", "change_ms", "pss_kib", "rss_kib", "threads", "procs"}.
 The process tree is stopped by its PIDs (SIGTERM, then SIGKILL), never by name.
 """
 import json
@@ -56,9 +58,43 @@ def rollup(pid):
     return vals
 
 
+def sample_of(root, points):
+    return b"".join(root.get_image(x, y, 1, 1, X.ZPixmap, 0xFFFFFFFF).data[:3] for (x, y) in points)
+
+
+def page_change(d, root, points, at):
+    """A tap at `at` (XTEST: press and release), then the time until the sampled pixels first
+    show the frame they settle on."""
+    from Xlib.ext import xtest
+    before = sample_of(root, points)
+    xtest.fake_input(d, X.MotionNotify, x=at[0], y=at[1])
+    d.sync()
+    t0 = time.monotonic()
+    xtest.fake_input(d, X.ButtonPress, 1)
+    xtest.fake_input(d, X.ButtonRelease, 1)
+    d.sync()
+    samples = [(t0, before)]
+    while time.monotonic() < t0 + 5:
+        now = time.monotonic()
+        sample = sample_of(root, points)
+        if sample != samples[-1][1]:
+            samples.append((now, sample))
+        elif now - samples[-1][0] > 0.5 and len(samples) > 1:
+            break
+        time.sleep(0.0002)
+    if len(samples) < 2:
+        return None
+    return (samples[-1][0] - t0) * 1000
+
+
 def main():
-    disp_name, settle = sys.argv[1], float(sys.argv[2])
-    cmd = sys.argv[3:]
+    args = sys.argv[1:]
+    click = None
+    if args and args[0] == "--click":
+        click = tuple(int(v) for v in args[1].split(","))
+        args = args[2:]
+    disp_name, settle = args[0], float(args[1])
+    cmd = args[2:]
     d = xdisplay.Display(disp_name)
     root = d.screen().root
     geom = root.get_geometry()
@@ -87,6 +123,9 @@ def main():
     if samples and samples[-1][1].strip(b"\x00"):
         paint_ms = (samples[-1][0] - t0) * 1000
     settle = max(0.0, settle - (time.monotonic() - t0))
+    change_ms = None
+    if click and paint_ms is not None:
+        change_ms = page_change(d, root, points, click)
     time.sleep(settle)
     pids = tree(proc.pid)
     pss = rss = threads = 0
@@ -106,7 +145,7 @@ def main():
             break
         except subprocess.TimeoutExpired:
             pass
-    print(json.dumps({"paint_ms": paint_ms, "pss_kib": pss, "rss_kib": rss,
+    print(json.dumps({"paint_ms": paint_ms, "change_ms": change_ms, "pss_kib": pss, "rss_kib": rss,
                       "threads": threads, "procs": len(pids), "exit": proc.returncode}))
 
 

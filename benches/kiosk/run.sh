@@ -5,17 +5,19 @@
 # stopped by its PID. See docs/performance.md for how each figure is measured.
 #
 #   BIN        the demo build (default target/release/bianmin)
-#   KIOSK_BIN  the kiosk build without the simulator (default target/kiosk/release/bianmin,
+#   KIOSK_BIN  the kiosk build without the simulator (default target/kiosk/kiosk/bianmin,
 #              else BIN)
 #   ROUNDS     start-up rounds per program (default 10)
 #   IDLE_S     seconds of idle measured on the attract page (default 60)
+#   SESSIONS   card sessions in a row for the memory growth (default 10000)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BIN="${BIN:-$ROOT/target/release/bianmin}"
-KIOSK_BIN="${KIOSK_BIN:-$ROOT/target/kiosk/release/bianmin}"
+KIOSK_BIN="${KIOSK_BIN:-$ROOT/target/kiosk/kiosk/bianmin}"
 [ -x "$KIOSK_BIN" ] || KIOSK_BIN="$BIN"
 ROUNDS="${ROUNDS:-10}"
 IDLE_S="${IDLE_S:-60}"
+SESSIONS="${SESSIONS:-10000}"
 PY=/usr/bin/python3
 HERE="$ROOT/benches/kiosk"
 OUT="$ROOT/target/bench"
@@ -67,19 +69,21 @@ EOF
 grep -q '"device_id": "kiosk-' "$WORK/provision.json" || { echo "the bench kiosk did not enrol" >&2; cat "$WORK/provision.json" >&2; exit 1; }
 
 # --- Start to first paint, and memory 3 s after the start ------------------------------------
-startup() { # startup NAME CMD… → rows of paint ms and PSS/RSS
-    local name="$1"; shift
+startup() { # startup NAME CLICK CMD… → rows of paint ms, page change ms and PSS/RSS
+    local name="$1" click="$2"; shift 2
     : >"$WORK/$name.jsonl"
     for i in $(seq "$ROUNDS"); do
-        RUST_LOG=warn $PY "$HERE/paint.py" "$XD" 3 "${@//@N@/$i}" >>"$WORK/$name.jsonl"
+        # shellcheck disable=SC2086
+        RUST_LOG=warn $PY "$HERE/paint.py" $click "$XD" 3 "${@//@N@/$i}" >>"$WORK/$name.jsonl"
     done
 }
-startup kiosk "$KIOSK_BIN" --config "$WORK/kiosk.toml" --data-dir "$WORK/kiosk" kiosk
-startup demo "$BIN" --data-dir "$WORK/demo-@N@" demo --fullscreen
+# The kiosk: its first paint, then a tap on the attract page and the home page's pixels.
+startup kiosk "--click 540,1200" "$KIOSK_BIN" --config "$WORK/kiosk.toml" --data-dir "$WORK/kiosk" kiosk
+startup demo "" "$BIN" --data-dir "$WORK/demo-@N@" demo --fullscreen
 HAVE_CHROMIUM=0
 if command -v chromium >/dev/null; then
     HAVE_CHROMIUM=1
-    startup chromium chromium --kiosk --no-sandbox --no-first-run --no-default-browser-check \
+    startup chromium "" chromium --kiosk --no-sandbox --no-first-run --no-default-browser-check \
         --disable-gpu --disable-extensions --disable-sync --user-data-dir="$WORK/chromium-@N@" \
         --window-position=0,0 --window-size=1080,1920 "file://$HERE/tiles.html"
 fi
@@ -89,9 +93,13 @@ fig() { # fig NAME FIELD → median
 K_PAINT=$(fig kiosk paint_ms); D_PAINT=$(fig demo paint_ms)
 K_PSS=$(fig kiosk pss_kib); K_RSS=$(fig kiosk rss_kib); D_PSS=$(fig demo pss_kib)
 K_THREADS=$(fig kiosk threads)
+K_CHANGE=$(fig kiosk change_ms)
+K_CHANGE99=$(while read -r l; do echo "$l" | jget change_ms; done <"$WORK/kiosk.jsonl" | grep -v nan | p99)
 KM=$(awk -v v="$K_PAINT" 'BEGIN { printf "%.0f", v }')
 row "Start → first paint, bianmin kiosk (Xvfb, median of $ROUNDS)" "$KM ms" "≤ 50 ms" "$(verdict "$K_PAINT" '<=' 50)"
 row "Start → first paint, bianmin demo (embedded cloud)" "$(awk -v v="$D_PAINT" 'BEGIN { printf "%.0f", v }') ms" "—" "—"
+row "Page change, tap → home page's pixels (Xvfb), p50" "$(awk -v v="$K_CHANGE" 'BEGIN { printf "%.1f", v }') ms" "≤ 16.7 ms" "$(verdict "$K_CHANGE" '<=' 16.7)"
+row "Page change, tap → home page's pixels, p99 of $ROUNDS" "$(awk -v v="$K_CHANGE99" 'BEGIN { printf "%.1f", v }') ms" "≤ 33 ms" "$(verdict "$K_CHANGE99" '<=' 33)"
 row "PSS 3 s after start, bianmin kiosk" "$(awk -v v="$K_PSS" 'BEGIN { printf "%.1f", v / 1024 }') MiB" "≤ 24 MiB" "$(verdict "$K_PSS" '<=' $((24 * 1024)))"
 row "RSS 3 s after start, bianmin kiosk ($K_THREADS threads)" "$(awk -v v="$K_RSS" 'BEGIN { printf "%.1f", v / 1024 }') MiB" "—" "—"
 row "PSS 3 s after start, bianmin demo" "$(awk -v v="$D_PSS" 'BEGIN { printf "%.1f", v / 1024 }') MiB" "—" "—"
@@ -147,7 +155,7 @@ WORST50=$(awk '$1 != "nan" { print $1 }' "$WORK/render.txt" | sort -n | tail -1)
 WORST99=$(awk '$2 != "nan" { print $2 }' "$WORK/render.txt" | sort -n | tail -1)
 WHICH=$(sort -k2 -n "$WORK/render.txt" | tail -1 | cut -d' ' -f3-)
 N=$(wc -l <"$WORK/render.txt")
-row "Page render, worst p50 of $N page × state runs" "${WORST50} ms" "≤ 16.7 ms" "$(verdict "$WORST50" '<=' 16.7)"
+row "Page render + snapshot, worst p50 of $N page × state runs" "${WORST50} ms" "≤ 16.7 ms" "$(verdict "$WORST50" '<=' 16.7)"
 row "Page render, worst p99 ($WHICH)" "${WORST99} ms" "≤ 33 ms" "$(verdict "$WORST99" '<=' 33)"
 
 # --- A headless screenshot, wall time ---------------------------------------------------------
@@ -175,9 +183,33 @@ row "Stripped binary, demo build (simulator, scenario runner)" "$(awk -v v="$DS"
 size -A "$WORK/kiosk.stripped" | awk '$1 ~ /^\.(text|rodata|data\.rel\.ro|eh_frame)$/ { printf "  %s %.1f MiB", $1, $2 / 1048576 }' >"$WORK/sections.txt"
 row "  kiosk build's largest sections" "$(cat "$WORK/sections.txt")" "—" "—"
 
-# --- Not measured yet -------------------------------------------------------------------------
-row "Page change, click → new page's pixels" "not measured yet" "≤ 16.7 ms p50, ≤ 33 ms p99" "—"
-row "RSS growth over 10 000 scripted sessions" "not measured yet" "< 5 %" "—"
+# --- Memory over card sessions in a row (headless, the embedded cloud) -----------------------
+{
+    echo "name = \"memory over $SESSIONS card sessions\""
+    echo "record_steps = false"
+    echo '[[step]]'; echo 'record_memory = "start"'
+    for i in $(seq "$SESSIONS"); do
+        # A card put down (the greeting, the home page), taken away (the wipe, goodbye).
+        printf '[[step]]\ninsert_card = 2\n[[step]]\nremove_card = true\n'
+        if [ "$i" = 100 ]; then echo '[[step]]'; echo 'record_memory = "after 100"'; fi
+    done
+    echo '[[step]]'; echo "record_memory = \"after $SESSIONS\""
+} >"$WORK/sessions.toml"
+s=$(date +%s)
+RUST_LOG=error "$BIN" --data-dir "$WORK/sessions" scenario run "$WORK/sessions.toml" \
+    --out "$WORK/sessions-out" --no-screenshots >/dev/null 2>&1 || true
+SESSION_S=$(( $(date +%s) - s ))
+$PY - "$WORK/sessions-out/transcript.json" >"$WORK/memory.txt" <<'PYEOF' || echo "nan nan nan nan" >"$WORK/memory.txt"
+import json, sys
+t = json.load(open(sys.argv[1]))
+m = {label: (rss, pss) for label, rss, pss in t.get("memory", [])}
+labels = [l for l, _, _ in t.get("memory", [])]
+start, hundred, last = m[labels[0]], m[labels[1]], m[labels[-1]]
+print(start[0], hundred[0], last[0], (last[0] - hundred[0]) / hundred[0] * 100, "ok" if t["ok"] else "FAILED")
+PYEOF
+read -r M_START M_100 M_LAST M_GROWTH M_OK <"$WORK/memory.txt"
+row "RSS after start / 100 / $SESSIONS card sessions ($SESSION_S s, run $M_OK)" "$(awk -v a="$M_START" -v b="$M_100" -v c="$M_LAST" 'BEGIN { printf "%.1f / %.1f / %.1f MiB", a / 1024, b / 1024, c / 1024 }')" "—" "—"
+row "  RSS growth from 100 to $SESSIONS sessions" "$(awk -v v="$M_GROWTH" 'BEGIN { printf "%.2f", v }') %" "< 5 %" "$(verdict "$M_GROWTH" '<' 5)"
 
 ELAPSED=$(( $(date +%s) - STARTED ))
 {

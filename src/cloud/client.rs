@@ -132,13 +132,16 @@ impl CloudClient {
             .open_until
             .is_some_and(|t| started < t)
         {
-            self.calls.lock().expect("calls lock").push(CallRecord {
-                method: method.to_string(),
-                path: path_only,
-                status: 0,
-                millis: 0,
-                error: Some("circuit_open".into()),
-            });
+            crate::recent::push(
+                &mut self.calls.lock().expect("calls lock"),
+                CallRecord {
+                    method: method.to_string(),
+                    path: path_only,
+                    status: 0,
+                    millis: 0,
+                    error: Some("circuit_open".into()),
+                },
+            );
             return Err(CloudError::Unreachable(
                 "the cloud is taken as down for a moment (circuit open)".into(),
             ));
@@ -186,13 +189,16 @@ impl CloudClient {
         };
         // Log the route, not the query string: queries may carry account numbers.
         tracing::debug!(method = %method, path = %path_only, status, ms = started.elapsed().as_millis() as u64, "cloud call");
-        self.calls.lock().expect("calls lock").push(CallRecord {
-            method: method.to_string(),
-            path: path_only,
-            status,
-            millis: started.elapsed().as_millis() as u64,
-            error,
-        });
+        crate::recent::push(
+            &mut self.calls.lock().expect("calls lock"),
+            CallRecord {
+                method: method.to_string(),
+                path: path_only,
+                status,
+                millis: started.elapsed().as_millis() as u64,
+                error,
+            },
+        );
         result.map(|(_, t)| t).map_err(|(_, e)| e)
     }
 

@@ -70,6 +70,9 @@ pub struct Transcript {
     /// Full-window software renders timed by `measure_render` steps, in milliseconds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub render_ms: Vec<f64>,
+    /// Resident memory recorded by `record_memory` steps: (label, RSS in KiB, PSS in KiB).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub memory: Vec<(String, u64, u64)>,
     /// For each key `type_pinyin` tapped: from the finger lifting off the key to a frame with
     /// the new candidates rendered (the controller, the pinyin lookup, the layout and a
     /// full-window software render), in milliseconds.
@@ -162,6 +165,7 @@ pub fn run(scenario: Scenario, opts: RunOptions) -> anyhow::Result<Transcript> {
         screenshot_pages: opts.screenshot_pages,
         config,
         layout_report: scenario.layout_report,
+        forget_steps: scenario.forget_steps,
     };
     {
         let result = result.clone();
@@ -190,6 +194,7 @@ struct Driver {
     screenshot_pages: bool,
     config: Config,
     layout_report: bool,
+    forget_steps: bool,
 }
 
 /// Waits on the UI thread without blocking its event loop.
@@ -219,6 +224,7 @@ struct Recorder {
     layout: Vec<LayoutFinding>,
     accessibility: Vec<AuditRecord>,
     render_ms: Vec<f64>,
+    memory: Vec<(String, u64, u64)>,
     key_to_candidates_ms: Vec<f64>,
     step: usize,
     pages_seen: Vec<String>,
@@ -549,7 +555,9 @@ impl Driver {
         }
         if rec.last != Some(page) {
             rec.last = Some(page);
-            rec.pages_seen.push(page.name().into());
+            if !self.forget_steps {
+                rec.pages_seen.push(page.name().into());
+            }
             if self.screenshot_pages {
                 self.screenshot(rec, page.name());
             }
@@ -561,6 +569,7 @@ impl Driver {
             layout: Vec::new(),
             accessibility: Vec::new(),
             render_ms: Vec::new(),
+            memory: Vec::new(),
             key_to_candidates_ms: Vec::new(),
             step: 0,
             pages_seen: Vec::new(),
@@ -589,6 +598,9 @@ impl Driver {
                 let outcome = self.perform(step, &mut rec).await;
                 self.observe(&mut rec);
                 let ok = outcome.is_ok();
+                if ok && scenario.forget_steps {
+                    continue;
+                }
                 t.steps.push(StepRecord {
                     index: i + 1,
                     step: step.to_string(),
@@ -608,6 +620,7 @@ impl Driver {
         t.layout = rec.layout;
         t.accessibility = rec.accessibility;
         t.render_ms = rec.render_ms;
+        t.memory = rec.memory;
         t.key_to_candidates_ms = rec.key_to_candidates_ms;
         t.pages_seen = rec.pages_seen;
         t.screenshots = rec.screenshots;
@@ -956,6 +969,11 @@ impl Driver {
                 self.screenshot(rec, name);
                 Ok(())
             }
+            Step::RecordMemory(label) => {
+                let (rss, pss) = resident_memory()?;
+                rec.memory.push((label.clone(), rss, pss));
+                Ok(())
+            }
             Step::MeasureRender(n) => {
                 // The whole window, every pixel, with the software renderer (the kiosk's own).
                 for _ in 0..*n {
@@ -998,6 +1016,20 @@ impl Driver {
 /// Saves the page the kiosk shows after `steps` as `out` (used by `bianmin screenshot`).
 /// With `repeat` > 0, the page is also rendered that many times and the render times (ms) are
 /// returned.
+/// This process's RSS and PSS in KiB (/proc/self/smaps_rollup).
+fn resident_memory() -> Result<(u64, u64), String> {
+    let text = std::fs::read_to_string("/proc/self/smaps_rollup")
+        .map_err(|e| format!("cannot read /proc/self/smaps_rollup: {e}"))?;
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Ok((field("Rss:"), field("Pss:")))
+}
+
 pub fn screenshot_after(
     steps: Vec<Step>,
     opts: RunOptions,

@@ -59,6 +59,9 @@ pub enum Step {
     Screenshot(String),
     /// Render the whole window this many times with the software renderer, timing each.
     MeasureRender(usize),
+    /// The process's resident memory now, recorded in the transcript under this label (the
+    /// memory benchmark's sessions in a row).
+    RecordMemory(String),
     /// A prompt the kiosk spoke (e.g. "take_card").
     ExpectSpoken(String),
     /// The resident's phone pays the order on the payment page (simulator control route), with
@@ -99,6 +102,7 @@ pub const STEP_KEYS: &[&str] = &[
     "wait_s",
     "screenshot",
     "measure_render",
+    "record_memory",
     "expect_spoken",
     "phone_pay",
     "pay_elsewhere",
@@ -115,6 +119,7 @@ const HEADER_KEYS: &[&str] = &[
     "layout_report",
     "technician_pin_hash",
     "technician_cards",
+    "record_steps",
     "step",
 ];
 
@@ -133,6 +138,9 @@ pub struct Scenario {
     pub technician_pin_hash: Option<String>,
     /// `technician.cards` for this run (Argon2id PHC strings of the cards' numbers).
     pub technician_cards: Vec<String>,
+    /// `record_steps = false`: the transcript keeps no record of the steps that passed and of
+    /// the pages seen (a benchmark's thousands of sessions measure the kiosk, not the transcript).
+    pub forget_steps: bool,
     pub steps: Vec<Step>,
 }
 
@@ -167,6 +175,7 @@ impl std::fmt::Display for Step {
             Step::WaitSeconds(s) => write!(f, "wait_s = {s}"),
             Step::Screenshot(s) => write!(f, "screenshot = {s:?}"),
             Step::MeasureRender(n) => write!(f, "measure_render = {n}"),
+            Step::RecordMemory(l) => write!(f, "record_memory = {l:?}"),
             Step::ExpectSpoken(s) => write!(f, "expect_spoken = {s:?}"),
             Step::PhonePay(c) => write!(f, "phone_pay = {c:?}"),
             Step::PayElsewhere(a) => write!(f, "pay_elsewhere = {a:?}"),
@@ -222,6 +231,9 @@ impl Scenario {
                 }
                 "landscape" => {
                     sc.landscape = v.as_bool().ok_or("landscape must be true or false")?
+                }
+                "record_steps" => {
+                    sc.forget_steps = !v.as_bool().ok_or("record_steps must be true or false")?
                 }
                 "layout_report" => {
                     sc.layout_report = v.as_bool().ok_or("layout_report must be true or false")?
@@ -419,6 +431,7 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
                 .filter(|n| (1..=1000).contains(n))
                 .ok_or("`measure_render` needs a count from 1 to 1000")? as usize,
         ),
+        "record_memory" => Step::RecordMemory(string(k, v)?),
         "expect_spoken" => Step::ExpectSpoken(string(k, v)?),
         other => {
             return Err(format!(

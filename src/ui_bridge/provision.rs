@@ -263,6 +263,7 @@ pub fn wire(
 }
 
 /// The lines shown under the steps so far (tests read them).
+#[cfg(feature = "sim")]
 pub fn progress_lines(ui: &ProvisionWindow) -> Vec<String> {
     ui.global::<ProvisionAdapter>()
         .get_progress()
