@@ -387,32 +387,14 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Release { action } => crate::update_cli::release(action),
         Command::Update { action } => crate::update_cli::update(action, &config, &data_dir),
         Command::TechnicianCard => {
-            let mut line = zeroize::Zeroizing::new(String::new());
-            std::io::stdin().read_line(&mut line)?;
-            match crate::technician::hash_card(line.trim()) {
-                Ok(hash) => {
-                    println!("[technician]\ncards = [\"{hash}\"]");
-                    Ok(0)
-                }
-                Err(e) => {
-                    eprintln!("bianmin technician-card: {e}");
-                    Ok(2)
-                }
-            }
+            hash_from_stdin("technician-card", crate::technician::hash_card, |hash| {
+                format!("[technician]\ncards = [\"{hash}\"]")
+            })
         }
         Command::TechnicianPin => {
-            let mut line = zeroize::Zeroizing::new(String::new());
-            std::io::stdin().read_line(&mut line)?;
-            match crate::technician::hash_pin(line.trim()) {
-                Ok(hash) => {
-                    println!("[technician]\npin_hash = \"{hash}\"");
-                    Ok(0)
-                }
-                Err(e) => {
-                    eprintln!("bianmin technician-pin: {e}");
-                    Ok(2)
-                }
-            }
+            hash_from_stdin("technician-pin", crate::technician::hash_pin, |hash| {
+                format!("[technician]\npin_hash = \"{hash}\"")
+            })
         }
         Command::Card {
             action:
@@ -561,6 +543,27 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                 );
             }
             Ok(0)
+        }
+    }
+}
+
+/// Reads a secret (a PIN, a card's number) from standard input, never echoed or kept, and prints
+/// the config line with its Argon2id hash; exit 2 when it is not one.
+fn hash_from_stdin(
+    command: &str,
+    hash: fn(&str) -> Result<String, String>,
+    line: impl Fn(&str) -> String,
+) -> anyhow::Result<i32> {
+    let mut secret = zeroize::Zeroizing::new(String::new());
+    std::io::stdin().read_line(&mut secret)?;
+    match hash(secret.trim()) {
+        Ok(h) => {
+            println!("{}", line(&h));
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("bianmin {command}: {e}");
+            Ok(2)
         }
     }
 }

@@ -333,6 +333,12 @@ impl Driver {
     /// holds the finger down for 50 ms on a real timer, which every tap of every scenario paid
     /// for; a TouchArea clicks on the lift all the same.)
     fn click(&self, el: &ElementHandle) {
+        let position = self.press(el);
+        self.lift(position);
+    }
+
+    /// A finger down at the element's centre (where it stays until [`Driver::lift`]).
+    fn press(&self, el: &ElementHandle) -> slint::LogicalPosition {
         let at = el.absolute_position();
         let size = el.size();
         let position =
@@ -341,7 +347,14 @@ impl Driver {
         let window = self.ui.window();
         window.dispatch_event(slint::platform::WindowEvent::PointerMoved { position });
         window.dispatch_event(slint::platform::WindowEvent::PointerPressed { position, button });
-        window.dispatch_event(slint::platform::WindowEvent::PointerReleased { position, button });
+        position
+    }
+
+    fn lift(&self, position: slint::LogicalPosition) {
+        let button = slint::platform::PointerEventButton::Left;
+        self.ui
+            .window()
+            .dispatch_event(slint::platform::WindowEvent::PointerReleased { position, button });
     }
 
     /// Waits until the kiosk task has handled everything sent to it so far and the view it
@@ -514,16 +527,9 @@ impl Driver {
             self.find(target)
         }
         .ok_or_else(|| format!("no {target:?} to press on page {}", self.page().name()))?;
-        let at = el.absolute_position();
-        let size = el.size();
-        let position =
-            slint::LogicalPosition::new(at.x + size.width / 2.0, at.y + size.height / 2.0);
-        let button = slint::platform::PointerEventButton::Left;
-        let window = self.ui.window();
-        window.dispatch_event(slint::platform::WindowEvent::PointerMoved { position });
-        window.dispatch_event(slint::platform::WindowEvent::PointerPressed { position, button });
+        let position = self.press(&el);
         sleep(Duration::from_millis(3300)).await;
-        window.dispatch_event(slint::platform::WindowEvent::PointerReleased { position, button });
+        self.lift(position);
         self.settle().await;
         Ok(())
     }
