@@ -456,21 +456,11 @@ impl Driver {
                 .chain(std::iter::once(&letter.as_str()))
                 .find_map(|l| self.find(l))
                 .ok_or_else(|| format!("no key {c:?} on the keyboard"))?;
-            // A tap at the key's centre, as ElementHandle::single_click does, with the clock
-            // started when the finger lifts (the click fires then).
-            let at = key.absolute_position();
-            let size = key.size();
-            let position =
-                slint::LogicalPosition::new(at.x + size.width / 2.0, at.y + size.height / 2.0);
-            let button = slint::platform::PointerEventButton::Left;
-            let window = self.ui.window();
-            window.dispatch_event(slint::platform::WindowEvent::PointerMoved { position });
-            window
-                .dispatch_event(slint::platform::WindowEvent::PointerPressed { position, button });
-            sleep(Duration::from_millis(50)).await;
+            // A tap at the key's centre, with the clock started when the finger lifts (the
+            // click fires then).
+            let position = self.press(&key);
             let started = Instant::now();
-            window
-                .dispatch_event(slint::platform::WindowEvent::PointerReleased { position, button });
+            self.lift(position);
             self.ui
                 .window()
                 .take_snapshot()
