@@ -116,6 +116,19 @@ pub enum Command {
         /// running: `PUT /_sim/payment-ttl` with `{"seconds": N}`).
         #[arg(long, value_name = "SECS", default_value_t = 300)]
         payment_ttl: u64,
+        /// Also simulate this many kiosks in five halls, heartbeating with varied health (the
+        /// fleet console at a realistic size).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        fleet: usize,
+        /// Seconds between a simulated kiosk's heartbeats.
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        fleet_beat_secs: u64,
+        /// Accept TOKEN as an operator's admin credential (the admin API, the fleet console).
+        #[arg(long, value_name = "TOKEN")]
+        admin_token: Option<String>,
+        /// Accept TOKEN as a viewer's admin credential (reads only).
+        #[arg(long, value_name = "TOKEN")]
+        viewer_token: Option<String>,
     },
     /// Scripted journeys.
     #[cfg(feature = "sim")]
@@ -155,6 +168,13 @@ pub enum Command {
         /// List the pack's phrases instead.
         #[arg(long)]
         list: bool,
+    },
+    /// Admins: the fleet's kiosks, commands, catalogue, and the web console (`fleet console`;
+    /// its accounts in --data-dir, made by `fleet add-admin`).
+    #[cfg(feature = "fleet")]
+    Fleet {
+        #[command(subcommand)]
+        action: crate::fleet_cli::FleetAction,
     },
     /// The admin's signed release repository (TUF): init, add, waves, pause, revoke, keys.
     Release {
@@ -196,6 +216,10 @@ pub enum Command {
         /// (to show the candidate bar), e.g. --pinyin loudao.
         #[arg(long)]
         pinyin: Option<String>,
+        /// The cloud's catalogue for this picture (JSON of the contract's Catalog): how the
+        /// home page would look with it (the fleet console's preview).
+        #[arg(long)]
+        catalog: Option<PathBuf>,
     },
 }
 
@@ -385,6 +409,8 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         ),
         Command::Outbox { action } => crate::outbox_cli::main(action, &config, &data_dir),
         Command::Release { action } => crate::update_cli::release(action),
+        #[cfg(feature = "fleet")]
+        Command::Fleet { action } => crate::fleet_cli::run(action, &data_dir),
         Command::Update { action } => crate::update_cli::update(action, &config, &data_dir),
         Command::TechnicianCard => {
             hash_from_stdin("technician-card", crate::technician::hash_card, |hash| {
@@ -419,6 +445,10 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             enrollment_codes,
             case_step_secs,
             payment_ttl,
+            fleet,
+            fleet_beat_secs,
+            admin_token,
+            viewer_token,
         } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
@@ -432,6 +462,16 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                     },
                 )
                 .await?;
+                use crate::cloud::admin::AdminRole;
+                if let Some(t) = &admin_token {
+                    sim.add_admin(t, "admin", AdminRole::Operator)?;
+                }
+                if let Some(t) = &viewer_token {
+                    sim.add_admin(t, "viewer", AdminRole::Viewer)?;
+                }
+                if fleet > 0 {
+                    sim.start_fleet(fleet, Duration::from_secs(fleet_beat_secs.max(1)))?;
+                }
                 println!("cloud simulator listening on {}", sim.url());
                 tokio::signal::ctrl_c().await?;
                 anyhow::Ok(())
@@ -505,6 +545,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             out,
             repeat,
             pinyin,
+            catalog,
         } => {
             let mut steps = steps_to(&page, lang)?;
             if let Some(letters) = pinyin {
@@ -517,6 +558,14 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                     crate::technician::hash_pin(SCREENSHOT_PIN).map_err(anyhow::Error::msg)?;
             }
             let work = tempdir_in_data(&data_dir)?;
+            if let Some(file) = catalog {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let catalog: crate::cloud::api::Catalog = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a catalogue", file.display()))?;
+                // The embedded simulator this picture runs against answers with it.
+                crate::cloud_sim::put_catalog(&work.join("cloud-sim.db"), &catalog)?;
+            }
             let times = scenario::screenshot_after(
                 steps,
                 RunOptions {

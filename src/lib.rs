@@ -15,6 +15,10 @@ pub mod config;
 #[cfg(feature = "sim")]
 mod demo;
 pub mod enrolment;
+#[cfg(feature = "fleet")]
+pub mod fleet;
+#[cfg(feature = "fleet")]
+mod fleet_cli;
 pub mod health;
 mod kiosk;
 pub mod lang;

@@ -206,59 +206,7 @@ impl CloudClient {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<(u16, T), (u16, CloudError)> {
-        let resp = req.send().await.map_err(|e| (0, self.transport_error(e)))?;
-        let status = resp.status();
-        let is_problem = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/problem+json"));
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| (status.as_u16(), self.transport_error(e)))?;
-        if status.is_success() {
-            let body: &[u8] = if status == StatusCode::NO_CONTENT || bytes.is_empty() {
-                b"null"
-            } else {
-                &bytes
-            };
-            return serde_json::from_slice(body)
-                .map(|t| (status.as_u16(), t))
-                .map_err(|e| {
-                    (
-                        status.as_u16(),
-                        CloudError::Malformed(format!("{status}: {e}")),
-                    )
-                });
-        }
-        let problem = if is_problem {
-            serde_json::from_slice::<Problem>(&bytes).ok()
-        } else {
-            None
-        };
-        Err((
-            status.as_u16(),
-            match problem {
-                // The HTTP status is authoritative (retry policy keys on it), whatever the body says.
-                Some(p) => CloudError::Problem(Problem {
-                    status: status.as_u16(),
-                    ..p
-                }),
-                None => CloudError::Malformed(format!("{status} without problem details")),
-            },
-        ))
-    }
-
-    fn transport_error(&self, e: reqwest::Error) -> CloudError {
-        if e.is_timeout() {
-            CloudError::Timeout(self.timeout.as_millis() as u64)
-        } else if e.is_decode() || e.is_body() {
-            CloudError::Malformed(e.to_string())
-        } else {
-            // Connection refused, reset or closed mid-answer: the network or the cloud is down.
-            CloudError::Unreachable(e.to_string())
-        }
+        read_answer(req, self.timeout).await
     }
 
     async fn get<T: DeserializeOwned>(
@@ -586,6 +534,71 @@ pub(crate) fn enc(s: &str) -> String {
         }
     }
     out
+}
+
+/// Sends a request and reads its answer: the JSON of `T` on success, else the problem details
+/// (the HTTP status authoritative), or what kind of transport failure it was. Shared by the
+/// device client and the admin client.
+pub(super) async fn read_answer<T: DeserializeOwned>(
+    req: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Result<(u16, T), (u16, CloudError)> {
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| (0, transport_error(e, timeout)))?;
+    let status = resp.status();
+    let is_problem = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| (status.as_u16(), transport_error(e, timeout)))?;
+    if status.is_success() {
+        let body: &[u8] = if status == StatusCode::NO_CONTENT || bytes.is_empty() {
+            b"null"
+        } else {
+            &bytes
+        };
+        return serde_json::from_slice(body)
+            .map(|t| (status.as_u16(), t))
+            .map_err(|e| {
+                (
+                    status.as_u16(),
+                    CloudError::Malformed(format!("{status}: {e}")),
+                )
+            });
+    }
+    let problem = if is_problem {
+        serde_json::from_slice::<Problem>(&bytes).ok()
+    } else {
+        None
+    };
+    Err((
+        status.as_u16(),
+        match problem {
+            // The HTTP status is authoritative (retry policy keys on it), whatever the body says.
+            Some(p) => CloudError::Problem(Problem {
+                status: status.as_u16(),
+                ..p
+            }),
+            None => CloudError::Malformed(format!("{status} without problem details")),
+        },
+    ))
+}
+
+fn transport_error(e: reqwest::Error, timeout: Duration) -> CloudError {
+    if e.is_timeout() {
+        CloudError::Timeout(timeout.as_millis() as u64)
+    } else if e.is_decode() || e.is_body() {
+        CloudError::Malformed(e.to_string())
+    } else {
+        // Connection refused, reset or closed mid-answer: the network or the cloud is down.
+        CloudError::Unreachable(e.to_string())
+    }
 }
 
 mod erased {

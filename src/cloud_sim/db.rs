@@ -47,6 +47,7 @@ pub fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(super::fleet::SCHEMA)?;
+    conn.execute_batch(super::admin::SCHEMA)?;
     migrate(&conn)?;
     Ok(conn)
 }
@@ -70,6 +71,15 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     // Bills and payments of the old shape (a payment that paid itself) are gone: the simulator
     // keeps them in `utility_bills` and `payment_orders` now.
     conn.execute_batch("DROP TABLE IF EXISTS bills; DROP TABLE IF EXISTS payments;")?;
+    // Commands name the admin who queued them since the fleet console.
+    let has_issued_by: bool = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('device_commands') WHERE name = 'issued_by'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    if !has_issued_by {
+        conn.execute_batch("ALTER TABLE device_commands ADD COLUMN issued_by TEXT;")?;
+    }
     if !has_session_id {
         // Sessions of the old shape have no id to name on documents: they end now.
         conn.execute_batch(

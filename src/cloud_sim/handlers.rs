@@ -67,6 +67,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/v1/assistance/eligibility", post(eligibility))
         .route("/v1/assistance/applications", post(assistance_application))
         .route("/v1/guides", get(guides))
+        .merge(super::admin::routes())
         .fallback(|| async { ApiError::not_found("not_found", "No such resource") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -146,6 +146,7 @@ impl CloudSim {
     pub async fn start(listen: SocketAddr, options: SimOptions) -> anyhow::Result<CloudSim> {
         let conn = db::open(&options.db)?;
         seed::seed(&conn)?;
+        super::admin::seed(&conn)?;
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         for code in &options.enrollment_codes {
@@ -160,6 +161,24 @@ impl CloudSim {
         tokio::spawn(back_office(state.clone(), options.case_step));
         tracing::info!(%addr, "cloud simulator listening");
         Ok(CloudSim { addr, state, kill })
+    }
+
+    /// Accepts `token` as an admin credential named `name` with `role`.
+    pub fn add_admin(
+        &self,
+        token: &str,
+        name: &str,
+        role: crate::cloud::admin::AdminRole,
+    ) -> anyhow::Result<()> {
+        let conn = self.state.conn.lock().expect("db lock");
+        super::admin::add_credential(&conn, token, name, role)?;
+        Ok(())
+    }
+
+    /// Starts `n` synthetic kiosks heartbeating every `every` (`--fleet N`).
+    pub fn start_fleet(&self, n: usize, every: Duration) -> anyhow::Result<()> {
+        super::synthetic::start(self.state.clone(), n, every)?;
+        Ok(())
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -695,7 +695,12 @@ impl Driver {
             }
             Step::TypePinyin(letters) => self.type_pinyin(letters, rec).await,
             Step::ChooseCandidate(text) => self.choose_candidate(text).await,
-            Step::ExpectText(s) => {
+            Step::ExpectText(s) | Step::AwaitText(s) => {
+                let wait = if matches!(step, Step::AwaitText(_)) {
+                    Duration::from_secs(120)
+                } else {
+                    wait
+                };
                 if until(wait, || self.text_on_screen(s)).await {
                     Ok(())
                 } else {

@@ -26,6 +26,9 @@ pub enum Step {
     /// Tap the candidate with exactly this text on the keyboard's bar, paging on to it.
     ChooseCandidate(String),
     ExpectText(String),
+    /// The text comes on screen within two minutes: for what changes from outside the kiosk
+    /// (the cloud's commands and catalogue), not from a step.
+    AwaitText(String),
     ExpectNoText(String),
     /// The text is on screen and a resident can read it: inside the window, not clipped by an
     /// ancestor, not cut by its own box, not covered by anything drawn above it.
@@ -85,6 +88,7 @@ pub const STEP_KEYS: &[&str] = &[
     "type_pinyin",
     "choose_candidate",
     "expect_text",
+    "await_text",
     "expect_no_text",
     "expect_visible",
     "check_layout",
@@ -156,6 +160,7 @@ impl std::fmt::Display for Step {
             Step::TypePinyin(s) => write!(f, "type_pinyin = {s:?}"),
             Step::ChooseCandidate(s) => write!(f, "choose_candidate = {s:?}"),
             Step::ExpectText(s) => write!(f, "expect_text = {s:?}"),
+            Step::AwaitText(s) => write!(f, "await_text = {s:?}"),
             Step::ExpectNoText(s) => write!(f, "expect_no_text = {s:?}"),
             Step::ExpectVisible(s) => write!(f, "expect_visible = {s:?}"),
             Step::CheckLayout(s) if s.is_empty() => write!(f, "check_layout = true"),
@@ -369,6 +374,7 @@ fn parse_step(k: &str, v: &toml::Value) -> Result<Step, String> {
             Step::ChooseCandidate(s)
         }
         "expect_text" => Step::ExpectText(string(k, v)?),
+        "await_text" => Step::AwaitText(string(k, v)?),
         "expect_no_text" => Step::ExpectNoText(string(k, v)?),
         "expect_visible" => Step::ExpectVisible(string(k, v)?),
         "check_layout" => match v {

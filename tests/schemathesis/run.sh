@@ -18,7 +18,10 @@ fi
 WORK="$(mktemp -d)"
 PORT="$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 URL="http://127.0.0.1:$PORT"
-"$BIN" cloud-sim --listen "127.0.0.1:$PORT" --db "$WORK/sim.db" --enrollment-code ST-ENROL >"$WORK/sim.log" 2>&1 &
+# A small simulated fleet and an operator's admin credential, so the admin operations answer
+# with real kiosks behind them.
+"$BIN" cloud-sim --listen "127.0.0.1:$PORT" --db "$WORK/sim.db" --enrollment-code ST-ENROL \
+    --fleet 20 --fleet-beat-secs 1 --admin-token ST-ADMIN >"$WORK/sim.log" 2>&1 &
 SIM_PID=$!
 cleanup() {
     kill "$SIM_PID" 2>/dev/null || true
@@ -44,13 +47,28 @@ print(s + "10X98765432"[sum(int(d) * k for d, k in zip(s, w)) % 11])')"
 SESSION="$(post /v1/identity/sessions "{\"card_type\": \"resident_id\", \"id_number\": \"$ID\", \"name\": \"张建国\", \"valid_to\": \"long-term\"}" -H "Authorization: Bearer $TOKEN" | json session_token)"
 
 export BIANMIN_RESIDENT_SESSION="$SESSION"
+# The kiosk's operations with the device token; the admin operations below with the admin
+# credential (and a device token must not open them).
+code="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL/v1/admin/devices")"
+[ "$code" = 401 ] || { echo "a device token opened the admin API ($code)" >&2; exit 1; }
 "$VENV/bin/schemathesis" --config-file "$ROOT/tests/schemathesis/schemathesis.toml" run "$ROOT/docs/openapi.yaml" \
     --url "$URL" \
     --header "Authorization: Bearer $TOKEN" \
     --checks all \
     --exclude-operation-id revokeIdentitySession \
+    --exclude-tag admin \
     --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" \
     --seed 20261129 \
     --workers 2 \
     --report junit --report-dir "$TARGET/schemathesis" \
+    --no-color
+"$VENV/bin/schemathesis" --config-file "$ROOT/tests/schemathesis/schemathesis.toml" run "$ROOT/docs/openapi.yaml" \
+    --url "$URL" \
+    --header "Authorization: Bearer ST-ADMIN" \
+    --include-tag admin \
+    --checks all \
+    --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" \
+    --seed 20261129 \
+    --workers 2 \
+    --report junit --report-dir "$TARGET/schemathesis-admin" \
     --no-color

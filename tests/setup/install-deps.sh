@@ -13,6 +13,7 @@ PACKAGES=(
     fonts-noto-cjk                                                      # CJK fallback for rare characters
     python3 python3-venv                                                # schemathesis
     python3-prometheus-client                                           # parses the metrics endpoint in tests
+    chromium chromium-driver                                            # drives the fleet console in tests
 )
 # `make bench` also needs an X server to paint on, a way to read its pixels, and Chromium to
 # compare with.
