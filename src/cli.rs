@@ -123,6 +123,10 @@ pub enum Command {
         /// Seconds between a simulated kiosk's heartbeats.
         #[arg(long, value_name = "SECS", default_value_t = 60)]
         fleet_beat_secs: u64,
+        /// Seconds without a heartbeat after which the admin API calls a kiosk offline (three
+        /// heartbeat intervals).
+        #[arg(long, value_name = "SECS", default_value_t = 180)]
+        offline_after_secs: u64,
         /// Accept TOKEN as an operator's admin credential (the admin API, the fleet console).
         #[arg(long, value_name = "TOKEN")]
         admin_token: Option<String>,
@@ -447,6 +451,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             payment_ttl,
             fleet,
             fleet_beat_secs,
+            offline_after_secs,
             admin_token,
             viewer_token,
         } => {
@@ -469,6 +474,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                 if let Some(t) = &viewer_token {
                     sim.add_admin(t, "viewer", AdminRole::Viewer)?;
                 }
+                sim.set_offline_after(Duration::from_secs(offline_after_secs));
                 if fleet > 0 {
                     sim.start_fleet(fleet, Duration::from_secs(fleet_beat_secs.max(1)))?;
                 }

@@ -13,15 +13,29 @@ pub struct CloudArgs {
     #[arg(long)]
     pub cloud: String,
     /// An admin credential for the cloud (viewer or operator).
-    #[arg(long)]
-    pub token: String,
+    #[arg(long, required_unless_present = "token_file")]
+    pub token: Option<String>,
+    /// The credential from a file instead (kept out of the process list and shell history).
+    #[arg(long, conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
 }
 
 impl CloudArgs {
+    fn token(&self) -> anyhow::Result<String> {
+        match (&self.token, &self.token_file) {
+            (Some(t), _) => Ok(t.clone()),
+            (None, Some(f)) => Ok(std::fs::read_to_string(f)
+                .with_context(|| format!("reading {}", f.display()))?
+                .trim()
+                .to_string()),
+            (None, None) => anyhow::bail!("--token or --token-file is needed"),
+        }
+    }
+
     fn client(&self) -> anyhow::Result<AdminClient> {
         Ok(AdminClient::new(
             &self.cloud,
-            &self.token,
+            &self.token()?,
             Duration::from_secs(15),
         )?)
     }
@@ -285,14 +299,15 @@ async fn run_async(action: FleetAction, data_dir: PathBuf) -> anyhow::Result<i32
             release_keys,
             session_minutes,
         } => {
+            let token = cloud.token()?;
             crate::fleet::serve(crate::fleet::ConsoleOptions {
                 cloud: cloud.cloud,
-                token: cloud.token,
+                token,
                 listen,
                 data_dir,
                 release_repo,
                 release_keys,
-                session_idle: Duration::from_secs(session_minutes.max(1) * 60),
+                session_idle: Duration::from_secs(session_minutes.clamp(1, 24 * 60) * 60),
             })
             .await?;
             Ok(0)

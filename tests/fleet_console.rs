@@ -432,6 +432,24 @@ fn admins_run_the_fleet_from_the_console_and_viewers_and_forgeries_are_refused()
             filtered.as_str().unwrap_or("?"),
             started.elapsed().as_millis()
         );
+        // A command for the rows shown (filtered and typed), and no others.
+        let shown: usize = filtered.as_str().unwrap().parse().unwrap();
+        assert!(shown > 0 && shown < out_of_paper);
+        c.find(Locator::Css("#bulk-command option[value=run_selftest]")).await.unwrap().click().await.unwrap();
+        submit(&c, "bulk-send").await;
+        assert!(text_of(&c, "#flash").await.contains(&format!("已向 {shown} 台")));
+        let selftests = admin_get(&format!("{url}/v1/admin/devices?reason=printer_paper_out"))["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| {
+                let id = d["device_id"].as_str().unwrap();
+                let n = commands_of(&url, id);
+                assert!(id.contains("fleet-00") || n == 0, "{id} got a command it was not shown for");
+                n > 0
+            })
+            .count();
+        assert_eq!(selftests, shown);
 
         // A test print on the real kiosk: queued, carried out once, acknowledged.
         let cuts_before = printer.paperwork().cuts;

@@ -28,8 +28,17 @@ CREATE TABLE IF NOT EXISTS sites (hall_id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS device_sites (device_id TEXT PRIMARY KEY, hall_id TEXT NOT NULL);
 "#;
 
-/// A kiosk not heard from for three default heartbeat intervals is offline.
-pub const OFFLINE_AFTER: Duration = Duration::from_secs(180);
+/// A kiosk not heard from for three default heartbeat intervals is offline (a fleet set to
+/// beat less often sets it longer: `cloud-sim --offline-after-secs`).
+static OFFLINE_AFTER_S: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(180);
+
+pub fn set_offline_after(after: Duration) {
+    OFFLINE_AFTER_S.store(after.as_secs().max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
+fn offline_after_s() -> i64 {
+    OFFLINE_AFTER_S.load(std::sync::atomic::Ordering::Relaxed) as i64
+}
 /// The outbox is stuck when its oldest submission has waited this long.
 const OUTBOX_STUCK_S: u64 = 600;
 /// A clock this far from the cloud's breaks receipts' times and TLS.
@@ -258,7 +267,7 @@ fn assess(row: &HealthRow, now: chrono::DateTime<chrono::FixedOffset>) -> FleetD
             reasons.push(AttentionReason::new(AttentionReason::NEVER_SEEN, None));
             true
         }
-        Some(s) if s > OFFLINE_AFTER.as_secs() as i64 => {
+        Some(s) if s > offline_after_s() => {
             reasons.push(AttentionReason::new(AttentionReason::OFFLINE, Some(s / 60)));
             true
         }
@@ -290,7 +299,10 @@ fn assess(row: &HealthRow, now: chrono::DateTime<chrono::FixedOffset>) -> FleetD
                 Some((age / 60) as i64),
             ));
         }
-        if let Some(off) = h.clock_offset_ms.filter(|o| o.abs() >= CLOCK_OFF_MS) {
+        if let Some(off) = h
+            .clock_offset_ms
+            .filter(|o| o.unsigned_abs() >= CLOCK_OFF_MS as u64)
+        {
             reasons.push(AttentionReason::new(
                 AttentionReason::CLOCK_OFF,
                 Some(off / 1000),
@@ -316,8 +328,14 @@ fn assess(row: &HealthRow, now: chrono::DateTime<chrono::FixedOffset>) -> FleetD
                 reasons.push(AttentionReason::new(AttentionReason::ROLLED_BACK, None));
             }
         }
-    } else if !offline && row.printer.as_deref() == Some("error") {
-        reasons.push(AttentionReason::new(AttentionReason::PRINTER_OFFLINE, None));
+    } else if !offline {
+        // Only the summary: printer and reader as ok / warning / error.
+        if row.printer.as_deref() == Some("error") {
+            reasons.push(AttentionReason::new(AttentionReason::PRINTER_OFFLINE, None));
+        }
+        if row.card_reader.as_deref() == Some("error") {
+            reasons.push(AttentionReason::new(AttentionReason::READER_ERROR, None));
+        }
     }
     let status = if offline {
         FleetStatus::Offline
@@ -505,7 +523,7 @@ async fn queue_commands(
             ));
         }
     }
-    if req.devices.len() > 5000 || req.devices.iter().any(|d| d.len() > 64) {
+    if req.devices.len() > 5000 || req.devices.iter().any(|d| d.chars().count() > 64) {
         return Err(ApiError::bad_request(
             "at most 5000 device ids of 64 characters",
         ));
@@ -703,7 +721,7 @@ fn validate_draft(d: &CatalogDraft) -> Result<(), ApiError> {
         return Err(ApiError::bad_request("at most 20 notices"));
     }
     for n in &d.notices {
-        if n.id.is_empty() || n.id.len() > 64 {
+        if n.id.is_empty() || n.id.chars().count() > 64 {
             return Err(ApiError::bad_request(
                 "notice ids must be 1 to 64 characters",
             ));
@@ -761,13 +779,27 @@ async fn rollouts(State(s): S, _: Admin) -> Res {
                     reason,
                 })
         };
+        // A release on trial is `current` already, but not kept yet: pending until it is.
         if let Some(v) = &update.current {
-            put(v, RolloutState::Applied, None);
+            let on_trial = update.trial.as_ref() == Some(v);
+            put(
+                v,
+                if on_trial {
+                    RolloutState::Pending
+                } else {
+                    RolloutState::Applied
+                },
+                None,
+            );
         }
-        for v in [&update.pending, &update.trial].into_iter().flatten() {
-            if Some(v) != update.current.as_ref() {
-                put(v, RolloutState::Pending, None);
-            }
+        let mut waiting: Vec<&String> = [&update.pending, &update.trial]
+            .into_iter()
+            .flatten()
+            .filter(|v| Some(*v) != update.current.as_ref())
+            .collect();
+        waiting.dedup();
+        for v in waiting {
+            put(v, RolloutState::Pending, None);
         }
         if let Some(rb) = &update.rolled_back {
             put(
@@ -906,7 +938,14 @@ fn public_site(conn: &Connection, hall: &str) -> Result<PublicSite, ApiError> {
                     || has(AttentionReason::COVER_OPEN)
                     || has(AttentionReason::CUTTER_ERROR)
                     || has(AttentionReason::PRINTER_OFFLINE));
+            // A kiosk that reports no reader at all (set up without one) cannot read cards either.
+            let no_reader = row
+                .health
+                .as_deref()
+                .and_then(|h| serde_json::from_str::<DeviceHealth>(h).ok())
+                .is_some_and(|h| h.readers.is_empty());
             let can_read_cards = online
+                && !no_reader
                 && !(has(AttentionReason::READER_LOST) || has(AttentionReason::READER_ERROR));
             let services = if online {
                 catalog
@@ -945,8 +984,16 @@ fn public_site(conn: &Connection, hall: &str) -> Result<PublicSite, ApiError> {
 }
 
 async fn public_site_json(State(s): S, Path(hall): Path<String>) -> Res {
-    let conn = s.conn.lock().expect("db lock");
-    ok(&public_site(&conn, &hall)?)
+    let site = {
+        let conn = s.conn.lock().expect("db lock");
+        public_site(&conn, &hall)?
+    };
+    let mut r = ok(&site)?;
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("max-age=30"),
+    );
+    Ok(r)
 }
 
 async fn public_site_page(State(s): S, Path(hall): Path<String>) -> Res {
@@ -983,4 +1030,101 @@ async fn public_site_page(State(s): S, Path(hall): Path<String>) -> Res {
         Html(html),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(last_seen: Option<String>, health: Option<DeviceHealth>) -> HealthRow {
+        HealthRow {
+            device_id: "kiosk-0001".into(),
+            serial: None,
+            model: None,
+            site: "hall".into(),
+            site_name: None,
+            last_seen,
+            app_version: Some("0.1.0".into()),
+            printer: Some("ok".into()),
+            card_reader: Some("ok".into()),
+            pending_outbox: Some(0),
+            health: health.map(|h| serde_json::to_string(&h).unwrap()),
+            pending_commands: 0,
+        }
+    }
+
+    fn codes(d: &FleetDevice) -> Vec<(&str, Option<i64>)> {
+        d.reasons
+            .iter()
+            .map(|r| (r.code.as_str(), r.value))
+            .collect()
+    }
+
+    #[test]
+    fn status_and_reasons_follow_the_last_heartbeat() {
+        let now = now_cst();
+        let ago = |s: i64| Some((now - chrono::Duration::seconds(s)).to_rfc3339());
+        let healthy = DeviceHealth {
+            printer: crate::cloud::api::PrinterHealth {
+                condition: Condition::Ok,
+                state: crate::cloud::api::PrinterState::Ready,
+                checked_at: None,
+            },
+            clock_offset_ms: Some(200),
+            ..DeviceHealth::default()
+        };
+        let ok = assess(&row(ago(30), Some(healthy.clone())), now);
+        assert_eq!(ok.status, FleetStatus::Ok);
+        assert!(ok.reasons.is_empty());
+
+        let never = assess(&row(None, None), now);
+        assert_eq!(never.status, FleetStatus::Offline);
+        assert_eq!(codes(&never), vec![("never_seen", None)]);
+
+        // Silent past three intervals: offline, with the minutes; what it said last still shows.
+        let mut paper_out = healthy.clone();
+        paper_out.printer.state = crate::cloud::api::PrinterState::PaperOut;
+        let silent = assess(&row(ago(600), Some(paper_out.clone())), now);
+        assert_eq!(silent.status, FleetStatus::Offline);
+        assert_eq!(
+            codes(&silent),
+            vec![("offline", Some(10)), ("printer_paper_out", None)]
+        );
+
+        let mut troubled = paper_out;
+        troubled.outbox_oldest_pending_s = Some(1800);
+        troubled.clock_offset_ms = Some(-45_000);
+        troubled.disk_free_mb = Some(120);
+        let d = assess(&row(ago(5), Some(troubled)), now);
+        assert_eq!(d.status, FleetStatus::Attention);
+        assert_eq!(
+            codes(&d),
+            vec![
+                ("printer_paper_out", None),
+                ("outbox_stuck", Some(30)),
+                ("clock_off", Some(-45)),
+                ("disk_low", Some(120)),
+            ]
+        );
+
+        // A rollback is news for a day.
+        let rolled = |at: Option<String>| {
+            let mut h = healthy.clone();
+            h.update = Some(crate::cloud::api::UpdateReport {
+                rolled_back: Some(crate::cloud::api::RollbackReport {
+                    version: "0.2.0".into(),
+                    to: Some("0.1.0".into()),
+                    reason: "crashed".into(),
+                    at,
+                }),
+                ..Default::default()
+            });
+            assess(&row(ago(5), Some(h)), now)
+        };
+        assert_eq!(
+            codes(&rolled(ago(3600))),
+            vec![("update_rolled_back", None)]
+        );
+        assert!(rolled(ago(2 * 86_400)).reasons.is_empty());
+    }
 }

@@ -175,6 +175,11 @@ impl CloudSim {
         Ok(())
     }
 
+    /// Kiosks not heard from for this long are offline (three heartbeat intervals).
+    pub fn set_offline_after(&self, after: Duration) {
+        super::admin::set_offline_after(after);
+    }
+
     /// Starts `n` synthetic kiosks heartbeating every `every` (`--fleet N`).
     pub fn start_fleet(&self, n: usize, every: Duration) -> anyhow::Result<()> {
         super::synthetic::start(self.state.clone(), n, every)?;

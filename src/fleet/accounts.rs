@@ -26,6 +26,28 @@ pub enum AccountError {
     Hash(String),
 }
 
+/// Whether `password` matches `hash`; with no hash (no such user) a stand-in is checked, so a
+/// wrong name costs the same time as a wrong password and names cannot be probed by timing.
+pub fn password_matches(hash: Option<&str>, password: &str) -> bool {
+    let good = PasswordHash::new(hash.unwrap_or(dummy_hash()))
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    good && hash.is_some()
+}
+
+/// A name `add` would accept (what the sign-in record keeps of a typed name).
+pub fn valid_name(user: &str) -> bool {
+    !user.is_empty()
+        && user.len() <= 32
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
 pub struct Accounts {
     conn: Connection,
 }
@@ -65,12 +87,7 @@ impl Accounts {
 
     /// Adds an admin, or changes the role and password of one that exists.
     pub fn add(&self, user: &str, role: AdminRole, password: &str) -> Result<(), AccountError> {
-        if user.is_empty()
-            || user.len() > 32
-            || !user
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        {
+        if !valid_name(user) {
             return Err(AccountError::BadName);
         }
         if password.chars().count() < 10 {
@@ -89,8 +106,9 @@ impl Accounts {
         Ok(())
     }
 
-    /// The user's role when the password is theirs.
-    pub fn verify(&self, user: &str, password: &str) -> Result<Option<AdminRole>, AccountError> {
+    /// The user's role and password hash, if there is such a user (a quick lookup: the slow
+    /// check is [`password_matches`], outside any lock).
+    pub fn credentials(&self, user: &str) -> Result<Option<(AdminRole, String)>, AccountError> {
         let row: Option<(String, String)> = self
             .conn
             .query_row(
@@ -99,21 +117,14 @@ impl Accounts {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let (role, hash) = match &row {
-            Some((role, hash)) => (Some(role.as_str()), hash.as_str()),
-            None => (None, dummy_hash()),
-        };
-        let good = PasswordHash::new(hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        Ok(match (good, role) {
-            (true, Some(role)) => role.parse().ok(),
-            _ => None,
-        })
+        Ok(row.and_then(|(role, hash)| Some((role.parse().ok()?, hash))))
+    }
+
+    /// The user's role when the password is theirs.
+    pub fn verify(&self, user: &str, password: &str) -> Result<Option<AdminRole>, AccountError> {
+        let found = self.credentials(user)?;
+        let good = password_matches(found.as_ref().map(|(_, h)| h.as_str()), password);
+        Ok(found.filter(|_| good).map(|(role, _)| role))
     }
 
     pub fn note_sign_in(&self, user: &str, outcome: &str, peer: &str) -> Result<(), AccountError> {

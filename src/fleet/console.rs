@@ -68,6 +68,8 @@ const LANG_COOKIE: &str = "bianmin_lang";
 /// However busy, a session lasts no longer than a working day.
 const SESSION_MAX: Duration = Duration::from_secs(12 * 3600);
 const FAILURES_BEFORE_LOCK: u32 = 5;
+/// An office shares one address behind its NAT: looser than per name.
+const FAILURES_PER_ADDRESS: u32 = 30;
 const LOCK_FOR: Duration = Duration::from_secs(60);
 
 struct Session {
@@ -86,8 +88,41 @@ struct Console {
     cloud: AdminClient,
     accounts: Mutex<Accounts>,
     sessions: Mutex<HashMap<String, Session>>,
-    failures: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+    throttle: Mutex<Throttle>,
     env: Environment<'static>,
+}
+
+/// Sign-in attempts per key (a name, an address): `limit` attempts, then locked for
+/// [`LOCK_FOR`]. Bounded: past [`Throttle::KEPT`] keys only the locked ones are kept.
+#[derive(Default)]
+struct Throttle(HashMap<String, (u32, Option<Instant>)>);
+
+impl Throttle {
+    const KEPT: usize = 10_000;
+
+    /// Counts an attempt; false while the key is locked.
+    fn admit(&mut self, key: &str, limit: u32) -> bool {
+        let now = Instant::now();
+        if self.0.len() >= Self::KEPT {
+            self.0
+                .retain(|_, (_, until)| until.is_some_and(|u| u > now));
+        }
+        let entry = self.0.entry(key.to_string()).or_insert((0, None));
+        match entry.1 {
+            Some(until) if until > now => return false,
+            Some(_) => *entry = (0, None),
+            None => {}
+        }
+        entry.0 += 1;
+        if entry.0 >= limit {
+            *entry = (0, Some(now + LOCK_FOR));
+        }
+        true
+    }
+
+    fn clear(&mut self, key: &str) {
+        self.0.remove(key);
+    }
 }
 
 type C = State<Arc<Console>>;
@@ -131,13 +166,6 @@ impl Form {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
-    }
-    fn all(&self, name: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .collect()
     }
 }
 
@@ -192,7 +220,7 @@ impl Console {
             cloud,
             accounts: Mutex::new(accounts),
             sessions: Mutex::default(),
-            failures: Mutex::default(),
+            throttle: Mutex::default(),
             env,
         })
     }
@@ -246,9 +274,12 @@ impl Console {
                 "/login",
             ));
         };
-        let (csrf, user, role) = self
-            .with_session(&id, |s| (s.csrf.clone(), s.user.clone(), s.role))
-            .expect("session just found");
+        let Some((csrf, user, role)) =
+            self.with_session(&id, |s| (s.csrf.clone(), s.user.clone(), s.role))
+        else {
+            // Signed out by another request in between.
+            return Err(see_other("/login?expired=1"));
+        };
         if !form.get("csrf").is_some_and(|c| same(c, &csrf)) {
             tracing::warn!(user = %user, "console: a change without the form's CSRF token refused");
             return Err(self.message(
@@ -513,55 +544,72 @@ async fn login(
         }
         r
     };
-    let locked = c
-        .failures
-        .lock()
-        .expect("failures lock")
-        .get(&user)
-        .and_then(|(_, until)| *until)
-        .is_some_and(|until| Instant::now() < until);
-    if locked {
+    let peer = peer.ip().to_string();
+    // Every attempt counts before the password is checked, so guesses sent in parallel count
+    // too: per name, and (more loosely) per address.
+    let admitted = {
+        let mut t = c.throttle.lock().expect("throttle lock");
+        t.admit(&format!("user:{user}"), FAILURES_BEFORE_LOCK)
+            && t.admit(&format!("ip:{peer}"), FAILURES_PER_ADDRESS)
+    };
+    // What the sign-in record keeps of the name: never a password typed into the name field.
+    let shown = if super::valid_name(&user) {
+        user.clone()
+    } else {
+        "(not a user name)".to_string()
+    };
+    let note = |outcome: &'static str| {
+        let (c, shown, peer) = (c.clone(), shown.clone(), peer.clone());
+        tokio::task::spawn_blocking(move || {
+            let _ = c
+                .accounts
+                .lock()
+                .expect("accounts lock")
+                .note_sign_in(&shown, outcome, &peer);
+        })
+    };
+    if !admitted {
+        let _ = note("locked").await;
         return refuse(&c, "login.locked");
     }
-    let verified = {
-        let c2 = c.clone();
-        let (u, p) = (user.clone(), password.clone());
-        tokio::task::spawn_blocking(move || {
-            c2.accounts.lock().expect("accounts lock").verify(&u, &p)
-        })
-        .await
+    let role = if super::valid_name(&user) {
+        let found = {
+            let c = c.clone();
+            let u = user.clone();
+            tokio::task::spawn_blocking(move || {
+                c.accounts.lock().expect("accounts lock").credentials(&u)
+            })
+            .await
+        };
+        let found = match found {
+            Ok(Ok(found)) => found,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "console: the account store failed");
+                None
+            }
+            Err(_) => None,
+        };
+        // The slow check outside any lock, on the blocking pool.
+        let p = password.clone();
+        let hash = found.as_ref().map(|(_, h)| h.clone());
+        let good =
+            tokio::task::spawn_blocking(move || super::password_matches(hash.as_deref(), &p))
+                .await
+                .unwrap_or(false);
+        found.filter(|_| good).map(|(role, _)| role)
+    } else {
+        None
     };
-    let role = match verified {
-        Ok(Ok(role)) => role,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "console: the account store failed");
-            None
-        }
-        Err(_) => None,
-    };
-    let peer = peer.ip().to_string();
     let Some(role) = role else {
-        let _ = c
-            .accounts
-            .lock()
-            .expect("accounts lock")
-            .note_sign_in(&user, "refused", &peer);
-        let mut failures = c.failures.lock().expect("failures lock");
-        let entry = failures.entry(user.clone()).or_insert((0, None));
-        entry.0 += 1;
-        if entry.0 >= FAILURES_BEFORE_LOCK {
-            *entry = (0, Some(Instant::now() + LOCK_FOR));
-        }
-        drop(failures);
+        let _ = note("refused").await;
         tracing::warn!("console: a sign-in refused");
         return refuse(&c, "login.failed");
     };
-    c.failures.lock().expect("failures lock").remove(&user);
-    let _ = c
-        .accounts
+    c.throttle
         .lock()
-        .expect("accounts lock")
-        .note_sign_in(&user, "signed in", &peer);
+        .expect("throttle lock")
+        .clear(&format!("user:{user}"));
+    let _ = note("signed in").await;
     let id = random_token();
     let now = Instant::now();
     c.sessions.lock().expect("sessions lock").insert(
@@ -640,41 +688,14 @@ async fn fleet_page(State(c): C, headers: HeaderMap, RawQuery(raw): RawQuery) ->
     };
     let q = query(&raw);
     let get = |k: &str| q.get(k).cloned();
-    let filter = FleetFilter {
-        site: get("site"),
-        status: get("status").and_then(|s| serde_json::from_value(serde_json::json!(s)).ok()),
-        version: get("version"),
-        reason: get("reason"),
-    };
-    let text = get("q").unwrap_or_default().to_lowercase();
+    let filter = filter_of(&q);
     let sites: BTreeSet<String> = all.devices.iter().map(|d| d.site.clone()).collect();
     let versions: BTreeSet<String> = all
         .devices
         .iter()
         .filter_map(|d| d.app_version.clone())
         .collect();
-    let mut shown: Vec<&FleetDevice> = all
-        .devices
-        .iter()
-        .filter(|d| {
-            filter.site.as_ref().is_none_or(|s| &d.site == s)
-                && filter.status.is_none_or(|s| d.status == s)
-                && filter
-                    .version
-                    .as_ref()
-                    .is_none_or(|v| d.app_version.as_ref() == Some(v))
-                && filter
-                    .reason
-                    .as_ref()
-                    .is_none_or(|r| d.reasons.iter().any(|x| &x.code == r))
-                && (text.is_empty()
-                    || text.split_whitespace().all(|w| {
-                        d.device_id.to_lowercase().contains(w)
-                            || d.serial.as_deref().unwrap_or("").to_lowercase().contains(w)
-                            || d.site.to_lowercase().contains(w)
-                    }))
-        })
-        .collect();
+    let mut shown = select(&all.devices, &q);
     let sort = get("sort").unwrap_or_else(|| "status".into());
     let (desc, col) = match sort.strip_prefix('-') {
         Some(c) => (true, c),
@@ -750,6 +771,50 @@ async fn fleet_page(State(c): C, headers: HeaderMap, RawQuery(raw): RawQuery) ->
     page
 }
 
+/// The filter a fleet page's query (or the bulk form's fields) asks for.
+fn filter_of(q: &BTreeMap<String, String>) -> FleetFilter {
+    let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    FleetFilter {
+        site: get("site"),
+        status: get("status").and_then(|s| serde_json::from_value(serde_json::json!(s)).ok()),
+        version: get("version"),
+        reason: get("reason"),
+    }
+}
+
+/// The kiosks the fleet page shows for `q`: its filter and its search words (any of id, serial,
+/// site). The bulk form sends the same fields, so a command goes to exactly the rows shown.
+fn select<'a>(all: &'a [FleetDevice], q: &BTreeMap<String, String>) -> Vec<&'a FleetDevice> {
+    let filter = filter_of(q);
+    let text = q.get("q").cloned().unwrap_or_default().to_lowercase();
+    all.iter()
+        .filter(|d| {
+            filter.site.as_ref().is_none_or(|s| &d.site == s)
+                && filter.status.is_none_or(|s| d.status == s)
+                && filter
+                    .version
+                    .as_ref()
+                    .is_none_or(|v| d.app_version.as_ref() == Some(v))
+                && filter
+                    .reason
+                    .as_ref()
+                    .is_none_or(|r| d.reasons.iter().any(|x| &x.code == r))
+                && text.split_whitespace().all(|w| {
+                    [
+                        d.device_id.as_str(),
+                        d.serial.as_deref().unwrap_or(""),
+                        d.site.as_str(),
+                        d.site_name.as_deref().unwrap_or(""),
+                        d.app_version.as_deref().unwrap_or(""),
+                    ]
+                    .iter()
+                    .any(|f| f.to_lowercase().contains(w))
+                        || d.reasons.iter().any(|r| r.code.contains(w))
+                })
+        })
+        .collect()
+}
+
 /// Queues `command` for `devices` on behalf of the signed-in admin; the flash says what came of it.
 async fn queue(
     c: &Console,
@@ -797,14 +862,39 @@ async fn bulk_command(State(c): C, headers: HeaderMap, body: Bytes) -> Response 
     };
     let lang = c.lang(&headers, &None);
     let command = form.get("command").unwrap_or("").to_string();
-    match queue(&c, &id, lang, &command, form.all("device")).await {
-        Ok(()) => see_other(
-            headers
-                .get(header::REFERER)
-                .and_then(|r| r.to_str().ok())
-                .and_then(|r| r.find("/?").map(|i| &r[i..]))
-                .unwrap_or("/"),
-        ),
+    // The rows the admin saw: the page's filter and search words, sent with the form (the page
+    // script keeps the words and the count in step as the admin types).
+    let q: BTreeMap<String, String> = ["site", "status", "version", "reason", "q"]
+        .iter()
+        .filter_map(|k| form.get(k).map(|v| (k.to_string(), v.to_string())))
+        .collect();
+    let back = format!(
+        "/?{}",
+        serde_urlencoded::to_string(q.iter().collect::<Vec<_>>()).unwrap_or_default()
+    );
+    let all = match c.cloud.devices(&FleetFilter::default()).await {
+        Ok(d) => d,
+        Err(e) => return c.cloud_error(lang, &id, &e),
+    };
+    let chosen: Vec<String> = select(&all.devices, &q)
+        .iter()
+        .map(|d| d.device_id.clone())
+        .collect();
+    let expected: Option<usize> = form.get("expected").and_then(|n| n.parse().ok());
+    if expected != Some(chosen.len()) {
+        // The fleet changed under the page (a kiosk went offline, paper was loaded): say so
+        // rather than send to kiosks the admin did not see.
+        c.flash(
+            &id,
+            false,
+            tr(lang, "command.list_changed")
+                .replace("{n}", &chosen.len().to_string())
+                .replace("{m}", &expected.map(|e| e.to_string()).unwrap_or_default()),
+        );
+        return see_other(&back);
+    }
+    match queue(&c, &id, lang, &command, chosen).await {
+        Ok(()) => see_other(&back),
         Err(r) => r,
     }
 }
@@ -1018,7 +1108,9 @@ async fn rollouts_page(State(c): C, headers: HeaderMap, RawQuery(raw): RawQuery)
                 .collect();
             let failed_ids: BTreeSet<&str> = failing.iter().map(|d| d.device_id.as_str()).collect();
             let mut waves = info.map(|i| i.waves.clone()).unwrap_or_default();
-            waves.sort_by_key(|w| w.percent);
+            // A wave widened to a share a later wave already names: one row, the earliest opening.
+            waves.sort_by_key(|w| (w.percent, w.opens_at));
+            waves.dedup_by_key(|w| w.percent);
             let mut lower = 0u8;
             let wave_rows: Vec<Value> = waves
                 .iter()
@@ -1213,6 +1305,35 @@ async fn catalog_page(State(c): C, headers: HeaderMap, RawQuery(raw): RawQuery) 
     )
 }
 
+/// Characters of the draft the kiosk's screen font does not have: Slint draws nothing for a
+/// missing glyph, so a resident would see a gap where the admin typed a character.
+fn missing_glyphs(draft: &CatalogDraft) -> Vec<char> {
+    static FONT: std::sync::OnceLock<bianmin_printer::PreviewFonts> = std::sync::OnceLock::new();
+    let font = FONT.get_or_init(|| {
+        let mut f = bianmin_printer::PreviewFonts::new();
+        // The screen's subset (the bold face has the same characters).
+        let _ = f.push_static(crate::printing::EMBEDDED_FONT);
+        f
+    });
+    let texts = draft
+        .services
+        .iter()
+        .flat_map(|s| [&s.name.zh, &s.name.en])
+        .chain(
+            draft
+                .notices
+                .iter()
+                .flat_map(|n| [&n.title.zh, &n.title.en, &n.body.zh, &n.body.en]),
+        );
+    let mut missing: Vec<char> = texts
+        .flat_map(|t| t.chars())
+        .filter(|c| !font.covers(*c))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    missing
+}
+
 /// The catalogue the form describes, over the one in force (its services' order and codes).
 fn draft_from_form(current: &Catalog, form: &Form) -> Result<CatalogDraft, String> {
     let services = current
@@ -1355,6 +1476,16 @@ async fn catalog_post(State(c): C, headers: HeaderMap, body: Bytes) -> Response 
             return see_other("/catalog");
         }
     };
+    let missing = missing_glyphs(&draft);
+    if !missing.is_empty() {
+        let chars: String = missing.iter().flat_map(|c| [*c, ' ']).collect();
+        c.flash(
+            &id,
+            false,
+            tr(lang, "catalog.missing_glyphs").replace("{c}", chars.trim_end()),
+        );
+        return see_other("/catalog");
+    }
     if form.get("action") == Some("preview") {
         match preview_png(&c, &draft, lang).await {
             Ok(png) => {
@@ -1417,12 +1548,18 @@ async fn audit_page(State(c): C, headers: HeaderMap, RawQuery(raw): RawQuery) ->
         Ok(t) => t,
         Err(e) => return c.cloud_error(lang, &id, &e),
     };
-    let sign_ins = c
-        .accounts
-        .lock()
-        .expect("accounts lock")
-        .sign_ins(50)
-        .unwrap_or_default();
+    let sign_ins = {
+        let c = c.clone();
+        tokio::task::spawn_blocking(move || {
+            c.accounts
+                .lock()
+                .expect("accounts lock")
+                .sign_ins(50)
+                .unwrap_or_default()
+        })
+        .await
+        .unwrap_or_default()
+    };
     c.render(
         StatusCode::OK,
         "audit.html",
@@ -1489,6 +1626,22 @@ mod tests {
         assert!(d.notices[0].id.starts_with("n-"));
         let half = form(&[("notice.0.id", ""), ("notice.0.title_zh", "只有中文标题")]);
         assert!(draft_from_form(&current, &half).is_err());
+    }
+
+    #[test]
+    fn characters_the_kiosk_cannot_draw_are_found() {
+        let draft = |zh: &str| CatalogDraft {
+            services: vec![CatalogService {
+                code: "reports".into(),
+                name: Text::new(zh, "Reports"),
+                enabled: true,
+                requires_identity: false,
+            }],
+            notices: Vec::new(),
+        };
+        assert!(missing_glyphs(&draft("诉求·隐患上报")).is_empty());
+        // A rare character outside the subset, and an emoji.
+        assert_eq!(missing_glyphs(&draft("上报𠀀😀上报")), vec!['😀', '𠀀']);
     }
 
     #[test]

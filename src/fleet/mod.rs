@@ -5,5 +5,5 @@ mod accounts;
 mod console;
 mod strings;
 
-pub use accounts::{AccountError, Accounts};
+pub use accounts::{password_matches, valid_name, AccountError, Accounts};
 pub use console::{serve, ConsoleOptions, REASON_CODES};

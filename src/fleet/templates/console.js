@@ -21,6 +21,14 @@ document.addEventListener("DOMContentLoaded", () => {
       if (hit) shown++;
     }
     document.body.dataset.shown = String(shown);
+    // The bulk form sends the words and the count it was shown, so the server picks the same rows.
+    const bq = document.getElementById("bulk-q");
+    if (bq) {
+      bq.value = q.value;
+      document.getElementById("bulk-expected").value = String(shown);
+      const label = document.getElementById("bulk-label");
+      label.textContent = label.dataset.template.replace("{n}", String(shown));
+    }
   };
   q.addEventListener("input", filter);
   filter();
