@@ -509,6 +509,45 @@ fn admins_run_the_fleet_from_the_console_and_viewers_and_forgeries_are_refused()
         assert_ne!(new_version, old_version, "{flash}");
         assert!(flash.contains(&new_version), "{flash}");
 
+        // A character the kiosk's screen font lacks is refused before it reaches a kiosk.
+        let name = c.find(Locator::Id("zh-household")).await.unwrap();
+        name.send_keys("😀").await.unwrap();
+        submit(&c, "publish").await;
+        let flash = text_of(&c, "#flash").await;
+        assert!(flash.contains("字体里没有") && flash.contains('😀'), "{flash}");
+        assert_eq!(text_of(&c, "#catalog-version").await, new_version);
+
+        // "Can this kiosk do it?": the public page residents see, nothing about them.
+        let public: Value = serde_json::from_str(
+            &curl(&[&format!("{url}/public/sites/chenghua-jianshelu/kiosks.json")]).1,
+        )
+        .unwrap();
+        let me = public["kiosks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kiosk"] == "BM-REAL-1")
+            .cloned()
+            .unwrap();
+        assert_eq!(me["state"], "available", "{me}");
+        assert_eq!(me["can_print"], true);
+        assert_eq!(me["services"].as_array().unwrap().len(), 8, "{me}");
+        // A simulated kiosk of the same hall out of paper: limited, and says why.
+        let empty = public["kiosks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["paper_out"] == true)
+            .cloned()
+            .expect("a kiosk out of paper in the hall");
+        assert_eq!(empty["state"], "limited", "{empty}");
+        assert_eq!(empty["can_print"], false);
+        assert!(!public.to_string().contains("kiosk-0001"), "device ids stay the cloud's");
+        c.goto(&format!("{url}/public/sites/chenghua-jianshelu/kiosks")).await.unwrap();
+        let page = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+        assert!(page.contains("自助机 BM-REAL-1：") && page.contains("打印纸用完，暂不能打印"), "{page}");
+        screenshot(&c, "public-site.png").await;
+
         // The rollout: the first wave, its kiosks, then paused (signed into the repository).
         c.goto(&format!("{base}/rollouts")).await.unwrap();
         let release = text_of(&c, "#release-0\\.2\\.0").await;

@@ -976,6 +976,13 @@ fn public_site(conn: &Connection, hall: &str) -> Result<PublicSite, ApiError> {
             }
         })
         .collect();
+    let mut kiosks: Vec<PublicKiosk> = kiosks;
+    // What a resident can use first.
+    kiosks.sort_by_key(|k| match k.state.as_str() {
+        "available" => 0,
+        "limited" => 1,
+        _ => 2,
+    });
     Ok(PublicSite {
         site,
         updated_at: now_rfc3339(),
