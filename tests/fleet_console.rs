@@ -29,13 +29,29 @@ const VIEW_PASSWORD: &str = "street office viewer 22";
 const NEW_SERVICE_NAME: &str = "社保查询·打印";
 const NEW_NOTICE: &str = "本周六自助机维护";
 
-/// Kills a child by PID when the test ends, however it ends.
-struct Guard(Vec<Child>);
+/// Kills the children by PID when the test ends, however it ends; and the browser chromedriver
+/// started (it outlives chromedriver when a failed test never closed its session), found by its
+/// own profile folder in /proc.
+struct Guard(Vec<Child>, Option<PathBuf>);
 
 impl Drop for Guard {
     fn drop(&mut self) {
         for c in &mut self.0 {
             stop(c);
+        }
+        let Some(profile) = &self.1 else { return };
+        let marker = format!("--user-data-dir={}", profile.display());
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline)
+                .split('\0')
+                .any(|a| a == marker)
+            {
+                let _ = Command::new("kill").arg(pid.to_string()).status();
+            }
         }
     }
 }
@@ -152,14 +168,15 @@ fn kiosk(dir: &Path, url: &str, printer: &str) -> Child {
         .unwrap()
 }
 
-async fn browser(driver_port: u16) -> Client {
+async fn browser(driver_port: u16, profile: &Path) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
             "binary": "/usr/bin/chromium",
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1440,1000",
-                     "--lang=zh-CN", "--disable-dev-shm-usage", "--password-store=basic"],
+                     "--lang=zh-CN", "--disable-dev-shm-usage", "--password-store=basic",
+                     format!("--user-data-dir={}", profile.display())],
             "prefs": {"credentials_enable_service": false, "profile.password_manager_enabled": false},
         }),
     );
@@ -284,7 +301,8 @@ fn commands_of(url: &str, device: &str) -> usize {
 fn admins_run_the_fleet_from_the_console_and_viewers_and_forgeries_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut guard = Guard(Vec::new());
+    let profile = d.join("chrome-profile");
+    let mut guard = Guard(Vec::new(), Some(profile.clone()));
 
     // The cloud with 500 simulated kiosks.
     let sim_port = free_port();
@@ -394,7 +412,7 @@ fn admins_run_the_fleet_from_the_console_and_viewers_and_forgeries_are_refused()
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let c = browser(driver_port).await;
+        let c = browser(driver_port, &profile).await;
         sign_in(&c, &base, "ops", OPS_PASSWORD).await;
 
         // Every kiosk, measured as the browser loaded it.
