@@ -114,18 +114,8 @@ impl FromRequestParts<Arc<SimState>> for Admin {
 }
 
 fn admin(state: &SimState, headers: &HeaderMap) -> Result<Admin, ApiError> {
-    let unauthorized = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "A valid admin credential is required",
-        )
-    };
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(unauthorized)?;
+    let unauthorized = || unauthorized("admin credential");
+    let token = bearer(headers, "admin credential")?;
     let conn = state.conn.lock().expect("db lock");
     let (name, role): (String, String) = conn
         .query_row(
@@ -685,16 +675,7 @@ async fn publish_catalog(
 }
 
 fn validate_draft(d: &CatalogDraft) -> Result<(), ApiError> {
-    const CODES: [&str; 8] = [
-        "social_insurance",
-        "medical_insurance",
-        "housing_fund",
-        "utility_bills",
-        "household",
-        "queue_and_cases",
-        "reports",
-        "assistance",
-    ];
+    const CODES: [&str; 8] = crate::cloud::api::SERVICE_CODES;
     let mut seen = std::collections::HashSet::new();
     for s in &d.services {
         if !CODES.contains(&s.code.as_str()) {

@@ -534,19 +534,26 @@ impl FromRequestParts<Arc<SimState>> for Device {
     }
 }
 
-fn device_id(state: &SimState, headers: &HeaderMap) -> Result<String, ApiError> {
-    let unauthorized = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "A valid device token is required",
-        )
-    };
-    let token = headers
+/// The `Authorization: Bearer` credential, or `401 unauthorized` saying what kind is needed.
+pub fn bearer<'h>(headers: &'h HeaderMap, kind: &str) -> Result<&'h str, ApiError> {
+    headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(unauthorized)?;
+        .ok_or_else(|| unauthorized(kind))
+}
+
+pub fn unauthorized(kind: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        format!("A valid {kind} is required"),
+    )
+}
+
+fn device_id(state: &SimState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let unauthorized = || unauthorized("device token");
+    let token = bearer(headers, "device token")?;
     let conn = state.conn.lock().expect("db lock");
     conn.query_row(
         "SELECT device_id FROM devices WHERE token = ?1",

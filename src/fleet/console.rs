@@ -280,27 +280,23 @@ impl Console {
             // Signed out by another request in between.
             return Err(see_other("/login?expired=1"));
         };
-        if !form.get("csrf").is_some_and(|c| same(c, &csrf)) {
-            tracing::warn!(user = %user, "console: a change without the form's CSRF token refused");
-            return Err(self.message(
+        let refused = |key: &str| {
+            self.message(
                 StatusCode::FORBIDDEN,
                 lang,
                 Some(&id),
                 &tr(lang, "refused.title"),
-                &tr(lang, "refused.csrf"),
+                &tr(lang, key),
                 "/",
-            ));
+            )
+        };
+        if !form.get("csrf").is_some_and(|c| same(c, &csrf)) {
+            tracing::warn!(user = %user, "console: a change without the form's CSRF token refused");
+            return Err(refused("refused.csrf"));
         }
         if operator && !role.may_act() {
             tracing::warn!(user = %user, "console: a viewer's change refused");
-            return Err(self.message(
-                StatusCode::FORBIDDEN,
-                lang,
-                Some(&id),
-                &tr(lang, "refused.title"),
-                &tr(lang, "refused.viewer"),
-                "/",
-            ));
+            return Err(refused("refused.viewer"));
         }
         Ok((id, user, role))
     }

@@ -189,7 +189,7 @@ mod tests {
         ];
         let mut keys = Vec::new();
         for src in sources {
-            for marker in ["t(\"", "t('", "tr(lang, \""] {
+            for marker in ["t(\"", "t('", "tr(lang, \"", "refused(\""] {
                 let mut from = 0;
                 while let Some(at) = src[from..].find(marker).map(|i| i + from) {
                     from = at + marker.len();
