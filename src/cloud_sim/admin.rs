@@ -674,6 +674,22 @@ async fn publish_catalog(
     })
 }
 
+/// Whitespace as the contract's `\S` pattern reads it (ECMAScript `\s`), so a name the contract
+/// admits is never refused here as blank.
+fn ecma_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
+}
+
 fn validate_draft(d: &CatalogDraft) -> Result<(), ApiError> {
     const CODES: [&str; 8] = crate::cloud::api::SERVICE_CODES;
     let mut seen = std::collections::HashSet::new();
@@ -691,7 +707,7 @@ fn validate_draft(d: &CatalogDraft) -> Result<(), ApiError> {
             ));
         }
         for t in [&s.name.zh, &s.name.en] {
-            if t.trim().is_empty() || t.chars().count() > 40 {
+            if t.chars().all(ecma_space) || t.chars().count() > 40 {
                 return Err(ApiError::bad_request(
                     "service names must be 1 to 40 characters",
                 ));
@@ -713,7 +729,7 @@ fn validate_draft(d: &CatalogDraft) -> Result<(), ApiError> {
             (&n.body.zh, 500),
             (&n.body.en, 1000),
         ] {
-            if t.trim().is_empty() || t.chars().count() > max {
+            if t.chars().all(ecma_space) || t.chars().count() > max {
                 return Err(ApiError::bad_request(format!(
                     "notice {}: titles and bodies must be filled in, at most {max} characters",
                     n.id
@@ -868,7 +884,7 @@ async fn note_audit(
 ) -> Res {
     a.may_act("record actions")?;
     for (field, v, max) in [("action", &note.action, 64), ("target", &note.target, 200)] {
-        if v.trim().is_empty() || v.chars().count() > max {
+        if v.chars().all(ecma_space) || v.chars().count() > max {
             return Err(ApiError::bad_request(format!(
                 "{field} must be 1 to {max} characters"
             )));

