@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::fake_printer::{Behaviour, FakePrinter};
-use support::soak::{free_port, start_sim, stop};
+use support::soak::{free_port, start_sim, stop, until};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
 const OPS_TOKEN: &str = "ops-token-7f3a9c";
@@ -80,17 +80,6 @@ fn admin_get(url: &str) -> Value {
     let (code, body) = curl(&["-H", &format!("Authorization: Bearer {OPS_TOKEN}"), url]);
     assert_eq!(code, 200, "{url}: {body}");
     serde_json::from_str(&body).unwrap()
-}
-
-fn until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn run_ok(cmd: &mut Command, what: &str) -> String {

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::fake_printer::{Behaviour, FakePrinter};
-use support::soak::{free_port, start_sim, stop};
+use support::soak::{free_port, start_sim, stop, until};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
 const INTERVAL: Duration = Duration::from_secs(1);
@@ -43,18 +43,6 @@ fn post(url: &str, body: &str) -> Value {
         .unwrap();
     assert!(out.status.success(), "POST {url} failed");
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Polls `f` until it answers, or fails after `limit` naming `what`.
-fn until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn kiosk(dir: &Path, url: &str, printer: &str, metrics_port: u16) -> Child {
